@@ -1,0 +1,5 @@
+"""``python -m tmuxorch``."""
+
+from tmuxorch.cli import main
+
+main()

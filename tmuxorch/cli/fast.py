@@ -1,0 +1,102 @@
+"""A typer-free reading of the command lines of hot commands.
+
+Importing typer costs ~40 ms, most of the time ``tmuxorch layout -d`` needs in all. The
+commands listed here are read from plain argv when it is unambiguous; anything else
+(``--help``, an unknown or malformed option, a missing argument) goes to the typer
+application, which owns help and usage errors. ``tests/test_cli_fast.py`` checks that
+every option here is an option of the same typer command.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+
+class Grammar:
+    """Options and arguments of one command (a plain class: ``typing`` costs 5 ms here)."""
+
+    __slots__ = ("flags", "positionals", "values")
+
+    def __init__(
+        self, flags: dict[str, str], values: dict[str, str], positionals: tuple[str, ...]
+    ) -> None:
+        self.flags = flags
+        """Option → keyword set to True."""
+        self.values = values
+        """Option taking a value → keyword."""
+        self.positionals = positionals
+
+
+def _layout(kwargs: dict[str, object]) -> int:
+    from tmuxorch.cli import layout
+
+    file = kwargs.pop("file")
+    assert isinstance(file, str)
+    return layout.layout(file, **kwargs)  # type: ignore[arg-type]
+
+
+SERVER = {"-L": "socket_name", "--socket-name": "socket_name"} | {
+    "-S": "socket_path",
+    "--socket-path": "socket_path",
+}
+
+COMMANDS: dict[str, tuple[Grammar, Callable[[dict[str, object]], int]]] = {
+    "layout": (
+        Grammar(
+            flags={
+                "-d": "detach",
+                "--detach": "detach",
+                "--append": "append",
+                "--dry-run": "dry_run",
+            },
+            values=SERVER,
+            positionals=("file",),
+        ),
+        _layout,
+    ),
+}
+
+
+def parse(grammar: Grammar, args: Sequence[str]) -> dict[str, object] | None:
+    """Keyword arguments for ``args``, or ``None`` if typer should read them."""
+    kwargs: dict[str, object] = {}
+    positionals: list[str] = []
+    i = 0
+    options = True
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if options and arg == "--":
+            options = False
+        elif options and arg.startswith("-") and arg != "-":
+            name, eq, value = arg.partition("=")
+            if name in grammar.flags and not eq:
+                kwargs[grammar.flags[name]] = True
+            elif name in grammar.values and eq and name.startswith("--"):
+                kwargs[grammar.values[name]] = value
+            elif name in grammar.values and not eq:
+                if i >= len(args):
+                    return None
+                kwargs[grammar.values[name]] = args[i]
+                i += 1
+            elif arg[:2] in grammar.values and len(arg) > 2 and not arg.startswith("--"):
+                kwargs[grammar.values[arg[:2]]] = arg[2:]  # -Lname
+            else:
+                return None
+        else:
+            positionals.append(arg)
+    if len(positionals) != len(grammar.positionals):
+        return None
+    kwargs.update(zip(grammar.positionals, positionals, strict=True))
+    return kwargs
+
+
+def run(args: Sequence[str]) -> int | None:
+    """Run a hot command without typer; ``None`` if this command line is typer's to read."""
+    if not args or args[0] not in COMMANDS:
+        return None
+    grammar, call = COMMANDS[args[0]]
+    kwargs = parse(grammar, args[1:])
+    return None if kwargs is None else call(kwargs)

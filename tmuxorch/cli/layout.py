@@ -1,0 +1,93 @@
+"""``tmuxorch layout`` and ``tmuxorch validate`` (typer-free: ``layout`` is a hot path)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_OK, bad_input, fail, info, warn
+from tmuxorch.spec.errors import SpecError
+from tmuxorch.spec.workspace import Loaded, load_workspace
+from tmuxorch.tmux.build import BuildError, build, session_exists
+from tmuxorch.tmux.client import Client, TmuxError
+from tmuxorch.tmux.plan import plan
+
+
+def server(socket_name: str | None, socket_path: str | None) -> Client | None:
+    if socket_name and socket_path:
+        fail("give -L or -S, not both", EXIT_BAD_INPUT)
+        return None
+    return Client(socket_name, socket_path)
+
+
+def _load(file: str) -> Loaded | int:
+    try:
+        loaded = load_workspace(file)
+    except SpecError as exc:
+        return bad_input(exc)
+    for problem in loaded.warnings:
+        warn(problem)
+    return loaded
+
+
+def layout(
+    file: str,
+    *,
+    socket_name: str | None = None,
+    socket_path: str | None = None,
+    detach: bool = False,
+    append: bool = False,
+    dry_run: bool = False,
+) -> int:
+    """Build the session ``file`` describes; attach unless ``detach`` or no terminal."""
+    client = server(socket_name, socket_path)
+    loaded = _load(file)
+    if client is None or isinstance(loaded, int):
+        return EXIT_BAD_INPUT
+    ws = loaded.workspace
+    if dry_run:
+        print(plan(ws, append=append).describe(client.server_args))
+        return EXIT_OK
+    started = time.perf_counter()
+    try:
+        adding = append and session_exists(client, ws.session_name)
+        built = build(client, plan(ws, append=adding))
+    except (BuildError, TmuxError) as exc:
+        return fail(str(exc))
+    took = (time.perf_counter() - started) * 1000
+    info(
+        f"{'added to' if adding else 'built'} session {ws.session_name!r}: "
+        f"{len(ws.windows)} window(s), {ws.pane_count} pane(s) in {took:.0f} ms"
+    )
+    if built.not_ready:
+        info(
+            f"tmuxorch: {len(built.not_ready)} shell(s) showed no prompt within a few "
+            "seconds; their commands were typed anyway"
+        )
+    if detach or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        import shlex
+
+        info(
+            f"attach: {shlex.join(('tmux', *client.server_args, 'attach', '-t', ws.session_name))}"
+        )
+        return EXIT_OK
+    from tmuxorch.tmux.attach import attach
+
+    try:
+        attach(client, ws.session_name)
+    except TmuxError as exc:
+        return fail(str(exc))
+    return EXIT_OK
+
+
+def validate(file: str) -> int:
+    """Check ``file``; print its problems as ``file:line:col`` (2 if any)."""
+    loaded = _load(file)
+    if isinstance(loaded, int):
+        return loaded
+    ws = loaded.workspace
+    print(
+        f"{file}: ok: session {ws.session_name!r}, {len(ws.windows)} window(s), "
+        f"{ws.pane_count} pane(s)"
+    )
+    return EXIT_OK

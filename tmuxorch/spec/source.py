@@ -1,0 +1,215 @@
+"""Read YAML or JSON files as node trees that keep every value's position.
+
+Parsing goes through PyYAML's composer (its C implementation when available), so a
+value is never separated from the line and column it came from. JSON is read by the
+same parser (JSON documents are YAML). :class:`Reader` turns nodes into Python values
+one checked field at a time and collects :class:`~tmuxorch.spec.errors.Problem` s.
+"""
+
+from __future__ import annotations
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from tmuxorch.spec.errors import Problem, SpecError
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterator
+    from typing import Any
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+__all__ = ["MappingNode", "Node", "Reader", "ScalarNode", "SequenceNode", "load_nodes"]
+
+_NULL = "tag:yaml.org,2002:null"
+_STR = "tag:yaml.org,2002:str"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_MERGE = "tag:yaml.org,2002:merge"
+
+_constructor = SafeConstructor()
+
+
+def load_nodes(path: str, text: str | None = None) -> Node | None:
+    """Parse ``path`` (or ``text`` in its name) into a node tree; ``None`` if empty.
+
+    Raises :class:`SpecError` for a missing/unreadable file or malformed YAML/JSON.
+    """
+    if text is None:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except FileNotFoundError:
+            raise SpecError([Problem(path, 1, 1, "(file)", "no such file")]) from None
+        except IsADirectoryError:
+            raise SpecError(
+                [Problem(path, 1, 1, "(file)", "is a directory, expected a YAML or JSON file")]
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SpecError([Problem(path, 1, 1, "(file)", f"cannot read: {exc}")]) from None
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = exc.problem or "malformed YAML"
+        hint = f"{exc.context}" if exc.context else None
+        if exc.context_mark and exc.context_mark is not mark:
+            hint = f"{hint or 'started'} at line {exc.context_mark.line + 1}"
+        raise SpecError([Problem(path, line, col, "(yaml)", what, hint)]) from None
+    except yaml.YAMLError as exc:
+        raise SpecError([Problem(path, 1, 1, "(yaml)", str(exc))]) from None
+
+
+def _kind(node: Node) -> str:
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    if node.tag == _NULL:
+        return "nothing (null)"
+    if node.tag == _BOOL:
+        return f"a boolean ({node.value})"
+    if node.tag in (_INT, _FLOAT):
+        return f"a number ({node.value})"
+    return f"text ({node.value!r})"
+
+
+class Reader:
+    """Checked access to a node tree; problems are collected, never raised one by one."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+
+    # -- reporting -------------------------------------------------------------------
+    def problem(self, node: Node | None, where: str, what: str, hint: str | None = None) -> Problem:
+        line, col = (node.start_mark.line + 1, node.start_mark.column + 1) if node else (1, 1)
+        return Problem(self.file, line, col, where or "(top)", what, hint)
+
+    def error(self, node: Node | None, where: str, what: str, hint: str | None = None) -> None:
+        self.problems.append(self.problem(node, where, what, hint))
+
+    def warn(self, node: Node | None, where: str, what: str, hint: str | None = None) -> None:
+        self.warnings.append(self.problem(node, where, what, hint))
+
+    def raise_if_problems(self) -> None:
+        if self.problems:
+            raise SpecError(self.problems)
+
+    # -- structure -------------------------------------------------------------------
+    def mapping(
+        self, node: Node, where: str, keys: Collection[str]
+    ) -> dict[str, tuple[Node, Node]] | None:
+        """A mapping's entries by key (merge keys ``<<`` resolved); unknown keys reported."""
+        if not isinstance(node, MappingNode):
+            self.error(node, where, f"expected a mapping, got {_kind(node)}")
+            return None
+        entries: dict[str, tuple[Node, Node]] = {}
+        merged: dict[str, tuple[Node, Node]] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                for source in self._merge_sources(value_node, where):
+                    for key, entry in (self.mapping(source, where, keys) or {}).items():
+                        merged.setdefault(key, entry)
+                continue
+            if not isinstance(key_node, ScalarNode) or key_node.tag == _NULL:
+                self.error(key_node, where, f"expected a text key, got {_kind(key_node)}")
+                continue
+            key = str(key_node.value)
+            sub = join(where, key)
+            if key in entries:
+                first = entries[key][0].start_mark.line + 1
+                self.error(key_node, sub, f"duplicate key (first set on line {first})")
+                continue
+            if key not in keys:
+                self.error(key_node, sub, "unknown key", did_you_mean(key, keys))
+                continue
+            entries[key] = (key_node, value_node)
+        for key, entry in merged.items():
+            entries.setdefault(key, entry)
+        return entries
+
+    def _merge_sources(self, node: Node, where: str) -> Iterator[Node]:
+        if isinstance(node, SequenceNode):
+            yield from node.value
+        elif isinstance(node, MappingNode):
+            yield node
+        else:
+            self.error(node, where, f"'<<' merges a mapping, got {_kind(node)}")
+
+    def sequence(self, node: Node, where: str) -> list[Node] | None:
+        if not isinstance(node, SequenceNode):
+            self.error(node, where, f"expected a list, got {_kind(node)}")
+            return None
+        return list(node.value)
+
+    # -- scalars ---------------------------------------------------------------------
+    @staticmethod
+    def is_null(node: Node) -> bool:
+        return isinstance(node, ScalarNode) and node.tag == _NULL
+
+    def text(self, node: Node, where: str, *, allow_null: bool = False) -> str | None:
+        """A scalar as text, exactly as written (``on`` stays ``on``, ``007`` stays ``007``)."""
+        if isinstance(node, ScalarNode):
+            if node.tag == _NULL:
+                if not allow_null:
+                    self.error(node, where, "expected text, got nothing (null)")
+                return None
+            if node.tag in (_STR, _BOOL, _INT, _FLOAT):
+                return str(node.value)
+        self.error(node, where, f"expected text, got {_kind(node)}")
+        return None
+
+    def boolean(self, node: Node, where: str) -> bool | None:
+        if isinstance(node, ScalarNode) and node.tag == _BOOL:
+            return bool(_constructor.construct_yaml_bool(node))
+        self.error(node, where, f"expected true or false, got {_kind(node)}")
+        return None
+
+    def number(self, node: Node, where: str, *, minimum: float | None = None) -> float | None:
+        if isinstance(node, ScalarNode) and node.tag in (_INT, _FLOAT):
+            value = float(_value(node))
+            if minimum is not None and value < minimum:
+                self.error(node, where, f"must be at least {minimum:g}, got {node.value}")
+                return None
+            return value
+        self.error(node, where, f"expected a number, got {_kind(node)}")
+        return None
+
+    def integer(self, node: Node, where: str, *, minimum: int | None = None) -> int | None:
+        if isinstance(node, ScalarNode) and node.tag == _INT:
+            value = int(_value(node))
+            if minimum is not None and value < minimum:
+                self.error(node, where, f"must be at least {minimum}, got {node.value}")
+                return None
+            return value
+        self.error(node, where, f"expected a whole number, got {_kind(node)}")
+        return None
+
+
+def _value(node: ScalarNode) -> Any:
+    return _constructor.construct_object(node)
+
+
+def join(where: str, key: str | int) -> str:
+    """The dotted/indexed path of a child: ``windows[1].panes[0]``."""
+    if isinstance(key, int):
+        return f"{where}[{key}]"
+    return f"{where}.{key}" if where else key
+
+
+def did_you_mean(word: str, choices: Collection[str]) -> str | None:
+    import difflib  # only on the error path
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "known keys: " + ", ".join(sorted(choices))

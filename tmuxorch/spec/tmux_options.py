@@ -1,0 +1,170 @@
+"""Names of tmux options by scope (tmux 3.2-3.5), so a workspace can be checked and its
+session-level window options inherited by every window without asking tmux.
+
+User options (``@name``) are valid anywhere. A name not listed here is passed to tmux as
+is (a newer tmux may know it); a near miss of a listed name is reported as a typo.
+"""
+
+from __future__ import annotations
+
+SERVER_OPTIONS = frozenset(
+    [
+        "backspace",
+        "buffer-limit",
+        "command-alias",
+        "copy-command",
+        "default-client-command",
+        "default-terminal",
+        "editor",
+        "escape-time",
+        "exit-empty",
+        "exit-unattached",
+        "extended-keys",
+        "extended-keys-format",
+        "focus-events",
+        "get-clipboard",
+        "history-file",
+        "input-buffer-size",
+        "message-limit",
+        "prompt-history-limit",
+        "set-clipboard",
+        "terminal-features",
+        "terminal-overrides",
+        "user-keys",
+        "variation-selector-always-wide",
+    ]
+)
+
+SESSION_OPTIONS = frozenset(
+    [
+        "activity-action",
+        "assume-paste-time",
+        "base-index",
+        "bell-action",
+        "default-command",
+        "default-shell",
+        "default-size",
+        "destroy-unattached",
+        "detach-on-destroy",
+        "display-panes-active-colour",
+        "display-panes-colour",
+        "display-panes-time",
+        "display-time",
+        "history-limit",
+        "initial-repeat-time",
+        "key-table",
+        "lock-after-time",
+        "lock-command",
+        "menu-border-lines",
+        "menu-border-style",
+        "menu-selected-style",
+        "menu-style",
+        "message-command-style",
+        "message-line",
+        "message-style",
+        "mouse",
+        "prefix",
+        "prefix2",
+        "prompt-cursor-colour",
+        "prompt-cursor-style",
+        "renumber-windows",
+        "repeat-time",
+        "set-titles",
+        "set-titles-string",
+        "silence-action",
+        "status",
+        "status-bg",
+        "status-fg",
+        "status-format",
+        "status-interval",
+        "status-justify",
+        "status-keys",
+        "status-left",
+        "status-left-length",
+        "status-left-style",
+        "status-position",
+        "status-right",
+        "status-right-length",
+        "status-right-style",
+        "status-style",
+        "update-environment",
+        "visual-activity",
+        "visual-bell",
+        "visual-silence",
+        "word-separators",
+    ]
+)
+
+WINDOW_OPTIONS = frozenset(
+    [
+        "aggressive-resize",
+        "allow-passthrough",
+        "allow-rename",
+        "allow-set-title",
+        "alternate-screen",
+        "automatic-rename",
+        "automatic-rename-format",
+        "clock-mode-colour",
+        "clock-mode-style",
+        "copy-mode-current-match-style",
+        "copy-mode-mark-style",
+        "copy-mode-match-style",
+        "copy-mode-position-format",
+        "copy-mode-position-style",
+        "copy-mode-selection-style",
+        "cursor-colour",
+        "cursor-style",
+        "fill-character",
+        "main-pane-height",
+        "main-pane-width",
+        "mode-keys",
+        "mode-style",
+        "monitor-activity",
+        "monitor-bell",
+        "monitor-silence",
+        "other-pane-height",
+        "other-pane-width",
+        "pane-active-border-style",
+        "pane-base-index",
+        "pane-border-format",
+        "pane-border-indicators",
+        "pane-border-lines",
+        "pane-border-status",
+        "pane-border-style",
+        "pane-colours",
+        "pane-scrollbars",
+        "pane-scrollbars-position",
+        "pane-scrollbars-style",
+        "popup-border-lines",
+        "popup-border-style",
+        "popup-style",
+        "remain-on-exit",
+        "remain-on-exit-format",
+        "scroll-on-clear",
+        "synchronize-panes",
+        "tiled-layout-max-columns",
+        "window-active-style",
+        "window-size",
+        "window-status-activity-style",
+        "window-status-bell-style",
+        "window-status-current-format",
+        "window-status-current-style",
+        "window-status-format",
+        "window-status-last-style",
+        "window-status-separator",
+        "window-status-style",
+        "window-style",
+        "wrap-search",
+        "xterm-keys",
+    ]
+)
+
+ALL_OPTIONS = SERVER_OPTIONS | SESSION_OPTIONS | WINDOW_OPTIONS
+
+
+def is_window_option(name: str) -> bool:
+    return name.split("[", 1)[0] in WINDOW_OPTIONS
+
+
+def is_known(name: str) -> bool:
+    return name.startswith("@") or name.split("[", 1)[0] in ALL_OPTIONS

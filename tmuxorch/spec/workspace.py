@@ -1,0 +1,612 @@
+"""Load a tmuxp-format workspace file into a :class:`~tmuxorch.spec.model.Workspace`.
+
+Pure: reads the file (and checks that the directories and scripts it names exist), never
+tmux. tmuxp semantics, in one pass instead of tmuxp's ``expand`` then ``trickle``:
+
+- pane shorthands: ``null``/``"blank"``/``"pane"`` (blank), a string (one command), a list
+  (commands), ``""`` (one Enter);
+- ``shell_command_before`` of session, window and pane are typed before the pane's own
+  commands, a window's ``shell_command_after`` after them;
+- ``start_directory``: ``~``/``$VAR`` expanded; a relative one is relative to the parent's
+  (pane → window → session → the workspace file's directory);
+- ``environment``: session variables are the session's; a window's are given to its
+  panes, a pane's own override them;
+- session ``options`` that are window options are set on every window;
+- pane ``enter``/``sleep_before``/``sleep_after`` are the default of each of its commands;
+- a command ending in ``\\;`` is typed ending in ``;``: tmuxp hands commands to tmux as
+  argv, where tmux reads a trailing ``\\;`` as ``;``, so workspace files are written that
+  way (``find . -exec rm {} \\;`` needs ``\\\\;`` there). Everything else is typed
+  byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from tmuxorch.spec import tmux_options
+from tmuxorch.spec.expand import expand_shell
+from tmuxorch.spec.model import Command, Pairs, Pane, Window, Workspace
+from tmuxorch.spec.source import MappingNode, Reader, ScalarNode, join, load_nodes
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from tmuxorch.spec.errors import Problem
+    from tmuxorch.spec.source import Node
+
+SESSION_KEYS = frozenset(
+    [
+        "session_name",
+        "start_directory",
+        "before_script",
+        "shell_command_before",
+        "environment",
+        "options",
+        "global_options",
+        "suppress_history",
+        "windows",
+        "plugins",
+        "enable_pane_titles",
+        "pane_title_position",
+        "pane_title_format",
+    ]
+)
+WINDOW_KEYS = frozenset(
+    [
+        "window_name",
+        "window_index",
+        "start_directory",
+        "layout",
+        "options",
+        "options_after",
+        "focus",
+        "panes",
+        "shell_command_before",
+        "shell_command_after",
+        "window_shell",
+        "environment",
+        "suppress_history",
+    ]
+)
+PANE_KEYS = frozenset(
+    [
+        "shell_command",
+        "shell_command_before",
+        "start_directory",
+        "shell",
+        "environment",
+        "focus",
+        "suppress_history",
+        "enter",
+        "sleep_before",
+        "sleep_after",
+        "title",
+    ]
+)
+COMMAND_KEYS = frozenset({"cmd", "enter", "sleep_before", "sleep_after"})
+LAYOUTS = frozenset(
+    [
+        "even-horizontal",
+        "even-vertical",
+        "main-horizontal",
+        "main-vertical",
+        "tiled",
+        "main-horizontal-mirrored",
+        "main-vertical-mirrored",
+    ]
+)
+_BLANK_WORDS = ("blank", "pane")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A valid workspace and the warnings found while reading it."""
+
+    workspace: Workspace
+    warnings: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
+class _Step:
+    """A command before pane-level defaults are applied (``None`` = not set here)."""
+
+    text: str
+    enter: bool | None = None
+    sleep_before: float | None = None
+    sleep_after: float | None = None
+
+
+def load_workspace(
+    path: str, *, env: Mapping[str, str] | None = None, text: str | None = None
+) -> Loaded:
+    """Read and check ``path``; raise :class:`~tmuxorch.spec.errors.SpecError` if bad."""
+    root = load_nodes(path, text)
+    reader = Reader(path)
+    parser = _Parser(reader, os.environ if env is None else env, path)
+    if root is None:
+        reader.error(None, "(file)", "empty workspace: expected session_name and windows")
+        reader.raise_if_problems()
+    assert root is not None
+    workspace = parser.session(root)
+    reader.raise_if_problems()
+    assert workspace is not None
+    return Loaded(workspace, tuple(reader.warnings))
+
+
+class _Parser:
+    def __init__(self, reader: Reader, env: Mapping[str, str], path: str) -> None:
+        self.r = reader
+        self.env = env
+        self.base_dir = os.path.dirname(os.path.abspath(path))
+
+    # -- session ---------------------------------------------------------------------
+    def session(self, node: Node) -> Workspace | None:
+        r = self.r
+        entries = r.mapping(node, "", SESSION_KEYS)
+        if entries is None:
+            return None
+        for required in ("session_name", "windows"):
+            if required not in entries:
+                r.error(node, required, "required key is missing")
+        name = self.session_name(entries["session_name"][1]) if "session_name" in entries else ""
+        directory = self.base_dir
+        start_directory = None
+        if "start_directory" in entries:
+            start_directory = self.directory(
+                entries["start_directory"][1], "start_directory", directory
+            )
+            directory = start_directory or directory
+        before_script = None
+        if "before_script" in entries:
+            before_script = self.before_script(entries["before_script"][1], directory)
+        before = self.commands(entries, "shell_command_before", "")
+        environment = self.environment(entries, "", self.base_dir)
+        options = self.options(entries, "options", "")
+        global_options = self.options(entries, "global_options", "")
+        suppress = self.flag(entries, "suppress_history", "")
+        if "plugins" in entries:
+            plugins = r.sequence(entries["plugins"][1], "plugins")
+            if plugins is not None:
+                r.warn(
+                    entries["plugins"][0],
+                    "plugins",
+                    f"ignoring {len(plugins)} tmuxp plugin(s): they are Python classes "
+                    "tmuxorch does not run; the rest of the workspace is built",
+                )
+        titles = self.pane_titles(entries)
+        window_options = tuple(p for p in options if tmux_options.is_window_option(p[0]))
+        session_options = tuple(p for p in options if not tmux_options.is_window_option(p[0]))
+        windows: list[Window] = []
+        if "windows" in entries:
+            window_nodes = r.sequence(entries["windows"][1], "windows")
+            if window_nodes is not None and not window_nodes:
+                r.error(
+                    entries["windows"][1], "windows", "empty: a session needs at least one window"
+                )
+            for i, window_node in enumerate(window_nodes or ()):
+                window = self.window(
+                    window_node,
+                    join("windows", i),
+                    _Inherited(directory, before, suppress, titles + window_options),
+                )
+                if window is not None:
+                    windows.append(window)
+        self.check_indexes(entries, windows)
+        return Workspace(
+            file=self.r.file,
+            session_name=name,
+            windows=tuple(windows),
+            start_directory=start_directory,
+            before_script=before_script,
+            options=session_options,
+            global_options=global_options,
+            environment=environment,
+        )
+
+    def session_name(self, node: Node) -> str:
+        raw = self.r.text(node, "session_name")
+        if raw is None:
+            return ""
+        name = self.expand(raw, node, "session_name", warn_missing=True)
+        if not name:
+            self.r.error(node, "session_name", "must not be empty")
+        elif ":" in name or "." in name:
+            fixed = name.replace(":", "_").replace(".", "_")
+            self.r.error(
+                node,
+                "session_name",
+                f"tmux does not allow ':' or '.' in session names: {name!r}",
+                f"tmux would rename it to {fixed!r}; use that name",
+            )
+        return name
+
+    def pane_titles(self, entries: dict[str, tuple[Node, Node]]) -> Pairs:
+        """tmuxp's ``enable_pane_titles``: pane border options given to every window."""
+        enabled = self.flag(entries, "enable_pane_titles", "")
+        position = "top"
+        if "pane_title_position" in entries:
+            node = entries["pane_title_position"][1]
+            position = self.r.text(node, "pane_title_position") or "top"
+            if position not in ("top", "bottom", "off"):
+                self.r.error(node, "pane_title_position", "expected top, bottom or off")
+        fmt = "#{pane_index}: #{pane_title}"
+        if "pane_title_format" in entries:
+            fmt = self.r.text(entries["pane_title_format"][1], "pane_title_format") or fmt
+        if not enabled:
+            return ()
+        return (("pane-border-status", position), ("pane-border-format", fmt))
+
+    def check_indexes(self, entries: dict[str, tuple[Node, Node]], windows: list[Window]) -> None:
+        seen: dict[int, int] = {}
+        for i, window in enumerate(windows):
+            if window.index is None:
+                continue
+            if window.index in seen:
+                self.r.error(
+                    entries["windows"][1].value[i],
+                    join(join("windows", i), "window_index"),
+                    f"index {window.index} is already used by windows[{seen[window.index]}]",
+                )
+            seen[window.index] = i
+
+    # -- window ----------------------------------------------------------------------
+    def window(self, node: Node, where: str, parent: _Inherited) -> Window | None:
+        r = self.r
+        entries = r.mapping(node, where, WINDOW_KEYS)
+        if entries is None:
+            return None
+        name = None
+        if "window_name" in entries:
+            wnode = entries["window_name"][1]
+            raw = r.text(wnode, join(where, "window_name"), allow_null=True)
+            name = None if raw is None else self.expand(raw, wnode, join(where, "window_name"))
+        index = None
+        if "window_index" in entries:
+            index = r.integer(entries["window_index"][1], join(where, "window_index"), minimum=0)
+        directory = parent.directory
+        if "start_directory" in entries:
+            directory = (
+                self.directory(
+                    entries["start_directory"][1], join(where, "start_directory"), directory
+                )
+                or directory
+            )
+        layout = None
+        if "layout" in entries:
+            layout = self.layout(entries["layout"][1], join(where, "layout"))
+        options = parent.options + self.options(entries, "options", where)
+        options_after = self.options(entries, "options_after", where)
+        focus = bool(self.flag(entries, "focus", where))
+        shell = None
+        if "window_shell" in entries:
+            shell = r.text(entries["window_shell"][1], join(where, "window_shell"), allow_null=True)
+        suppress = self.flag(entries, "suppress_history", where)
+        inherited = _Inherited(
+            directory,
+            parent.before + self.commands(entries, "shell_command_before", where),
+            parent.suppress if suppress is None else suppress,
+            (),
+            shell,
+            self.environment(entries, where, directory),
+            self.commands(entries, "shell_command_after", where),
+        )
+        panes: list[Pane] = []
+        pane_nodes: list[Node | None] = [None]
+        if "panes" in entries and not r.is_null(entries["panes"][1]):
+            listed = r.sequence(entries["panes"][1], join(where, "panes"))
+            if listed:
+                pane_nodes = list(listed)
+        for i, pane_node in enumerate(pane_nodes):
+            pane = self.pane(pane_node, join(join(where, "panes"), i), inherited)
+            if pane is not None:
+                panes.append(pane)
+        return Window(
+            panes=tuple(panes),
+            name=name,
+            index=index,
+            layout=layout,
+            options=options,
+            options_after=options_after,
+            focus=focus,
+        )
+
+    def layout(self, node: Node, where: str) -> str | None:
+        layout = self.r.text(node, where)
+        if layout is None or layout in LAYOUTS or _is_custom_layout(layout):
+            return layout
+        from tmuxorch.spec.source import did_you_mean
+
+        hint = did_you_mean(layout, LAYOUTS) or ""
+        self.r.error(node, where, f"unknown layout {layout!r}", hint)
+        return None
+
+    # -- pane ------------------------------------------------------------------------
+    def pane(self, node: Node | None, where: str, parent: _Inherited) -> Pane | None:
+        r = self.r
+        if node is None or r.is_null(node):
+            return self.finish_pane({}, where, parent, [])
+        if isinstance(node, MappingNode):
+            entries = r.mapping(node, where, PANE_KEYS)
+            if entries is None:
+                return None
+            own = self.commands(entries, "shell_command", where)
+            return self.finish_pane(entries, where, parent, own)
+        return self.finish_pane({}, where, parent, self.command_list(node, where))
+
+    def finish_pane(
+        self,
+        entries: dict[str, tuple[Node, Node]],
+        where: str,
+        parent: _Inherited,
+        own: tuple[_Step, ...] | list[_Step],
+    ) -> Pane:
+        r = self.r
+        directory = None
+        if "start_directory" in entries:
+            directory = self.directory(
+                entries["start_directory"][1], join(where, "start_directory"), parent.directory
+            )
+        shell = parent.shell
+        if "shell" in entries:
+            shell = (
+                r.text(entries["shell"][1], join(where, "shell"), allow_null=True) or parent.shell
+            )
+        environment = dict(parent.environment)
+        environment.update(self.environment(entries, where, directory or parent.directory))
+        suppress = self.flag(entries, "suppress_history", where)
+        enter = self.flag(entries, "enter", where)
+        sleep_before = self.seconds(entries, "sleep_before", where)
+        sleep_after = self.seconds(entries, "sleep_after", where)
+        steps = (
+            parent.before + self.commands(entries, "shell_command_before", where) + tuple(own)
+        ) + parent.after
+        commands = tuple(
+            Command(
+                text=s.text,
+                enter=_flag(s.enter, enter, True),
+                sleep_before=_secs(s.sleep_before, sleep_before),
+                sleep_after=_secs(s.sleep_after, sleep_after),
+            )
+            for s in steps
+        )
+        title = None
+        if "title" in entries:
+            title = r.text(entries["title"][1], join(where, "title"))
+        return Pane(
+            commands=commands,
+            start_directory=directory or parent.directory,
+            shell=shell,
+            environment=tuple(environment.items()),
+            focus=bool(self.flag(entries, "focus", where)),
+            suppress_history=_flag(suppress, parent.suppress, True),
+            title=title,
+        )
+
+    # -- commands --------------------------------------------------------------------
+    def commands(
+        self, entries: dict[str, tuple[Node, Node]], key: str, where: str
+    ) -> tuple[_Step, ...]:
+        if key not in entries:
+            return ()
+        return tuple(self.command_list(entries[key][1], join(where, key)))
+
+    def command_list(self, node: Node, where: str) -> list[_Step]:
+        """tmuxp's shorthand rules for a ``shell_command`` value."""
+        r = self.r
+        if r.is_null(node):
+            return []
+        if isinstance(node, ScalarNode):
+            text = r.text(node, where)
+            if text is None or text in _BLANK_WORDS:
+                return []
+            return [_Step(self.shell_text(text, node, where))]
+        items = r.sequence(node, where)
+        if items is None:
+            return []
+        if len(items) == 1 and (
+            r.is_null(items[0])
+            or (isinstance(items[0], ScalarNode) and items[0].value in _BLANK_WORDS)
+        ):
+            return []
+        steps = []
+        for i, item in enumerate(items):
+            step = self.command(item, join(where, i))
+            if step is not None:
+                steps.append(step)
+        return steps
+
+    def command(self, node: Node, where: str) -> _Step | None:
+        r = self.r
+        if not isinstance(node, MappingNode):
+            text = r.text(node, where)
+            return None if text is None else _Step(self.shell_text(text, node, where))
+        entries = r.mapping(node, where, COMMAND_KEYS)
+        if entries is None:
+            return None
+        if "cmd" not in entries:
+            r.error(node, join(where, "cmd"), "required key is missing")
+            return None
+        cmd_node = entries["cmd"][1]
+        text = r.text(cmd_node, join(where, "cmd"))
+        if text is None:
+            return None
+        return _Step(
+            self.shell_text(text, cmd_node, join(where, "cmd")),
+            self.flag(entries, "enter", where),
+            self.seconds(entries, "sleep_before", where),
+            self.seconds(entries, "sleep_after", where),
+        )
+
+    # -- values ----------------------------------------------------------------------
+    def shell_text(self, raw: str, node: Node, where: str) -> str:
+        """A command as tmuxp would type it (see the module docstring on ``\\;``)."""
+        text = self.expand(raw, node, where)
+        return text[:-2] + ";" if text.endswith("\\;") else text
+
+    def expand(self, raw: str, node: Node, where: str, *, warn_missing: bool = False) -> str:
+        value, missing = expand_shell(raw, self.env)
+        if missing and warn_missing:
+            names = ", ".join(f"${m}" for m in missing)
+            self.r.warn(node, where, f"{names} not set; left as written")
+        return value
+
+    def flag(self, entries: dict[str, tuple[Node, Node]], key: str, where: str) -> bool | None:
+        if key not in entries:
+            return None
+        return self.r.boolean(entries[key][1], join(where, key))
+
+    def seconds(self, entries: dict[str, tuple[Node, Node]], key: str, where: str) -> float | None:
+        if key not in entries:
+            return None
+        return self.r.number(entries[key][1], join(where, key), minimum=0)
+
+    def directory(self, node: Node, where: str, parent: str) -> str | None:
+        if self.r.is_null(node):
+            self.r.error(
+                node,
+                where,
+                "expected a directory, got nothing (null)",
+                "a bare ~ is null in YAML: write '~'",
+            )
+            return None
+        raw = self.r.text(node, where)
+        if raw is None:
+            return None
+        value, missing = expand_shell(raw, self.env)
+        path = os.path.normpath(os.path.join(parent, value))
+        if not os.path.isdir(path):
+            unset = f"; ${', $'.join(missing)} not set" if missing else ""
+            what = "does not exist" if not os.path.exists(path) else "is not a directory"
+            self.r.error(node, where, f"{path} {what}{unset}")
+            return None
+        return path
+
+    def before_script(self, node: Node, directory: str) -> str | None:
+        import shlex
+        import shutil
+
+        raw = self.r.text(node, "before_script")
+        if raw is None:
+            return None
+        script, missing = expand_shell(raw, self.env)
+        if script.startswith("."):
+            head, sep, rest = script.partition(" ")
+            script = os.path.normpath(os.path.join(self.base_dir, head)) + sep + rest
+        try:
+            program = shlex.split(script)[0]
+        except (ValueError, IndexError) as exc:
+            self.r.error(node, "before_script", f"cannot parse {script!r}: {exc or 'empty'}")
+            return None
+        unset = f" (${', $'.join(missing)} not set)" if missing else ""
+        if "/" in program:
+            path = program if os.path.isabs(program) else os.path.join(directory, program)
+            if not os.path.isfile(path):
+                self.r.error(node, "before_script", f"{path} does not exist{unset}")
+                return None
+            if not os.access(path, os.X_OK):
+                self.r.error(node, "before_script", f"{path} is not executable", f"chmod +x {path}")
+                return None
+        elif shutil.which(program, path=self.env.get("PATH")) is None:
+            self.r.error(node, "before_script", f"{program!r} not found on PATH{unset}")
+            return None
+        return script
+
+    def environment(
+        self, entries: dict[str, tuple[Node, Node]], where: str, directory: str
+    ) -> Pairs:
+        if "environment" not in entries:
+            return ()
+        node = entries["environment"][1]
+        sub = join(where, "environment")
+        if self.r.is_null(node):
+            return ()
+        if not isinstance(node, MappingNode):
+            self.r.error(node, sub, "expected a mapping of NAME: value")
+            return ()
+        pairs = []
+        for key_node, value_node in node.value:
+            name = self.r.text(key_node, sub)
+            if name is None:
+                continue
+            if not name or "=" in name:
+                self.r.error(key_node, join(sub, name), "not a valid variable name")
+                continue
+            raw = self.r.text(value_node, join(sub, name), allow_null=True)
+            value = "" if raw is None else self.expand(raw, value_node, join(sub, name))
+            if value.startswith(("./", "../")):
+                value = os.path.normpath(os.path.join(directory, value))
+            pairs.append((name, value))
+        return tuple(pairs)
+
+    def options(self, entries: dict[str, tuple[Node, Node]], key: str, where: str) -> Pairs:
+        if key not in entries:
+            return ()
+        node = entries[key][1]
+        sub = join(where, key)
+        if self.r.is_null(node):
+            return ()
+        if not isinstance(node, MappingNode):
+            self.r.error(node, sub, "expected a mapping of tmux-option: value")
+            return ()
+        pairs = []
+        for key_node, value_node in node.value:
+            name = self.r.text(key_node, sub)
+            if name is None:
+                continue
+            opt_where = join(sub, name)
+            if not tmux_options.is_known(name):
+                self.unknown_option(key_node, opt_where, name)
+            if self.r.is_null(value_node):
+                self.r.error(value_node, opt_where, "expected a value, got nothing (null)")
+                continue
+            if isinstance(value_node, ScalarNode) and value_node.tag.endswith(":bool"):
+                value = "on" if self.r.boolean(value_node, opt_where) else "off"
+            else:
+                raw = self.r.text(value_node, opt_where)
+                if raw is None:
+                    continue
+                value = self.expand(raw, value_node, opt_where, warn_missing=True)
+            pairs.append((name, value))
+        return tuple(pairs)
+
+    def unknown_option(self, node: Node, where: str, name: str) -> None:
+        import difflib
+
+        close = difflib.get_close_matches(name, sorted(tmux_options.ALL_OPTIONS), n=1, cutoff=0.8)
+        if close:
+            self.r.error(node, where, "unknown tmux option", f"did you mean '{close[0]}'?")
+        else:
+            self.r.warn(node, where, "not an option tmux 3.2-3.5 knows; passed to tmux as is")
+
+
+@dataclass(frozen=True)
+class _Inherited:
+    """What a window or pane receives from its parent while the file is read."""
+
+    directory: str
+    before: tuple[_Step, ...]
+    suppress: bool | None
+    options: Pairs = ()
+    shell: str | None = None
+    environment: Pairs = ()
+    after: tuple[_Step, ...] = ()
+
+
+def _flag(value: bool | None, fallback: bool | None, default: bool) -> bool:
+    if value is not None:
+        return value
+    return default if fallback is None else fallback
+
+
+def _secs(value: float | None, fallback: float | None) -> float:
+    if value is not None:
+        return value
+    return 0.0 if fallback is None else fallback
+
+
+def _is_custom_layout(layout: str) -> bool:
+    """A layout string as tmux prints it (``#{window_layout}``): ``b25d,220x50,0,0{...}``."""
+    head, _, rest = layout.partition(",")
+    return len(head) == 4 and all(c in "0123456789abcdef" for c in head) and "x" in rest

@@ -1,0 +1,38 @@
+"""Put the user's terminal on a session: ``attach-session``, or ``switch-client`` from
+inside tmux."""
+
+from __future__ import annotations
+
+import os
+
+from tmuxorch.tmux.client import TmuxError
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from tmuxorch.tmux.client import Client
+
+
+def attach(client: Client, session: str, *, pane: str | None = None) -> None:
+    """Show ``session`` (at ``pane`` if given). Replaces this process when attaching.
+
+    Inside tmux on the same server, switch the current client instead of nesting; inside
+    tmux on another server, nesting would need ``$TMUX`` unset, so say how instead.
+    """
+    target = pane or f"={session}"
+    if pane:
+        client.run([("select-window", "-t", pane), ("select-pane", "-t", pane)])
+    inside = os.environ.get("TMUX", "")
+    if inside:
+        ours = client.cmd("display-message", "-p", "#{socket_path}")
+        if ours and inside.split(",", 1)[0] == ours[0]:
+            client.cmd("switch-client", "-t", target)
+            return
+        import shlex
+
+        command = shlex.join(("tmux", *client.server_args, "attach", "-t", target))
+        raise TmuxError(f"already inside another tmux server; from a plain terminal run: {command}")
+    argv = [client.argv[0], *client.server_args, "attach-session", "-t", target]
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as exc:
+        raise TmuxError(f"cannot run tmux attach: {exc}") from None
