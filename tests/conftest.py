@@ -16,10 +16,16 @@ from typing import TYPE_CHECKING, TypeVar
 import libtmux
 import pytest
 
+from tmuxorch.spec.workspace import load_workspace
+from tmuxorch.tmux.build import build
 from tmuxorch.tmux.client import Client, TmuxError
+from tmuxorch.tmux.plan import plan
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+    from tmuxorch.spec.model import Workspace
+    from tmuxorch.tmux.build import Built
 
 T = TypeVar("T")
 
@@ -28,7 +34,7 @@ EXAMPLES = ROOT / "tests" / "tmuxp-examples"
 """tmuxp's example workspaces (MIT, see LICENSE there), which must build unchanged."""
 
 
-def test_env(**extra: str) -> dict[str, str]:
+def tmux_env(**extra: str) -> dict[str, str]:
     """The environment tmux servers and CLI runs get in tests."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
     env.update(SHELL="/bin/sh", PYTHONPATH=str(ROOT))
@@ -78,7 +84,7 @@ class Server:
 @pytest.fixture
 def tmux_server() -> Iterator[Server]:
     """A running private tmux server."""
-    server = Server(test_env())
+    server = Server(tmux_env())
     server.start()
     yield server
     server.kill()
@@ -87,12 +93,12 @@ def tmux_server() -> Iterator[Server]:
 @pytest.fixture
 def idle_server() -> Iterator[Server]:
     """A private socket with no server started (commands may start one)."""
-    server = Server(test_env())
+    server = Server(tmux_env())
     yield server
     server.kill()
 
 
-def eventually(check: Callable[[], T], *, timeout: float = 15.0, what: str = "") -> T:
+def eventually(check: Callable[[], T | None], *, timeout: float = 15.0, what: str = "") -> T:
     """Poll ``check`` until it returns something truthy (waiting on tmux and shells, not
     asserting a speed: the deadline is only there so a broken test ends)."""
     deadline = time.monotonic() + timeout
@@ -102,8 +108,48 @@ def eventually(check: Callable[[], T], *, timeout: float = 15.0, what: str = "")
             raise AssertionError(f"never became true: {what or check}: last value {value!r}")
         time.sleep(0.02)
         value = check()
+    assert value is not None
     return value
 
 
 def tmuxorch_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "tmuxorch", *args]
+
+
+def build_file(
+    server: Server, path: Path | str, env: dict[str, str] | None = None, *, append: bool = False
+) -> tuple[Workspace, Built]:
+    """Build a layout file in-process, the way ``tmuxorch layout -d`` does."""
+    ws = load_workspace(str(path), env=env).workspace
+    return ws, build(server.client, plan(ws, append=append))
+
+
+def screen(server: Server, pane: str) -> str:
+    """What a person sees in ``pane`` (trailing blank lines dropped)."""
+    return "\n".join(server.client.cmd("capture-pane", "-p", "-J", "-t", pane)).rstrip()
+
+
+def wait_for_text(server: Server, pane: str, text: str) -> str:
+    """Wait until ``text`` is on the screen of ``pane``; return the screen."""
+
+    def check() -> str | None:
+        shown = screen(server, pane)
+        return shown if text in shown else None
+
+    return eventually(check, what=text)
+
+
+def printed_lines(text: str) -> list[str]:
+    """Screen lines with a leading sh prompt (``# ``/``$ ``) removed: typed-ahead commands
+    make output share a line with the prompt that follows it."""
+    return [line[2:] if line[:2] in ("# ", "$ ") else line for line in text.splitlines()]
+
+
+def wait_for_output(server: Server, pane: str, line: str) -> str:
+    """Wait until ``line`` was printed in ``pane`` as a line of its own (not as typed text)."""
+
+    def check() -> str | None:
+        shown = screen(server, pane)
+        return shown if line in printed_lines(shown) else None
+
+    return eventually(check, what=line)

@@ -136,10 +136,11 @@ def test_start_directory_inheritance(tmp_path: Path) -> None:
     ]
 
 
-def test_no_start_directory_means_the_files_directory(tmp_path: Path) -> None:
-    ws = load(tmp_path, "session_name: s\nwindows: [{panes: [a]}]\n")
+def test_no_start_directory_anywhere_means_tmuxs_default(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    ws = load(tmp_path, "session_name: s\nwindows: [{panes: [a, {start_directory: sub}]}]\n")
     assert ws.start_directory is None
-    assert ws.windows[0].panes[0].start_directory == str(tmp_path)
+    assert [p.start_directory for p in ws.windows[0].panes] == [None, str(tmp_path / "sub")]
 
 
 def test_environment_inheritance(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ tmux. tmuxp semantics, in one pass instead of tmuxp's ``expand`` then ``trickle`
 - ``shell_command_before`` of session, window and pane are typed before the pane's own
   commands, a window's ``shell_command_after`` after them;
 - ``start_directory``: ``~``/``$VAR`` expanded; a relative one is relative to the parent's
-  (pane → window → session → the workspace file's directory);
+  (pane → window → session → the workspace file's directory); with none anywhere, panes
+  start where tmuxorch was run (tmux's default);
 - ``environment``: session variables are the session's; a window's are given to its
   panes, a pane's own override them;
 - session ``options`` that are window options are set on every window;
@@ -151,13 +152,12 @@ class _Parser:
             if required not in entries:
                 r.error(node, required, "required key is missing")
         name = self.session_name(entries["session_name"][1]) if "session_name" in entries else ""
-        directory = self.base_dir
         start_directory = None
         if "start_directory" in entries:
             start_directory = self.directory(
-                entries["start_directory"][1], "start_directory", directory
+                entries["start_directory"][1], "start_directory", self.base_dir
             )
-            directory = start_directory or directory
+        directory = start_directory or self.base_dir
         before_script = None
         if "before_script" in entries:
             before_script = self.before_script(entries["before_script"][1], directory)
@@ -189,7 +189,9 @@ class _Parser:
                 window = self.window(
                     window_node,
                     join("windows", i),
-                    _Inherited(directory, before, suppress, titles + window_options),
+                    _Inherited(
+                        directory, start_directory, before, suppress, titles + window_options
+                    ),
                 )
                 if window is not None:
                     windows.append(window)
@@ -265,14 +267,11 @@ class _Parser:
         index = None
         if "window_index" in entries:
             index = r.integer(entries["window_index"][1], join(where, "window_index"), minimum=0)
-        directory = parent.directory
+        base, directory = parent.base, parent.directory
         if "start_directory" in entries:
-            directory = (
-                self.directory(
-                    entries["start_directory"][1], join(where, "start_directory"), directory
-                )
-                or directory
-            )
+            node = entries["start_directory"][1]
+            own = self.directory(node, join(where, "start_directory"), base)
+            base, directory = (own, own) if own else (base, directory)
         layout = None
         if "layout" in entries:
             layout = self.layout(entries["layout"][1], join(where, "layout"))
@@ -284,12 +283,13 @@ class _Parser:
             shell = r.text(entries["window_shell"][1], join(where, "window_shell"), allow_null=True)
         suppress = self.flag(entries, "suppress_history", where)
         inherited = _Inherited(
+            base,
             directory,
             parent.before + self.commands(entries, "shell_command_before", where),
             parent.suppress if suppress is None else suppress,
             (),
             shell,
-            self.environment(entries, where, directory),
+            self.environment(entries, where, base),
             self.commands(entries, "shell_command_after", where),
         )
         panes: list[Pane] = []
@@ -346,7 +346,7 @@ class _Parser:
         directory = None
         if "start_directory" in entries:
             directory = self.directory(
-                entries["start_directory"][1], join(where, "start_directory"), parent.directory
+                entries["start_directory"][1], join(where, "start_directory"), parent.base
             )
         shell = parent.shell
         if "shell" in entries:
@@ -354,7 +354,7 @@ class _Parser:
                 r.text(entries["shell"][1], join(where, "shell"), allow_null=True) or parent.shell
             )
         environment = dict(parent.environment)
-        environment.update(self.environment(entries, where, directory or parent.directory))
+        environment.update(self.environment(entries, where, directory or parent.base))
         suppress = self.flag(entries, "suppress_history", where)
         enter = self.flag(entries, "enter", where)
         sleep_before = self.seconds(entries, "sleep_before", where)
@@ -585,7 +585,10 @@ class _Parser:
 class _Inherited:
     """What a window or pane receives from its parent while the file is read."""
 
-    directory: str
+    base: str
+    """Relative paths are relative to this."""
+    directory: str | None
+    """Where panes start (None: tmux's default, where tmuxorch runs)."""
     before: tuple[_Step, ...]
     suppress: bool | None
     options: Pairs = ()

@@ -90,7 +90,8 @@ def _rollback(client: Client, plan: Plan, outputs: list[list[str]]) -> None:
     created = _created_ids(plan, outputs)
     try:
         if not plan.append:
-            if created:  # new-session succeeded: the session is ours
+            made = next(i for i, c in enumerate(plan.structure) if c[0] == "new-session")
+            if len(outputs) > made:  # new-session succeeded: the session is ours
                 client.cmd("kill-session", "-t", plan.target)
         else:
             first_panes = [pane for ref, pane in created.items() if ref.pane == 0]

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 MIN_VERSION = (3, 2)
 _MARK = "\x1e\x1ftmuxorch:"
+_ALONE = ("show-buffer", "save-buffer")
 INSTALL_HINT = (
     "install tmux >= 3.2: 'sudo apt install tmux' (Debian/Ubuntu), 'sudo dnf install tmux' "
     "(Fedora), 'brew install tmux' (macOS)"
@@ -111,10 +112,13 @@ class Client:
         """Run ``commands`` in one tmux invocation; return each one's output lines.
 
         Raises :class:`TmuxError` naming the command that failed (the ones before it ran,
-        the ones after it did not).
+        the ones after it did not). ``show-buffer`` and ``save-buffer -`` must run alone:
+        tmux 3.3 fails them ("Bad file descriptor") after anything else printed.
         """
         if not commands:
             return []
+        if len(commands) > 1 and any(c[0] in _ALONE for c in commands):
+            raise ValueError(f"{' / '.join(_ALONE)} must be run on their own, not in a batch")
         argv = list(self.argv)
         for i, command in enumerate(commands):
             if i:

@@ -118,20 +118,38 @@ def _show(args: tuple[Arg, ...]) -> str:
 def plan(workspace: Workspace, *, append: bool = False) -> Plan:
     """The commands that build ``workspace`` (into its existing session if ``append``)."""
     target = f"={workspace.session_name}:"
-    structure: list[tuple[str, ...]] = []
+    structure: list[tuple[str, ...]] = [
+        ("set-option", "-g", k, v) for k, v in workspace.global_options
+    ]
     creators: list[PaneRef] = []
-    if not append:
-        structure.append(_new_session(workspace, workspace.windows[0]))
+    first = workspace.windows[0]
+    # new-session can make the first window itself, unless that window must be created
+    # after the session's options (default-shell, base-index, ...), or needs environment
+    # or a directory of its own (new-session's -e/-c are the session's): then a placeholder
+    # window holds the session until the real windows exist, as tmuxp does.
+    direct = (
+        not append
+        and not workspace.options
+        and not first.panes[0].environment
+        and first.panes[0].start_directory == workspace.start_directory
+    )
+    if direct:
+        structure.append(_new_session(workspace, first))
         creators.append(PaneRef(0, 0))
-    structure += [("set-option", "-t", target[:-1], k, v) for k, v in workspace.options]
-    structure += [("set-option", "-g", k, v) for k, v in workspace.global_options]
-    structure += [("set-environment", "-t", target[:-1], k, v) for k, v in workspace.environment]
+        if first.index is not None:
+            structure.append(("move-window", "-s", target, "-t", f"{target}{first.index}"))
+    elif not append:
+        structure.append(_new_session(workspace, None))
+        structure.append(("move-window", "-s", target, "-t", target + PLACEHOLDER_INDEX))
+    else:
+        environment = workspace.environment
+        structure += [("set-environment", "-t", target[:-1], k, v) for k, v in environment]
+    # set-option needs "=NAME:" (a window target; the scope comes from the option's name)
+    structure += [("set-option", "-t", target, k, v) for k, v in workspace.options]
     for w, window in enumerate(workspace.windows):
-        if w or append:
+        if w or not direct:
             structure.append(_new_window(target, window))
             creators.append(PaneRef(w, 0))
-        elif window.index is not None:
-            structure.append(("move-window", "-s", target, "-t", f"{target}{window.index}"))
         structure += [("set-option", "-t", target, k, v) for k, v in window.options]
         count = len(window.panes)
         for p in range(1, count):
@@ -139,6 +157,8 @@ def plan(workspace: Workspace, *, append: bool = False) -> Plan:
             creators.append(PaneRef(w, p))
         if window.layout:
             structure.append(("select-layout", "-t", target, window.layout))
+    if not direct and not append:
+        structure.append(("kill-window", "-t", target + PLACEHOLDER_INDEX))
 
     wait_for: list[PaneRef] = []
     typing: list[tuple[Arg, ...]] = []
@@ -180,6 +200,8 @@ def plan(workspace: Workspace, *, append: bool = False) -> Plan:
 
 
 _PRINT = ("-P", "-F", "#{pane_id}")
+PLACEHOLDER_INDEX = "999999"
+"""Where the placeholder window waits, out of the way of the workspace's own indexes."""
 
 
 def _pane_args(pane: Pane) -> list[str]:
@@ -195,12 +217,18 @@ def _program(pane: Pane) -> list[str]:
     return [pane.shell] if pane.shell else []
 
 
-def _new_session(workspace: Workspace, window: Window) -> tuple[str, ...]:
-    first = window.panes[0]
+def _new_session(workspace: Workspace, window: Window | None) -> tuple[str, ...]:
+    """The session, its environment, and ``window`` (or a placeholder window if None)."""
     args = ["new-session", "-d", "-s", workspace.session_name, "-x", str(WIDTH), "-y", str(HEIGHT)]
+    for name, value in workspace.environment:
+        args += ["-e", f"{name}={value}"]
+    if window is None:
+        directory = ["-c", workspace.start_directory] if workspace.start_directory else []
+        return (*args, *directory, "-n", "tmuxorch-placeholder")
     args += [*_PRINT]
     if window.name is not None:
         args += ["-n", window.name]
+    first = window.panes[0]
     return (*args, *_pane_args(first), *_program(first))
 
 
