@@ -119,10 +119,12 @@ class Client:
             return []
         if len(commands) > 1 and any(c[0] in _ALONE for c in commands):
             raise ValueError(f"{' / '.join(_ALONE)} must be run on their own, not in a batch")
+        # a fresh nonce per call: no output can fake a marker, whatever the panes print
+        mark = f"{_MARK}{os.urandom(6).hex()}:"
         argv = list(self.argv)
         for i, command in enumerate(commands):
             if i:
-                argv += [";", "display-message", "-p", f"{_MARK}{i}", ";"]
+                argv += [";", "display-message", "-p", f"{mark}{i}", ";"]
             argv += [escape_arg(a) for a in command]
         result = self._spawn(argv, input, timeout)
         text = result.stdout.decode("utf-8", "surrogateescape")
@@ -131,7 +133,7 @@ class Client:
             lines.pop()
         outputs: list[list[str]] = [[]]
         for line in lines:
-            if line.startswith(_MARK):
+            if line == f"{mark}{len(outputs)}":
                 outputs.append([])
             else:
                 outputs[-1].append(line)
