@@ -68,7 +68,7 @@ def test_parse_error_names_the_command(tmux_server: Server) -> None:
 @given(
     st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=40)
 )
-@example("\x1e\x1ftmuxorch:1")  # looks like our output separator: must not be taken for one
+@example("tmuxorch-separator:1")  # looks like our output separator: must not be taken for one
 def test_arguments_reach_tmux_unchanged(tmux_server: Server, text: str) -> None:
     """Any argument, ``;``-terminated or ``-``-led included, arrives byte for byte."""
     c = tmux_server.client
@@ -86,6 +86,21 @@ def test_tricky_arguments(tmux_server: Server, text: str) -> None:
 def test_buffer_output_commands_must_run_alone(tmux_server: Server) -> None:
     with pytest.raises(ValueError, match="on their own"):
         tmux_server.client.run([("set-buffer", "x"), ("show-buffer",)])
+
+
+def test_without_a_utf8_locale(idle_server: Server) -> None:
+    """Cron, CI and ssh often run with no LANG: output must still split and decode."""
+    env = {k: v for k, v in tmux_env().items() if not k.startswith(("LANG", "LC_"))}
+    c = Client(idle_server.name, config_file="/dev/null", env=env)
+    out = c.run(
+        [
+            ("new-session", "-d", "-s", "plain", "-P", "-F", "#{pane_id}"),
+            ("set-buffer", "-b", "u", "é ✓ 日本"),
+            ("display-message", "-p", "ok"),
+        ]
+    )
+    assert out[1:] == [[], ["ok"]] and out[0][0].startswith("%")
+    assert c.cmd("show-buffer", "-b", "u") == ["é ✓ 日本"]
 
 
 def test_escape_arg() -> None:

@@ -70,8 +70,7 @@ def build(
         raise BuildError(f"building session {plan.session!r} failed: {exc}") from None
     ids = _created_ids(plan, outputs)
     try:
-        not_ready = _wait_ready(client, plan, ids)
-        _send(client, plan, ids)
+        not_ready = _type(client, plan, ids)
     except TmuxError as exc:
         _rollback(client, plan, outputs)
         raise BuildError(f"building session {plan.session!r} failed: {exc}") from None
@@ -105,40 +104,54 @@ def _resolve(args: tuple[Arg, ...], ids: dict[PaneRef, str]) -> tuple[str, ...]:
     return tuple(ids[a] if isinstance(a, PaneRef) else a for a in args)
 
 
-def _wait_ready(client: Client, plan: Plan, ids: dict[PaneRef, str]) -> tuple[PaneRef, ...]:
-    """Wait until every shell that gets commands moved its cursor (drew its prompt).
+def _poll(plan: Plan) -> tuple[str, ...]:
+    return ("list-panes", "-s", "-t", plan.target, "-F", "#{pane_id} #{cursor_x} #{cursor_y}")
 
-    One ``list-panes`` per poll covers the whole session; the poll interval grows from
-    1 ms to 25 ms. Typing before the prompt works but garbles what a person sees (and
-    some shells, zsh above all, redraw over it).
+
+def _type(client: Client, plan: Plan, ids: dict[PaneRef, str]) -> tuple[PaneRef, ...]:
+    """Type each pane's commands as soon as its shell has drawn its prompt.
+
+    Typing before the prompt works but garbles what a person sees (and some shells, zsh
+    above all, redraw over it). A shell is ready once its cursor left the top-left corner.
+    Each poll is one invocation carrying the keys for the panes the previous poll found
+    ready, plus a ``list-panes`` of the whole session (polling inside the build invocation
+    is useless: tmux reads no pane output until a command sequence ends). Polls back off
+    from 1 ms to 25 ms. Returns the panes whose prompt never came within
+    :data:`READY_TIMEOUT` (typed into anyway).
     """
+    keys: dict[PaneRef, list[tuple[str, ...]]] = {}
+    for command in plan.typing:
+        ref = command[2]
+        assert isinstance(ref, PaneRef)
+        keys.setdefault(ref, []).append(_resolve(command, ids))
     waiting = {ids[ref]: ref for ref in plan.wait_for}
+    batch = [c for ref, commands in keys.items() if ids[ref] not in waiting for c in commands]
     deadline = time.monotonic() + READY_TIMEOUT
     delay = 0.001
+    late: tuple[PaneRef, ...] = ()
     while waiting:
-        rows = client.cmd(
-            "list-panes", "-s", "-t", plan.target, "-F", "#{pane_id} #{cursor_x} #{cursor_y}"
-        )
+        rows = client.run([*batch, _poll(plan)])[-1]
+        batch = []
         for row in rows:
             pane, x, y = row.split(" ")
-            if (x, y) != ("0", "0"):
-                waiting.pop(pane, None)
-        if not waiting or time.monotonic() > deadline:
+            if (x, y) != ("0", "0") and pane in waiting:
+                batch += keys.get(waiting.pop(pane), [])
+        if not waiting:
+            break
+        if time.monotonic() > deadline:
+            late = tuple(waiting.values())
+            batch += [c for ref in late for c in keys.get(ref, [])]
             break
         time.sleep(delay)
         delay = min(delay * 2, 0.025)
-    return tuple(waiting.values())
-
-
-def _send(client: Client, plan: Plan, ids: dict[PaneRef, str]) -> None:
-    typing = [_resolve(c, ids) for c in plan.typing]
     finish = [_resolve(c, ids) for c in plan.finish]
     if not plan.paced:
-        client.run(typing + finish)
-        return
-    client.run(typing)
+        client.run(batch + finish)
+        return late
+    client.run(batch)
     _run_paced(client, plan.paced, ids)
     client.run(finish)
+    return late
 
 
 def _run_paced(

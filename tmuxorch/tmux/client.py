@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 MIN_VERSION = (3, 2)
-_MARK = "\x1e\x1ftmuxorch:"
+_MARK = "tmuxorch-separator:"
+"""Printable ASCII: without a UTF-8 locale tmux prints control characters as ``_``."""
 _ALONE = ("show-buffer", "save-buffer")
 INSTALL_HINT = (
     "install tmux >= 3.2: 'sudo apt install tmux' (Debian/Ubuntu), 'sudo dnf install tmux' "
@@ -120,8 +121,8 @@ class Client:
         if len(commands) > 1 and any(c[0] in _ALONE for c in commands):
             raise ValueError(f"{' / '.join(_ALONE)} must be run on their own, not in a batch")
         # a fresh nonce per call: no output can fake a marker, whatever the panes print
-        mark = f"{_MARK}{os.urandom(6).hex()}:"
-        argv = list(self.argv)
+        mark = f"{_MARK}{os.urandom(8).hex()}:"
+        argv = [self.argv[0], "-u", *self.argv[1:]]  # -u: UTF-8 output whatever the locale
         for i, command in enumerate(commands):
             if i:
                 argv += [";", "display-message", "-p", f"{mark}{i}", ";"]

@@ -15,7 +15,6 @@ A build is three steps:
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 
 from tmuxorch.tmux.client import escape_arg
@@ -80,6 +79,8 @@ class Plan:
 
     def describe(self, server_args: tuple[str, ...] = ()) -> str:
         """The plan as a person reads it: tmux commands, one per line, step by step."""
+        import shlex
+
         tmux = shlex.join(("tmux", *server_args))
         lines = [
             f"# session {self.session!r}: {len(self.workspace.windows)} window(s), "
@@ -112,6 +113,8 @@ class Plan:
 
 
 def _show(args: tuple[Arg, ...]) -> str:
+    import shlex
+
     return " ".join(str(a) if isinstance(a, PaneRef) else shlex.quote(escape_arg(a)) for a in args)
 
 
