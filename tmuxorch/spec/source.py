@@ -137,6 +137,29 @@ class Reader:
             entries.setdefault(key, entry)
         return entries
 
+    def free_mapping(self, node: Node, where: str, what: str) -> list[tuple[str, Node, Node]]:
+        """A mapping with keys of the user's choosing (``environment``, ``options``):
+        ``(key, key node, value node)`` in file order; null is empty; duplicates reported."""
+        if self.is_null(node):
+            return []
+        if not isinstance(node, MappingNode):
+            self.error(node, where, f"expected a mapping of {what}, got {_kind(node)}")
+            return []
+        seen: dict[str, int] = {}
+        entries = []
+        for key_node, value_node in node.value:
+            key = self.text(key_node, where)
+            if key is None:
+                continue
+            if key in seen:
+                self.error(
+                    key_node, join(where, key), f"duplicate key (first set on line {seen[key]})"
+                )
+                continue
+            seen[key] = key_node.start_mark.line + 1
+            entries.append((key, key_node, value_node))
+        return entries
+
     def _merge_sources(self, node: Node, where: str) -> Iterator[Node]:
         if isinstance(node, SequenceNode):
             yield from node.value

@@ -518,18 +518,11 @@ class _Parser:
     ) -> Pairs:
         if "environment" not in entries:
             return ()
-        node = entries["environment"][1]
         sub = join(where, "environment")
-        if self.r.is_null(node):
-            return ()
-        if not isinstance(node, MappingNode):
-            self.r.error(node, sub, "expected a mapping of NAME: value")
-            return ()
         pairs = []
-        for key_node, value_node in node.value:
-            name = self.r.text(key_node, sub)
-            if name is None:
-                continue
+        for name, key_node, value_node in self.r.free_mapping(
+            entries["environment"][1], sub, "NAME: value"
+        ):
             if not name or "=" in name:
                 self.r.error(key_node, join(sub, name), "not a valid variable name")
                 continue
@@ -543,18 +536,11 @@ class _Parser:
     def options(self, entries: dict[str, tuple[Node, Node]], key: str, where: str) -> Pairs:
         if key not in entries:
             return ()
-        node = entries[key][1]
         sub = join(where, key)
-        if self.r.is_null(node):
-            return ()
-        if not isinstance(node, MappingNode):
-            self.r.error(node, sub, "expected a mapping of tmux-option: value")
-            return ()
         pairs = []
-        for key_node, value_node in node.value:
-            name = self.r.text(key_node, sub)
-            if name is None:
-                continue
+        for name, key_node, value_node in self.r.free_mapping(
+            entries[key][1], sub, "tmux-option: value"
+        ):
             opt_where = join(sub, name)
             if not tmux_options.is_known(name):
                 self.unknown_option(key_node, opt_where, name)
