@@ -8,6 +8,7 @@ import typer
 
 from tmuxorch import __version__
 from tmuxorch.cli import layout as layout_cmd
+from tmuxorch.cli import tasks as tasks_cmd
 
 app = typer.Typer(
     name="tmuxorch",
@@ -82,3 +83,96 @@ def layout(
 def validate(file: LayoutFile) -> None:
     """Check a layout file; print its problems as file:line:col (exit 2 if any)."""
     _done(layout_cmd.validate(file))
+
+
+TaskFile = Annotated[
+    str, typer.Argument(help="A tasks file, a directory of them, or a layout with tasks.")
+]
+RunFile = Annotated[
+    str | None,
+    typer.Option(
+        "--file", "-f", help="The tasks/layout file (default: the latest run here or above)."
+    ),
+]
+
+
+@app.command()
+def run(
+    file: TaskFile,
+    socket_name: SocketName = None,
+    socket_path: SocketPath = None,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="On Ctrl-C/SIGTERM/SIGHUP leave the agents running.")
+    ] = False,
+    new: Annotated[
+        bool, typer.Option("--new", help="Start a new run instead of resuming.")
+    ] = False,
+    inside: Annotated[bool, typer.Option("--inside", hidden=True)] = False,
+) -> None:
+    """Run the tasks in the foreground (agents in tmux panes); exit 0 iff all succeeded."""
+    _done(
+        tasks_cmd.run(
+            file,
+            socket_name=socket_name,
+            socket_path=socket_path,
+            keep=keep,
+            new=new,
+            inside=inside,
+        )
+    )
+
+
+@app.command()
+def status(
+    file: RunFile = None,
+    socket_name: SocketName = None,
+    socket_path: SocketPath = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    follow: Annotated[bool, typer.Option("--follow", help="Keep the table live.")] = False,
+) -> None:
+    """Tasks of the latest run: state, pane, attempt, runtime, last line, exit code."""
+    del socket_name, socket_path  # the run knows its server
+    _done(tasks_cmd.status(file, as_json=as_json, follow=follow))
+
+
+@app.command()
+def stop(
+    tasks: Annotated[list[str] | None, typer.Argument(help="Task ids.")] = None,
+    file: RunFile = None,
+    socket_name: SocketName = None,
+    socket_path: SocketPath = None,
+    everything: Annotated[bool, typer.Option("--all", help="Stop the whole run.")] = False,
+) -> None:
+    """Stop tasks (their whole process trees); what needs them is skipped."""
+    del socket_name, socket_path
+    _done(tasks_cmd.stop(file, list(tasks or []), everything=everything))
+
+
+@app.command()
+def retry(
+    tasks: Annotated[list[str], typer.Argument(help="Task ids.")],
+    file: RunFile = None,
+    socket_name: SocketName = None,
+    socket_path: SocketPath = None,
+) -> None:
+    """Run finished tasks again (and what was skipped because of them)."""
+    del socket_name, socket_path
+    _done(tasks_cmd.retry(file, list(tasks)))
+
+
+@app.command()
+def graph(file: TaskFile) -> None:
+    """Print the task graph by levels."""
+    _done(tasks_cmd.graph(file))
+
+
+@app.command()
+def attach(
+    task: Annotated[str, typer.Argument(help="Task id.")],
+    file: RunFile = None,
+    socket_name: SocketName = None,
+    socket_path: SocketPath = None,
+) -> None:
+    """Attach to the pane of a task (select it, then attach or switch-client)."""
+    del socket_name, socket_path
+    _done(tasks_cmd.attach(file, task))

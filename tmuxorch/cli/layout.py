@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -12,6 +13,10 @@ from tmuxorch.tmux.build import BuildError, build, session_exists
 from tmuxorch.tmux.client import Client, TmuxError
 from tmuxorch.tmux.plan import plan
 
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from tmuxorch.spec.model import Workspace
+
 
 def server(socket_name: str | None, socket_path: str | None) -> Client | None:
     if socket_name and socket_path:
@@ -20,7 +25,7 @@ def server(socket_name: str | None, socket_path: str | None) -> Client | None:
     return Client(socket_name, socket_path)
 
 
-def _load(file: str) -> Loaded | int:
+def load(file: str) -> Loaded | int:
     try:
         loaded = load_workspace(file)
     except SpecError as exc:
@@ -41,10 +46,12 @@ def layout(
 ) -> int:
     """Build the session ``file`` describes; attach unless ``detach`` or no terminal."""
     client = server(socket_name, socket_path)
-    loaded = _load(file)
+    loaded = load(file)
     if client is None or isinstance(loaded, int):
         return EXIT_BAD_INPUT
     ws = loaded.workspace
+    if ws.tasks is not None:
+        ws = with_supervisor(ws, client)
     if dry_run:
         print(plan(ws, append=append).describe(client.server_args))
         return EXIT_OK
@@ -82,12 +89,36 @@ def layout(
 
 def validate(file: str) -> int:
     """Check ``file``; print its problems as ``file:line:col`` (2 if any)."""
-    loaded = _load(file)
+    loaded = load(file)
     if isinstance(loaded, int):
         return loaded
     ws = loaded.workspace
+    tasks = f", {len(ws.tasks.tasks)} task(s)" if ws.tasks else ""
     print(
         f"{file}: ok: session {ws.session_name!r}, {len(ws.windows)} window(s), "
-        f"{ws.pane_count} pane(s)"
+        f"{ws.pane_count} pane(s){tasks}"
     )
     return EXIT_OK
+
+
+SUPERVISOR_WINDOW = "tmuxorch"
+
+
+def with_supervisor(ws: Workspace, client: Client) -> Workspace:
+    """The layout plus a window where the scheduler runs (``tmuxorch run --inside``)."""
+    import shlex
+    from dataclasses import replace
+
+    from tmuxorch.spec.model import Pane, Window
+
+    argv = [
+        sys.executable,
+        "-m",
+        "tmuxorch",
+        "run",
+        *client.server_args,
+        "--inside",
+        os.path.abspath(ws.file),
+    ]
+    window = Window(panes=(Pane(shell=shlex.join(argv)),), name=SUPERVISOR_WINDOW)
+    return replace(ws, windows=(*ws.windows, window))

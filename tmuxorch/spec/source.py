@@ -229,10 +229,10 @@ def join(where: str, key: str | int) -> str:
     return f"{where}.{key}" if where else key
 
 
-def did_you_mean(word: str, choices: Collection[str]) -> str | None:
+def did_you_mean(word: str, choices: Collection[str], noun: str = "keys") -> str | None:
     import difflib  # only on the error path
 
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     if close:
         return f"did you mean '{close[0]}'?"
-    return "known keys: " + ", ".join(sorted(choices))
+    return f"known {noun}: " + ", ".join(sorted(choices)) if choices else None

@@ -23,12 +23,15 @@ tmux. tmuxp semantics, in one pass instead of tmuxp's ``expand`` then ``trickle`
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
+from tmuxorch.graph import build_graph
 from tmuxorch.spec import tmux_options
 from tmuxorch.spec.expand import expand_shell
 from tmuxorch.spec.model import Command, Pairs, Pane, Window, Workspace
 from tmuxorch.spec.source import MappingNode, Reader, ScalarNode, join, load_nodes
+from tmuxorch.spec.tasks import FILE_KEYS, Collector
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -37,7 +40,7 @@ if TYPE_CHECKING:
     from tmuxorch.spec.errors import Problem
     from tmuxorch.spec.source import Node
 
-SESSION_KEYS = frozenset(
+SESSION_KEYS = FILE_KEYS | frozenset(
     [
         "session_name",
         "start_directory",
@@ -122,7 +125,15 @@ class _Step:
 def load_workspace(
     path: str, *, env: Mapping[str, str] | None = None, text: str | None = None
 ) -> Loaded:
-    """Read and check ``path``; raise :class:`~tmuxorch.spec.errors.SpecError` if bad."""
+    """Read and check a layout, a tasks file or a directory of task files.
+
+    A file without ``session_name`` and ``windows`` but with ``tasks`` is a tasks file: its
+    session is named after it. Raises :class:`~tmuxorch.spec.errors.SpecError` if bad.
+    """
+    if text is None and os.path.isdir(path):
+        collector = Collector()
+        collector.add_path(path, None, None)
+        return _with_tasks(_tasks_only(path), collector, ())
     root = load_nodes(path, text)
     reader = Reader(path)
     parser = _Parser(reader, os.environ if env is None else env, path)
@@ -131,16 +142,36 @@ def load_workspace(
         reader.raise_if_problems()
     assert root is not None
     workspace = parser.session(root)
+    if parser.tasks is not None:
+        assert workspace is not None or reader.problems
+        return _with_tasks(workspace or _tasks_only(path), parser.tasks, ())
     reader.raise_if_problems()
     assert workspace is not None
     return Loaded(workspace, tuple(reader.warnings))
+
+
+def _tasks_only(path: str) -> Workspace:
+    stem = os.path.splitext(os.path.basename(os.path.abspath(path)))[0]
+    name = "tmuxorch-" + re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")
+    return Workspace(file=path, session_name=name, windows=())
+
+
+def _with_tasks(
+    workspace: Workspace, collector: Collector, warnings: tuple[Problem, ...]
+) -> Loaded:
+    """Finish the tasks (raising every problem of every file read) and check the graph."""
+    loaded = collector.finish()
+    build_graph(loaded.tasks)
+    return Loaded(replace(workspace, tasks=loaded.tasks), warnings + loaded.warnings)
 
 
 class _Parser:
     def __init__(self, reader: Reader, env: Mapping[str, str], path: str) -> None:
         self.r = reader
         self.env = env
+        self.path = path
         self.base_dir = os.path.dirname(os.path.abspath(path))
+        self.tasks: Collector | None = None
 
     # -- session ---------------------------------------------------------------------
     def session(self, node: Node) -> Workspace | None:
@@ -148,10 +179,16 @@ class _Parser:
         entries = r.mapping(node, "", SESSION_KEYS)
         if entries is None:
             return None
-        for required in ("session_name", "windows"):
-            if required not in entries:
-                r.error(node, required, "required key is missing")
-        name = self.session_name(entries["session_name"][1]) if "session_name" in entries else ""
+        has_tasks = "tasks" in entries
+        required: tuple[str, ...] = ("session_name", "windows") if not has_tasks else ()
+        if has_tasks and "windows" in entries and "session_name" not in entries:
+            required = ("session_name",)
+        for key in required:
+            if key not in entries:
+                r.error(node, key, "required key is missing")
+        name = _tasks_only(self.path).session_name
+        if "session_name" in entries:
+            name = self.session_name(entries["session_name"][1])
         start_directory = None
         if "start_directory" in entries:
             start_directory = self.directory(
@@ -196,6 +233,13 @@ class _Parser:
                 if window is not None:
                     windows.append(window)
         self.check_indexes(entries, windows)
+        if FILE_KEYS & entries.keys():
+            if not has_tasks:
+                key = next(k for k in entries if k in FILE_KEYS)
+                r.error(entries[key][0], key, "only used with tasks: this layout has none")
+            self.tasks = Collector()
+            section = {k: v for k, v in entries.items() if k in FILE_KEYS}
+            self.tasks.add_section(r, section, directory)
         return Workspace(
             file=self.r.file,
             session_name=name,

@@ -145,6 +145,26 @@ class Client:
             raise self._error(message, commands, outputs)
         return outputs
 
+    def run_each(self, commands: Sequence[Sequence[str]]) -> list[list[str] | None]:
+        """Like :meth:`run`, but a failing command gives ``None`` and the rest still run.
+
+        For independent commands on things that may vanish meanwhile (panes that exit).
+        Costs one invocation, plus one more after each failure.
+        """
+        results: list[list[str] | None] = []
+        todo = list(commands)
+        while todo:
+            try:
+                results += self.run(todo)
+                break
+            except TmuxError as exc:
+                if exc.command is None:
+                    raise
+                results += exc.outputs
+                results.append(None)
+                todo = todo[len(exc.outputs) + 1 :]
+        return results
+
     def cmd(self, *args: str, input: bytes | None = None) -> list[str]:
         """Run one command; return its output lines."""
         return self.run([args], input=input)[0]

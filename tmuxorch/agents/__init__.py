@@ -1,0 +1,1 @@
+"""Agents: presets (data), and how a task's agent is launched."""

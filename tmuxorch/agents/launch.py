@@ -1,0 +1,103 @@
+"""From a task and its agent profile to the pane's own command line (pure).
+
+The pane runs a tiny ``sh`` wrapper around the agent. The wrapper records the agent's exit
+status in a file of its own (``$TMUXORCH_EXIT``, written atomically), because tmux cannot
+be trusted with it: on tmux 3.3 a pane's exit status is lost in a sizeable share of exits.
+It survives Ctrl-C aimed at the agent (so a person interrupting an agent still gets its
+status recorded), and passes the prompt on stdin when the profile says so.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from tmuxorch.spec.model import AgentProfile, Pairs, Task
+
+WRAPPER = (
+    "trap : INT QUIT; "
+    'if [ -n "$TMUXORCH_STDIN" ]; then "$@" < "$TMUXORCH_STDIN"; else "$@"; fi; '
+    "rc=$?; "
+    'printf "%s\\n" "$rc" > "$TMUXORCH_EXIT.tmp" && mv -f "$TMUXORCH_EXIT.tmp" "$TMUXORCH_EXIT"; '
+    'exit "$rc"'
+)
+"""``sh -c WRAPPER tmuxorch-task AGENT ARGS...``"""
+
+
+@dataclass(frozen=True)
+class AttemptFiles:
+    """Where one attempt's files live (under ``.tmuxorch/runs/RUN/``)."""
+
+    exit: str
+    prompt: str
+    log: str
+
+    @classmethod
+    def of(cls, run_dir: str, task_id: str, attempt: int) -> AttemptFiles:
+        name = f"{task_id}.{attempt}"
+        return cls(
+            exit=os.path.join(run_dir, "exits", name),
+            prompt=os.path.join(run_dir, "prompts", f"{name}.md"),
+            log=os.path.join(run_dir, "logs", f"{name}.log"),
+        )
+
+
+@dataclass(frozen=True)
+class Launch:
+    argv: tuple[str, ...]
+    """The pane's command: the wrapper, then the agent's argv."""
+    env: Pairs
+    cwd: str
+    prompt_file: str | None = None
+    """Write the prompt here before the pane starts (file and stdin delivery)."""
+    type_prompt: str | None = None
+    """Paste this into the agent once its ``ready`` pattern shows (type delivery)."""
+
+
+def launch(
+    task: Task,
+    profile: AgentProfile,
+    *,
+    run_id: str,
+    attempt: int,
+    files: AttemptFiles,
+    python: str = sys.executable,
+) -> Launch:
+    prompt = task.prompt or ""
+    values = {
+        "{command}": task.command or "",
+        "{prompt}": prompt,
+        "{prompt_file}": files.prompt,
+        "{python}": python,
+    }
+    argv = [_fill(arg, values) for arg in profile.argv]
+    delivery = profile.prompt
+    if delivery == "argument" and not any("{prompt}" in a for a in profile.argv):
+        argv.append(prompt)
+    if delivery == "file" and not any("{prompt_file}" in a for a in profile.argv):
+        argv.append(files.prompt)
+    env = dict(profile.env)
+    env.update(task.env)
+    env.update(
+        TMUXORCH_RUN=run_id,
+        TMUXORCH_TASK=task.id,
+        TMUXORCH_ATTEMPT=f"{run_id}/{task.id}/{attempt}",
+        TMUXORCH_EXIT=files.exit,
+        TMUXORCH_STDIN=files.prompt if delivery == "stdin" else "",
+    )
+    return Launch(
+        argv=("sh", "-c", WRAPPER, "tmuxorch-task", *argv),
+        env=tuple(env.items()),
+        cwd=task.cwd or os.getcwd(),
+        prompt_file=files.prompt if delivery in ("file", "stdin") else None,
+        type_prompt=prompt if delivery == "type" else None,
+    )
+
+
+def _fill(arg: str, values: dict[str, str]) -> str:
+    for placeholder, value in values.items():
+        arg = arg.replace(placeholder, value)
+    return arg

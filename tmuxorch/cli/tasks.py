@@ -1,0 +1,340 @@
+"""``run``, ``status``, ``stop``, ``retry``, ``graph``, ``attach``: tasks and their runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from tmuxorch.cli.layout import load, server
+from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail, info
+from tmuxorch.run.display import Display, Row
+from tmuxorch.run.store import RunRow, Store, state_dir
+from tmuxorch.tmux.client import Client, TmuxError
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from tmuxorch.spec.model import Workspace
+
+
+def run(
+    file: str,
+    *,
+    socket_name: str | None = None,
+    socket_path: str | None = None,
+    keep: bool = False,
+    new: bool = False,
+    inside: bool = False,
+) -> int:
+    """Run the tasks of ``file`` in the foreground; 0 iff every task succeeded."""
+    from tmuxorch.run.display import LiveDisplay
+    from tmuxorch.run.supervisor import Supervisor, SupervisorBusy
+
+    client = server(socket_name, socket_path)
+    loaded = load(file)
+    if client is None or isinstance(loaded, int):
+        return EXIT_BAD_INPUT
+    ws = loaded.workspace
+    if ws.tasks is None:
+        return fail(
+            f"{file} has no tasks to run (a layout without tasks: use 'tmuxorch layout')",
+            EXIT_BAD_INPUT,
+        )
+    if ws.windows and not inside:
+        code = _build_layout_session(client, ws)
+        if code:
+            return code
+    display = LiveDisplay() if sys.stdout.isatty() else Display()
+    try:
+        return Supervisor(ws, client, display, keep=keep, inside=inside, fresh=new).run()
+    except SupervisorBusy as exc:
+        return fail(str(exc))
+    except TmuxError as exc:
+        return fail(str(exc))
+    finally:
+        if inside:
+            _hold_window()
+
+
+def _build_layout_session(client: Client, ws: Workspace) -> int:
+    """``run`` of a layout with windows: build them first, unless the session is there."""
+    from tmuxorch.tmux.build import BuildError, build, session_exists
+    from tmuxorch.tmux.plan import plan
+
+    try:
+        if not session_exists(client, ws.session_name):
+            build(client, plan(ws))
+    except (BuildError, TmuxError) as exc:
+        return fail(str(exc))
+    return EXIT_OK
+
+
+def _hold_window() -> None:
+    """Inside a session (its ``tmuxorch`` window), keep the final table on screen."""
+    print("\nThe run is over. Close this window with: exit, or C-b &", flush=True)
+    try:
+        while sys.stdin.readline() not in ("", "exit\n", "q\n"):
+            pass
+    except (KeyboardInterrupt, OSError):
+        pass
+
+
+# -- finding a run ---------------------------------------------------------------------------
+def find_run(file: str | None) -> tuple[Store, RunRow] | str:
+    """The latest run of ``file``, or of the nearest ``.tmuxorch`` (here or above)."""
+    if file is not None:
+        directory = state_dir(file)
+    else:
+        directory = ""
+        here = os.getcwd()
+        while True:
+            if os.path.exists(os.path.join(here, ".tmuxorch", "state.db")):
+                directory = os.path.join(here, ".tmuxorch")
+                break
+            parent = os.path.dirname(here)
+            if parent == here:
+                return "no tmuxorch runs here or above (give --file FILE)"
+            here = parent
+    if not os.path.exists(os.path.join(directory, "state.db")):
+        return f"no runs of {file} yet"
+    store = Store(directory)
+    runs = store.runs(file)
+    if not runs:
+        store.close()
+        return f"no runs of {file} yet" if file else "no runs yet"
+    return store, runs[0]
+
+
+def _client_of(run: RunRow) -> Client:
+    args = list(run.server)
+    name = args[args.index("-L") + 1] if "-L" in args else None
+    path = args[args.index("-S") + 1] if "-S" in args else None
+    return Client(name, path)
+
+
+def rows(store: Store, run: RunRow, *, last_lines: bool = True) -> list[Row]:
+    tasks = store.tasks(run.id)
+    lines: dict[str, str] = {}
+    live = {t.pane: t.id for t in tasks.values() if t.state == "running" and t.pane}
+    if last_lines and live:
+        from tmuxorch.tmux.panes import capture
+
+        try:
+            for pane, screen in capture(_client_of(run), list(live)).items():
+                text = [ln for ln in screen.splitlines() if ln.strip()]
+                lines[live[pane]] = text[-1].strip() if text else ""
+        except TmuxError:
+            pass
+    now = time.time()
+    result = []
+    for task in sorted(tasks.values(), key=lambda t: (t.started is None, t.started or 0, t.id)):
+        runtime = None
+        if task.started is not None:
+            runtime = (task.ended if task.ended and task.state != "running" else now) - task.started
+        result.append(
+            Row(
+                task.id,
+                task.state,
+                task.pane,
+                task.attempts,
+                runtime,
+                lines.get(task.id, ""),
+                task.exit_code,
+                task.reason,
+            )
+        )
+    return result
+
+
+def status(file: str | None, *, as_json: bool = False, follow: bool = False) -> int:
+    found = find_run(file)
+    if isinstance(found, str):
+        return fail(found)
+    store, run_row = found
+    try:
+        title = f"run {run_row.id} · {run_row.state} · session {run_row.session} · {run_row.file}"
+        if as_json:
+            print(
+                json.dumps(
+                    {
+                        "run": run_row.id,
+                        "file": run_row.file,
+                        "session": run_row.session,
+                        "state": run_row.state,
+                        "reason": run_row.reason,
+                        "tasks": [r.as_json() for r in rows(store, run_row)],
+                    },
+                    indent=2,
+                )
+            )
+            return EXIT_OK
+        if not follow:
+            Display().close(rows(store, run_row), title)
+            return EXIT_OK
+        return _follow(store, run_row)
+    finally:
+        store.close()
+
+
+def _follow(store: Store, run_row: RunRow) -> int:
+    """A live table from the store, for a person watching (the ``tmuxorch`` window)."""
+    from rich.live import Live
+
+    from tmuxorch.run.display import table
+
+    try:
+        with Live(auto_refresh=False) as live:
+            while True:
+                latest = store.runs(run_row.file)[0]
+                title = f"run {latest.id} · {latest.state} · session {latest.session}"
+                live.update(table(rows(store, latest), title))
+                live.refresh()
+                time.sleep(0.5)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _tasks_of(store: Store, run_row: RunRow, tasks: list[str]) -> list[str] | str:
+    known = store.tasks(run_row.id)
+    unknown = [t for t in tasks if t not in known]
+    if unknown:
+        return (
+            f"no task {', '.join(unknown)} in run {run_row.id} (tasks: {', '.join(sorted(known))})"
+        )
+    return tasks
+
+
+def stop(file: str | None, tasks: list[str], *, everything: bool = False) -> int:
+    from tmuxorch.run.supervisor import request, supervisor_alive
+
+    if not tasks and not everything:
+        return fail("name the tasks to stop, or --all", EXIT_BAD_INPUT)
+    found = find_run(file)
+    if isinstance(found, str):
+        return fail(found)
+    store, run_row = found
+    try:
+        names = _tasks_of(store, run_row, tasks)
+        if isinstance(names, str):
+            return fail(names, EXIT_BAD_INPUT)
+        if supervisor_alive(run_row.file):
+            request(run_row.file, "stop", names, everything=everything)
+            info(
+                f"asked the supervisor of run {run_row.id} to stop {'everything' if everything else ', '.join(names)}"
+            )
+            return EXIT_OK
+        return _stop_directly(store, run_row, names or list(store.tasks(run_row.id)))
+    finally:
+        store.close()
+
+
+def _stop_directly(store: Store, run_row: RunRow, names: list[str]) -> int:
+    """No supervisor: kill the tasks' process trees ourselves and record it."""
+    from tmuxorch.run import proctree
+    from tmuxorch.tmux import panes as tmux_panes
+
+    client = _client_of(run_row)
+    facts = {f.task: f for f in tmux_panes.task_panes(client, run_row.id)}
+    rows_now = store.tasks(run_row.id)
+    for name in names:
+        row = rows_now[name]
+        if row.state in ("succeeded", "failed", "skipped", "stopped"):
+            continue
+        fact = facts.get(name)
+        if fact is not None:
+            proctree.kill_tree(fact.pid, f"{run_row.id}/{name}/{fact.attempt}")
+            tmux_panes.kill_panes(client, [fact.pane])
+        store.update_task(
+            run_row.id, name, "stopped", state="stopped", reason="stopped (no supervisor running)"
+        )
+        info(f"{name}: stopped")
+    return EXIT_OK
+
+
+def retry(file: str | None, tasks: list[str]) -> int:
+    from tmuxorch.run.supervisor import request, supervisor_alive
+
+    found = find_run(file)
+    if isinstance(found, str):
+        return fail(found)
+    store, run_row = found
+    try:
+        names = _tasks_of(store, run_row, tasks)
+        if isinstance(names, str):
+            return fail(names, EXIT_BAD_INPUT)
+        if supervisor_alive(run_row.file):
+            request(run_row.file, "retry", names)
+            info(f"asked the supervisor of run {run_row.id} to run {', '.join(names)} again")
+            return EXIT_OK
+        for name in names:
+            store.update_task(
+                run_row.id, name, "retry-requested", state="pending", reason=None, exit_code=None
+            )
+        # what was skipped because of them runs too
+        for row in store.tasks(run_row.id).values():
+            if row.state == "skipped" and any(n in (row.reason or "") for n in names):
+                store.update_task(
+                    run_row.id, row.id, "retry-requested", state="pending", reason=None
+                )
+        info(f"reset {', '.join(names)}; run them with: tmuxorch run {run_row.file}")
+        return EXIT_OK
+    finally:
+        store.close()
+
+
+def graph(file: str) -> int:
+    from tmuxorch.graph import build_graph
+
+    loaded = load(file)
+    if isinstance(loaded, int):
+        return loaded
+    taskset = loaded.workspace.tasks
+    if taskset is None:
+        return fail(f"{file} has no tasks", EXIT_BAD_INPUT)
+    g = build_graph(taskset)
+    for depth, level in enumerate(g.levels()):
+        print(f"level {depth}:")
+        for task_id in level:
+            task = taskset.task(task_id)
+            needs = f"  ← {', '.join(task.depends_on)}" if task.depends_on else ""
+            extra = []
+            if task.locks:
+                extra.append(f"locks {', '.join(task.locks)}")
+            if task.retries:
+                extra.append(f"retries {task.retries}")
+            if task.timeout:
+                extra.append(f"timeout {task.timeout:g}s")
+            detail = f"  [{'; '.join(extra)}]" if extra else ""
+            print(f"  {task_id} ({task.agent}){needs}{detail}")
+    print(f"{len(taskset.tasks)} task(s), at most {taskset.max_parallel} at once")
+    return EXIT_OK
+
+
+def attach(file: str | None, task: str) -> int:
+    from tmuxorch.tmux import panes as tmux_panes
+    from tmuxorch.tmux.attach import attach as attach_pane
+
+    found = find_run(file)
+    if isinstance(found, str):
+        return fail(found)
+    store, run_row = found
+    try:
+        names = _tasks_of(store, run_row, [task])
+        if isinstance(names, str):
+            return fail(names, EXIT_BAD_INPUT)
+        client = _client_of(run_row)
+        facts = [f for f in tmux_panes.task_panes(client, run_row.id) if f.task == task]
+        if not facts:
+            state = store.tasks(run_row.id)[task].state
+            return fail(
+                f"{task} has no pane now (it is {state}); see 'tmuxorch status'", EXIT_FAILED
+            )
+        pane = max(facts, key=lambda f: f.attempt)
+        try:
+            attach_pane(client, pane.session, pane=pane.pane)
+        except TmuxError as exc:
+            return fail(str(exc))
+        return EXIT_OK
+    finally:
+        store.close()

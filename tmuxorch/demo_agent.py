@@ -1,0 +1,227 @@
+"""A stand-in for an AI coding agent, for the demo and for tests (no API key, no network).
+
+``python -m tmuxorch.demo_agent --prompt-file PROMPT`` prints a banner, echoes the prompt,
+then works through a few steps at a human pace: "thinking" with a spinner redrawn in place,
+tool calls (``● Read(...)``, ``● Edit(...)``), optionally a question it waits on
+(``Proceed? (y/n)``), the files it was asked to write, and an exit code of your choosing.
+
+Behaviour comes from flags, or from directives in the prompt (a directive wins)::
+
+    @steps 3            how many work steps (--steps)
+    @delay 0.2          seconds between lines (--delay; --fast is 0)
+    @ask Deploy now?    ask and wait for y/n (--ask); "n" ends with exit status 1
+    @write docs/plan.md write this file, relative to the working directory (--write)
+    @exit 2             exit status at the end (--exit)
+    @interactive        stay at an idle "❯" prompt, taking more prompts (--interactive)
+
+Everything it prints depends only on the prompt and the options, so tests are repeatable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+FILES = ("src/app.py", "src/api.py", "src/models.py", "tests/test_api.py", "README.md")
+THOUGHTS = (
+    "I'll start by reading the relevant code.",
+    "The handler needs input validation before it touches the store.",
+    "Let me check how the existing tests are organised.",
+    "A small helper keeps this readable.",
+    "Now the edge cases: empty input and duplicates.",
+    "Running the tests to confirm.",
+)
+
+
+class Script:
+    """What the agent will do, from options and prompt directives."""
+
+    def __init__(self, args: argparse.Namespace, prompt: str) -> None:
+        self.prompt = prompt
+        self.steps: int = args.steps
+        self.delay: float = 0.0 if args.fast else args.delay
+        self.ask: str | None = args.ask
+        self.writes: list[str] = list(args.write or [])
+        self.exit: int = args.exit
+        self.interactive: bool = args.interactive
+        self.directives(prompt)
+
+    def directives(self, prompt: str) -> None:
+        for line in prompt.splitlines():
+            word, _, value = line.strip().partition(" ")
+            value = value.strip()
+            if word == "@steps":
+                self.steps = int(value)
+            elif word == "@delay":
+                self.delay = float(value)
+            elif word == "@ask":
+                self.ask = value or "Proceed?"
+            elif word == "@write":
+                self.writes.append(value)
+            elif word == "@exit":
+                self.exit = int(value)
+            elif word == "@interactive":
+                self.interactive = True
+
+
+class Screen:
+    """Lines, and one status line redrawn in place under them."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.out = sys.stdout
+
+    def line(self, text: str = "") -> None:
+        self.out.write(f"\r\x1b[2K{text}\n")
+        self.out.flush()
+        self.pause()
+
+    def pause(self, factor: float = 1.0) -> None:
+        if self.delay:
+            time.sleep(self.delay * factor)
+
+    def spin(self, label: str, seconds: float) -> None:
+        """A spinner redrawn in place for ``seconds`` (at least one frame)."""
+        started = time.monotonic()
+        frame = 0
+        while True:
+            elapsed = time.monotonic() - started
+            glyph = SPINNER[frame % len(SPINNER)]
+            self.out.write(f"\r\x1b[2K{glyph} {label}… ({int(elapsed)}s · esc to interrupt)")
+            self.out.flush()
+            frame += 1
+            if elapsed >= seconds:
+                break
+            time.sleep(min(0.1, seconds))
+        self.out.write("\r\x1b[2K")
+        self.out.flush()
+
+
+def banner(screen: Screen, prompt: str) -> None:
+    task = os.environ.get("TMUXORCH_TASK", "-")
+    width = 58
+    screen.line("╭" + "─" * width + "╮")
+    screen.line("│" + " ✻ demo-agent · a stand-in coding agent (no API key)".ljust(width) + "│")
+    screen.line("│" + f"   task: {task}   cwd: {os.getcwd()}"[:width].ljust(width) + "│")
+    screen.line("╰" + "─" * width + "╯")
+    for text in [ln for ln in prompt.strip().splitlines() if not ln.startswith("@")][:6]:
+        screen.line(f"> {text}")
+    screen.line()
+
+
+def work(screen: Screen, script: Script, rng: random.Random) -> None:
+    for step in range(script.steps):
+        screen.spin("Thinking", script.delay * 2)
+        screen.line(f"● {THOUGHTS[step % len(THOUGHTS)]}")
+        path = rng.choice(FILES)
+        tool = ("Read", "Edit", "Bash")[step % 3]
+        if tool == "Bash":
+            screen.line("● Bash(pytest -q)")
+            screen.line(f"  ⎿  {rng.randint(3, 40)} passed in {rng.uniform(0.2, 2.5):.2f}s")
+        else:
+            screen.line(f"● {tool}({path})")
+            change = (
+                f"Read {rng.randint(20, 300)} lines"
+                if tool == "Read"
+                else (f"Updated {path} with {rng.randint(1, 30)} additions")
+            )
+            screen.line(f"  ⎿  {change}")
+
+
+def ask(screen: Screen, question: str) -> bool:
+    while True:
+        screen.out.write(f"\r\x1b[2K{question} (y/n) ")
+        screen.out.flush()
+        answer = sys.stdin.readline()
+        if not answer:  # end of input: nobody will answer
+            screen.line()
+            return False
+        answer = answer.strip().lower()
+        if answer in ("y", "yes"):
+            screen.line("● Proceeding.")
+            return True
+        if answer in ("n", "no"):
+            screen.line("● Stopping here, as you asked.")
+            return False
+
+
+def write_files(screen: Screen, paths: list[str], prompt: str) -> None:
+    task = os.environ.get("TMUXORCH_TASK", "-")
+    first = next((ln for ln in prompt.splitlines() if ln.strip() and not ln.startswith("@")), "")
+    for path in paths:
+        directory = os.path.dirname(path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(f"# {path}\n\nWritten by demo-agent for task {task}.\n\n> {first}\n")
+        screen.line(f"● Write({path})")
+        screen.line(f"  ⎿  Wrote {path}")
+
+
+def run_turn(screen: Screen, script: Script) -> int:
+    rng = random.Random(script.prompt)
+    started = time.monotonic()
+    work(screen, script, rng)
+    if script.ask and not ask(screen, script.ask):
+        return 1
+    write_files(screen, script.writes, script.prompt)
+    took = time.monotonic() - started
+    if script.exit == 0:
+        screen.line(f"✓ Done in {took:.1f}s.")
+    else:
+        screen.line(f"✗ Failed with exit status {script.exit} after {took:.1f}s.")
+    return script.exit
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tmuxorch.demo_agent", description=__doc__)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--prompt-file", help="read the prompt from this file")
+    source.add_argument("--prompt", help="the prompt itself")
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--delay", type=float, default=0.5)
+    parser.add_argument("--fast", action="store_true", help="no pauses (tests)")
+    parser.add_argument("--ask", metavar="QUESTION")
+    parser.add_argument("--write", action="append", metavar="PATH")
+    parser.add_argument("--exit", type=int, default=0)
+    parser.add_argument("--interactive", action="store_true")
+    args = parser.parse_args(argv)
+    if args.prompt_file:
+        with open(args.prompt_file, encoding="utf-8") as handle:
+            prompt = handle.read()
+    elif args.prompt is not None:
+        prompt = args.prompt
+    elif not sys.stdin.isatty():
+        prompt = sys.stdin.read()
+    else:
+        prompt = ""
+    script = Script(args, prompt)
+    screen = Screen(script.delay)
+    try:
+        banner(screen, prompt)
+        status = run_turn(screen, script)
+        while script.interactive:
+            screen.out.write("\r\x1b[2K❯ ")
+            screen.out.flush()
+            line = sys.stdin.readline()
+            if not line or line.strip() in ("/exit", "/quit"):
+                break
+            if line.strip():
+                screen.line(f"> {line.strip()}")
+                status = run_turn(screen, Script(args, line))
+        return status
+    except KeyboardInterrupt:
+        sys.stdout.write("\r\x1b[2K⎿  Interrupted by user\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""What a run shows a person: a live table on a terminal, plain event lines elsewhere."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+from tmuxorch.spec.duration import format_duration
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from rich.live import Live
+    from rich.table import Table
+
+STYLE = {
+    "pending": "dim",
+    "running": "bold cyan",
+    "retrying": "yellow",
+    "succeeded": "green",
+    "failed": "bold red",
+    "skipped": "magenta",
+    "stopped": "red",
+    "waiting_input": "bold yellow",
+}
+MARK = {
+    "pending": "·",
+    "running": "▶",
+    "retrying": "↻",
+    "succeeded": "✓",
+    "failed": "✗",
+    "skipped": "⊘",
+    "stopped": "■",
+    "waiting_input": "?",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    task: str
+    state: str
+    pane: str | None
+    attempt: int
+    runtime: float | None
+    last_line: str
+    exit_code: int | None
+    reason: str | None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "task": self.task,
+            "state": self.state,
+            "pane": self.pane,
+            "attempt": self.attempt,
+            "runtime": None if self.runtime is None else round(self.runtime, 3),
+            "last_line": self.last_line,
+            "exit_code": self.exit_code,
+            "reason": self.reason,
+        }
+
+
+def table(rows: Sequence[Row], title: str = "") -> Table:
+    from rich.table import Table
+
+    grid = Table(title=title or None, title_justify="left", expand=False, pad_edge=False)
+    for column, kwargs in (
+        ("task", {"style": "bold"}),
+        ("state", {}),
+        ("pane", {"style": "dim"}),
+        ("try", {"justify": "right"}),
+        ("time", {"justify": "right"}),
+        ("exit", {"justify": "right"}),
+        ("last line / reason", {"overflow": "ellipsis", "no_wrap": True, "max_width": 70}),
+    ):
+        grid.add_column(column, **kwargs)
+    for row in rows:
+        style = STYLE.get(row.state, "")
+        grid.add_row(
+            row.task,
+            f"[{style}]{MARK.get(row.state, ' ')} {row.state}[/]",
+            row.pane or "",
+            str(row.attempt or ""),
+            format_duration(row.runtime) if row.runtime is not None else "",
+            "" if row.exit_code is None else str(row.exit_code),
+            row.reason if row.reason and row.state not in ("running", "pending") else row.last_line,
+        )
+    return grid
+
+
+class Display:
+    """Plain lines: one per event (CI logs, pipes)."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def event(self, text: str) -> None:
+        elapsed = time.monotonic() - self.started
+        print(f"[{format_duration(elapsed):>6}] {text}", flush=True)
+
+    def update(self, rows: Sequence[Row], title: str) -> None:
+        del rows, title
+
+    def wants_last_lines(self) -> bool:
+        return False
+
+    def close(self, rows: Sequence[Row], title: str) -> None:
+        from rich.console import Console
+
+        Console(file=sys.stdout, width=140).print(table(rows, title))
+
+
+class LiveDisplay(Display):
+    """A table redrawn in place (a terminal, or the ``tmuxorch`` window of a session)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from rich.console import Console
+        from rich.live import Live
+
+        self.console = Console()
+        self.live: Live = Live(console=self.console, auto_refresh=False, transient=False)
+        self.live.start()
+        self.lines: list[str] = []
+
+    def event(self, text: str) -> None:
+        elapsed = time.monotonic() - self.started
+        self.lines = [*self.lines[-5:], f"[{format_duration(elapsed):>6}] {text}"]
+
+    def update(self, rows: Sequence[Row], title: str) -> None:
+        from rich.console import Group
+        from rich.text import Text
+
+        self.live.update(Group(table(rows, title), Text("\n".join(self.lines), style="dim")))
+        self.live.refresh()
+
+    def wants_last_lines(self) -> bool:
+        return True
+
+    def close(self, rows: Sequence[Row], title: str) -> None:
+        self.update(rows, title)
+        self.live.stop()

@@ -1,0 +1,121 @@
+"""Stop a whole process tree, including children that left its process group.
+
+Killing a pane does not kill grandchildren that called ``setsid`` or double-forked. A tree is
+every descendant of the pane's process (by parent pid, from ``/proc``), plus every process
+still carrying the attempt's own marker in its environment (``TMUXORCH_ATTEMPT=run/task/n``,
+unique to one attempt: a daemon reparented to init keeps it). Never a name pattern.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+
+GRACE = 3.0
+"""Seconds between SIGTERM and SIGKILL."""
+
+
+def _stat(pid: int) -> tuple[int, str] | None:
+    """(parent pid, state letter) of ``pid``, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    rest = data[data.rfind(b")") + 2 :].split()
+    return int(rest[1]), rest[0].decode()
+
+
+def _pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def _has_marker(pid: int, marker: bytes) -> bool:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            return marker in handle.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def tree(root: int | None, marker: str | None = None) -> list[int]:
+    """``root`` and its descendants, and processes marked with ``marker``; live ones only."""
+    if not os.path.isdir("/proc"):
+        return _tree_ps(root)
+    parents: dict[int, int] = {}
+    for pid in _pids():
+        info = _stat(pid)
+        if info and info[1] != "Z":
+            parents[pid] = info[0]
+    found: set[int] = set()
+    if root is not None and root in parents:
+        found.add(root)
+        changed = True
+        while changed:
+            changed = False
+            for pid, parent in parents.items():
+                if parent in found and pid not in found:
+                    found.add(pid)
+                    changed = True
+    if marker:
+        token = f"TMUXORCH_ATTEMPT={marker}".encode()
+        me = os.getpid()
+        found.update(p for p in parents if p != me and p not in found and _has_marker(p, token))
+    return sorted(found)
+
+
+def _tree_ps(root: int | None) -> list[int]:  # pragma: no cover - systems without /proc
+    import subprocess
+
+    if root is None:
+        return []
+    out = subprocess.run(["ps", "-axo", "pid=,ppid="], capture_output=True, text=True).stdout
+    children: dict[int, list[int]] = {}
+    for line in out.splitlines():
+        pid, ppid = (int(x) for x in line.split())
+        children.setdefault(ppid, []).append(pid)
+    found, stack = [root], [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie is not alive: it is only waiting for its parent to read it)."""
+    if os.path.isdir("/proc"):
+        info = _stat(pid)
+        return info is not None and info[1] != "Z"
+    try:  # pragma: no cover - systems without /proc
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def kill_tree(root: int | None, marker: str | None = None, grace: float = GRACE) -> list[int]:
+    """SIGTERM the tree, SIGKILL what is left after ``grace`` seconds; returns the pids."""
+    pids = tree(root, marker)
+    _signal(pids, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        # a process may have forked since: look again, so new children are not missed
+        pids = sorted(set(pids) | set(tree(root, marker)))
+        if not any(alive(p) for p in pids):
+            return pids
+        time.sleep(0.02)
+    survivors = [p for p in sorted(set(pids) | set(tree(root, marker))) if alive(p)]
+    _signal(survivors, signal.SIGKILL)
+    deadline = time.monotonic() + 2.0
+    while any(alive(p) for p in survivors) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return sorted(set(pids) | set(survivors))
+
+
+def _signal(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
