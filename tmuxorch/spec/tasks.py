@@ -94,21 +94,24 @@ class Collector:
         self.files: list[str] = []
 
     # -- sources -------------------------------------------------------------------------
-    def add_path(self, path: str, reader: Reader | None, node: Node | None) -> None:
-        """Add a tasks file or a directory of them (``reader``/``node``: who named it)."""
+    def add_path(
+        self, path: str, reader: Reader | None, node: Node | None, cwd: str | None = None
+    ) -> None:
+        """Add a tasks file or a directory of them (``reader``/``node``: who named it;
+        ``cwd``: where their agents work unless they say, default each file's folder)."""
         if os.path.isdir(path):
             names = sorted(n for n in os.listdir(path) if n.endswith(TASK_FILE_SUFFIXES))
             if not names and reader is not None and node is not None:
                 reader.error(node, "tasks", f"{path} holds no task files (*.yaml, *.yml, *.json)")
             for name in names:
-                self.add_file(os.path.join(path, name))
+                self.add_file(os.path.join(path, name), cwd)
             return
         if reader is not None and node is not None and not os.path.exists(path):
             reader.error(node, "tasks", f"{path} does not exist")
             return
-        self.add_file(path)
+        self.add_file(path, cwd)
 
-    def add_file(self, path: str) -> None:
+    def add_file(self, path: str, cwd: str | None = None) -> None:
         root = load_nodes(path)
         reader = Reader(path)
         self.readers.append(reader)
@@ -121,12 +124,21 @@ class Collector:
             return
         if "tasks" not in entries:
             reader.error(root, "tasks", "required key is missing")
-        self.add_section(reader, entries, os.path.dirname(os.path.abspath(path)))
+        self.add_section(reader, entries, os.path.dirname(os.path.abspath(path)), cwd)
 
     def add_section(
-        self, reader: Reader, entries: dict[str, tuple[Node, Node]], base_dir: str
+        self,
+        reader: Reader,
+        entries: dict[str, tuple[Node, Node]],
+        base_dir: str,
+        cwd: str | None = None,
     ) -> None:
-        """The task keys of a mapping (a tasks file, or a layout with ``tasks:``)."""
+        """The task keys of a mapping (a tasks file, or a layout with ``tasks:``).
+
+        Paths in it (prompt templates, task files) are relative to ``base_dir``, the
+        folder of the file; agents work in ``cwd`` (default ``base_dir``), and a task's
+        own ``cwd`` is relative to that.
+        """
         if reader not in self.readers:
             self.readers.append(reader)
         if "max_parallel" in entries:
@@ -152,13 +164,13 @@ class Collector:
                 target = reader.text(node, "tasks")
                 if target:
                     path = os.path.normpath(os.path.join(base_dir, os.path.expanduser(target)))
-                    self.add_path(path, reader, node)
+                    self.add_path(path, reader, node, cwd)
                 return
             items = reader.sequence(node, "tasks")
             if items is not None and not items:
                 reader.error(node, "tasks", "empty: expected at least one task")
             for i, item in enumerate(items or ()):
-                self.task(reader, item, join("tasks", i), base_dir)
+                self.task(reader, item, join("tasks", i), base_dir, cwd or base_dir)
 
     # -- agents --------------------------------------------------------------------------
     def agents(self, reader: Reader, node: Node) -> None:
@@ -230,7 +242,7 @@ class Collector:
         )
 
     # -- one task ------------------------------------------------------------------------
-    def task(self, reader: Reader, node: Node, where: str, base_dir: str) -> None:
+    def task(self, reader: Reader, node: Node, where: str, base_dir: str, default_cwd: str) -> None:
         entries = reader.mapping(node, where, TASK_KEYS)
         if entries is None:
             return
@@ -281,9 +293,9 @@ class Collector:
             )
         depends = self.names(reader, entries.get("depends_on"), join(where, "depends_on"))
         self.dep_nodes[task_id] = (reader, depends)
-        cwd = None
+        cwd = default_cwd
         if "cwd" in entries:
-            cwd = self.directory(reader, entries["cwd"][1], join(where, "cwd"), base_dir)
+            cwd = self.directory(reader, entries["cwd"][1], join(where, "cwd"), default_cwd) or cwd
         timeout = None
         if "timeout" in entries:
             timeout = self.seconds(reader, entries["timeout"][1], join(where, "timeout"))
@@ -298,7 +310,7 @@ class Collector:
         done_when = DoneWhen()
         if "done_when" in entries:
             done_when = self.done_when(
-                reader, entries["done_when"][1], join(where, "done_when"), base_dir, cwd
+                reader, entries["done_when"][1], join(where, "done_when"), cwd
             )
         env: tuple[tuple[str, str], ...] = ()
         if "env" in entries:
@@ -311,7 +323,7 @@ class Collector:
                 command=command,
                 prompt=prompt,
                 depends_on=tuple(name for _, name, _ in depends),
-                cwd=cwd or base_dir,
+                cwd=cwd,
                 env=env,
                 timeout=timeout,
                 retries=retries,
@@ -327,9 +339,12 @@ class Collector:
         raw = reader.text(node, where)
         if raw is None:
             return None
-        text, source, offset = raw, None, (node.start_mark.line, node.start_mark.column)
+        quoted = 1 if isinstance(node, ScalarNode) and node.style in ("'", '"') else 0
+        text, source, offset = raw, None, (node.start_mark.line, node.start_mark.column + quoted)
+        one_word = not any(c.isspace() for c in raw.strip())
         if "\n" not in raw.strip() and (
-            raw.endswith(_TEMPLATE_SUFFIXES) or os.path.isfile(os.path.join(base_dir, raw))
+            (one_word and raw.endswith(_TEMPLATE_SUFFIXES))
+            or os.path.isfile(os.path.join(base_dir, raw))
         ):
             source = os.path.normpath(os.path.join(base_dir, raw))
             try:
@@ -365,9 +380,7 @@ class Collector:
             )
         return rendered
 
-    def done_when(
-        self, reader: Reader, node: Node, where: str, base_dir: str, cwd: str | None
-    ) -> DoneWhen:
+    def done_when(self, reader: Reader, node: Node, where: str, cwd: str) -> DoneWhen:
         if isinstance(node, ScalarNode):
             kind = reader.text(node, where)
             if kind in ("exit", "idle"):
@@ -395,7 +408,7 @@ class Collector:
             path = reader.text(value, join(where, "file"))
             if path is None:
                 return DoneWhen()
-            return DoneWhen("file", path=os.path.normpath(os.path.join(cwd or base_dir, path)))
+            return DoneWhen("file", path=os.path.normpath(os.path.join(cwd, path)))
         seconds = self.seconds(reader, value, join(where, "idle"))
         return DoneWhen("idle", seconds=5.0 if seconds is None else seconds)
 
@@ -508,7 +521,7 @@ class Collector:
     def check_task_agent(self, task: Task, profile: AgentProfile) -> None:
         reader = next(r for r in self.readers if r.file == task.origin.file)
         where = task.origin.where
-        if profile.takes_command and task.command is None:
+        if profile.takes_command and task.command is None and task.id in self.agent_nodes:
             reader.problems.append(
                 Problem(
                     task.origin.file,

@@ -239,7 +239,7 @@ class _Parser:
                 r.error(entries[key][0], key, "only used with tasks: this layout has none")
             self.tasks = Collector()
             section = {k: v for k, v in entries.items() if k in FILE_KEYS}
-            self.tasks.add_section(r, section, directory)
+            self.tasks.add_section(r, section, self.base_dir, start_directory)
         return Workspace(
             file=self.r.file,
             session_name=name,
