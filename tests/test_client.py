@@ -174,3 +174,56 @@ def test_proc_exit_status_and_stderr() -> None:
 def test_proc_cwd(tmp_path: pytest.TempPathFactory) -> None:
     result = proc.run(["pwd"], timeout=10, cwd=str(tmp_path))
     assert result.stdout.decode().strip() == str(tmp_path)
+
+
+def test_batches_larger_than_one_tmux_message(tmux_server: Server) -> None:
+    """tmux takes at most 16 KB per command line: bigger batches are split, in order."""
+    c = tmux_server.client
+    values = [f"{i:04d}" + "x" * 300 for i in range(150)]  # ~45 KB of arguments
+    commands: list[tuple[str, ...]] = [
+        ("set-buffer", "-b", f"b{i}", "--", v) for i, v in enumerate(values)
+    ]
+    commands += [("display-message", "-p", f"end-{i}") for i in range(3)]
+    outputs = c.run(commands)
+    assert len(outputs) == 153 and outputs[-3:] == [["end-0"], ["end-1"], ["end-2"]]
+    assert c.cmd("show-buffer", "-b", "b149") == [values[149]]
+    with pytest.raises(TmuxError) as info:
+        c.run([*commands[:100], ("new-window", "-t", "=nosuch:"), *commands[100:]])
+    assert info.value.command == ("new-window", "-t", "=nosuch:")
+    assert len(info.value.outputs) == 100
+
+
+def test_run_each_goes_on_after_a_failure(tmux_server: Server) -> None:
+    c = tmux_server.client
+    out = c.run_each(
+        [
+            ("display-message", "-p", "a"),
+            ("kill-pane", "-t", "%999"),
+            ("display-message", "-p", "b"),
+        ]
+    )
+    assert out == [["a"], None, ["b"]]
+
+
+def test_open_panes_keeps_what_tmux_made_when_one_request_fails(tmux_server: Server) -> None:
+    from tmuxorch.tmux.panes import PaneRequest, open_panes, task_panes
+
+    c = tmux_server.client
+    c.cmd("new-session", "-d", "-s", "s", "-x", "220", "-y", "50")
+    argv = ("sleep", "30")
+
+    def req(task: str, window: str, new: bool) -> PaneRequest:
+        return PaneRequest(task, 1, argv, (("A", "1"),), "/tmp", window, new)
+
+    results = open_panes(
+        c,
+        "s",
+        "run1",
+        [req("a", "tasks", True), req("b", "missing", False), req("c", "tasks", False)],
+    )
+    assert [type(r).__name__ for r in results] == ["Opened", "TmuxError", "Opened"]
+    assert "missing" in str(results[1])
+    facts = sorted((f.task, f.attempt, f.run) for f in task_panes(c, "run1"))
+    assert facts == [("a", 1, "run1"), ("c", 1, "run1")]
+    titles = c.cmd("list-panes", "-t", "=s:=tasks", "-F", "#{pane_title}")
+    assert sorted(titles) == ["a · running", "c · running"]

@@ -520,3 +520,21 @@ def test_bad_task_file_starts_nothing(idle_server: Server, tmp_path: Path) -> No
     )
     assert not idle_server.running()
     assert not os.path.exists(state_dir(file))
+
+
+def test_a_wide_round_and_a_directory_gone_missing(tmux_server: Server, tmp_path: Path) -> None:
+    """30 tasks open in one round (several tmux messages); a task whose directory vanished
+    after validation fails alone (tmux would have started it somewhere else)."""
+    (tmp_path / "gone").mkdir()
+    tasks = "\n".join(f"  - {{id: w{i}, command: 'sleep 0.5'}}" for i in range(30))
+    lost = "  - {id: remover, command: 'rmdir gone'}\n"
+    lost += "  - {id: lost, command: 'true', cwd: gone, depends_on: [remover]}\n"
+    file = tasks_file(tmp_path, f"panes_per_window: 6\ntasks:\n{tasks}\n{lost}")
+    result = run(tmux_server, file)
+    assert result.returncode == 1
+    final = states(file)
+    assert final.pop("lost") == "failed"
+    assert set(final.values()) == {"succeeded"} and len(final) == 31
+    store = Store(state_dir(file))
+    row = store.tasks(store.runs(file)[0].id)["lost"]
+    assert row.reason == f"its working directory {tmp_path}/gone does not exist"

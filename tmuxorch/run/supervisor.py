@@ -340,6 +340,10 @@ class Supervisor:
         tasks = self.scheduler.startable(time.time())
         if not tasks:
             return
+        for task in [t for t in tasks if t.cwd and not os.path.isdir(t.cwd)]:
+            # tmux would start the pane elsewhere: an agent in the wrong place is worse
+            tasks.remove(task)
+            self._refuse(task, f"its working directory {task.cwd} does not exist")
         requests = []
         for task in tasks:
             n = self.scheduler.states[task.id].attempts + 1
@@ -356,40 +360,45 @@ class Supervisor:
             requests.append(
                 tmux_panes.PaneRequest(task.id, n, spec.argv, spec.env, spec.cwd, window, new)
             )
-        try:
-            try:
-                opened = tmux_panes.open_panes(self.client, self.session, self.run_id, requests)
-            except TmuxError:
-                if self.inside or tmux_panes.session_exists(self.client, self.session):
-                    raise
-                # someone closed the session (or the whole server): make it again, once
-                self.display.event(f"session {self.session!r} is gone: making it again")
-                self._ensure_session()
-                requests = [
-                    replace(r, window=w, new_window=new)
-                    for r, (w, new) in zip(requests, (self._place() for _ in requests), strict=True)
-                ]
-                opened = tmux_panes.open_panes(self.client, self.session, self.run_id, requests)
-        except TmuxError as exc:
-            for task in tasks:  # the whole round failed to open: count it as an attempt
-                n = self.scheduler.start(task.id)
-                self.store.start_attempt(self.run_id, task.id, n, "", None, time.time())
-                files = AttemptFiles.of(self.run_dir, task.id, n)
-                attempt = Attempt(task, n, "", 0, files, time.time(), None, "")
-                self._complete(attempt, ok=False, code=None, reason=f"could not open a pane: {exc}")
-            return
-        for task, pane in zip(tasks, opened, strict=True):
+        results = tmux_panes.open_panes(self.client, self.session, self.run_id, requests)
+        refused = all(isinstance(r, TmuxError) for r in results)
+        if refused and not self.inside and not tmux_panes.session_exists(self.client, self.session):
+            # someone closed the session (or the whole server): make it again, once
+            self.display.event(f"session {self.session!r} is gone: making it again")
+            self._ensure_session()
+            places = [self._place() for _ in requests]
+            requests = [
+                replace(r, window=w, new_window=new)
+                for r, (w, new) in zip(requests, places, strict=True)
+            ]
+            results = tmux_panes.open_panes(self.client, self.session, self.run_id, requests)
+        if any(isinstance(r, TmuxError) for r in results):
+            self._count_windows()  # what tmux refused was counted in
+        for task, result in zip(tasks, results, strict=True):
             n = self.scheduler.start(task.id)
             started = time.time()
-            deadline = time.monotonic() + task.timeout if task.timeout is not None else None
             files = AttemptFiles.of(self.run_dir, task.id, n)
+            if isinstance(result, TmuxError):
+                self._refuse(task, f"could not open a pane: {result}", n)
+                continue
+            deadline = time.monotonic() + task.timeout if task.timeout is not None else None
             self.attempts[task.id] = Attempt(
-                task, n, pane.pane, pane.pid, files, started, deadline, pane.window
+                task, n, result.pane, result.pid, files, started, deadline, result.window
             )
-            self.store.start_attempt(self.run_id, task.id, n, pane.pane, pane.pid, started)
+            self.store.start_attempt(self.run_id, task.id, n, result.pane, result.pid, started)
             again = f" (attempt {n})" if n > 1 else ""
-            self.display.event(f"{task.id}: started in {pane.pane}{again}")
+            self.display.event(f"{task.id}: started in {result.pane}{again}")
         self.next_display = 0.0
+
+    def _refuse(self, task: Task, reason: str, n: int | None = None) -> None:
+        """An attempt that could not even start: it counts, and fails."""
+        n = n or self.scheduler.start(task.id)
+        started = time.time()
+        self.store.start_attempt(self.run_id, task.id, n, "", None, started)
+        files = AttemptFiles.of(self.run_dir, task.id, n)
+        attempt = Attempt(task, n, "", 0, files, started, None, "")
+        self.attempts[task.id] = attempt
+        self._complete(attempt, ok=False, code=None, reason=reason)
 
     def _place(self) -> tuple[str, bool]:
         """A task window with room for one more pane, or a new one."""

@@ -110,16 +110,33 @@ class Client:
         input: bytes | None = None,
         timeout: float | None = None,
     ) -> list[list[str]]:
-        """Run ``commands`` in one tmux invocation; return each one's output lines.
+        """Run ``commands`` in as few tmux invocations as possible; each one's output lines.
 
-        Raises :class:`TmuxError` naming the command that failed (the ones before it ran,
-        the ones after it did not). ``show-buffer`` and ``save-buffer -`` must run alone:
-        tmux 3.3 fails them ("Bad file descriptor") after anything else printed.
+        One invocation unless the commands exceed what tmux takes in one message (16 KB):
+        then several, in order. Raises :class:`TmuxError` naming the command that failed
+        (the ones before it ran, the ones after it did not). ``show-buffer`` and
+        ``save-buffer -`` must run alone: tmux 3.3 fails them ("Bad file descriptor")
+        after anything else printed.
         """
         if not commands:
             return []
         if len(commands) > 1 and any(c[0] in _ALONE for c in commands):
             raise ValueError(f"{' / '.join(_ALONE)} must be run on their own, not in a batch")
+        chunks = _chunks(commands)
+        if input is not None and len(chunks) > 1:
+            raise ValueError("commands reading stdin must fit one invocation")
+        outputs: list[list[str]] = []
+        for chunk in chunks:
+            try:
+                outputs += self._run_once(chunk, input, timeout)
+            except TmuxError as exc:
+                exc.outputs = outputs + exc.outputs
+                raise
+        return outputs
+
+    def _run_once(
+        self, commands: Sequence[Sequence[str]], input: bytes | None, timeout: float | None
+    ) -> list[list[str]]:
         # a fresh nonce per call: no output can fake a marker, whatever the panes print
         mark = f"{_MARK}{os.urandom(8).hex()}:"
         argv = [self.argv[0], "-u", *self.argv[1:]]  # -u: UTF-8 output whatever the locale
@@ -213,6 +230,25 @@ class Client:
         too_old = self._too_old()
         if too_old:
             raise too_old
+
+
+MESSAGE_LIMIT = 15_000
+"""Bytes of arguments per invocation: tmux sends a command line as one message of at
+most 16 KB ("command too long" past it); the margin covers our separators."""
+
+
+def _chunks(commands: Sequence[Sequence[str]]) -> list[Sequence[Sequence[str]]]:
+    """Split ``commands`` into runs that each fit one tmux message."""
+    chunks: list[Sequence[Sequence[str]]] = []
+    start, size = 0, 0
+    for i, command in enumerate(commands):
+        cost = sum(len(a.encode("utf-8", "surrogateescape")) + 1 for a in command) + 64
+        if i > start and size + cost > MESSAGE_LIMIT:
+            chunks.append(commands[start:i])
+            start, size = i, 0
+        size += cost
+    chunks.append(commands[start:])
+    return chunks
 
 
 def parse_version(text: str) -> tuple[int, int]:

@@ -63,54 +63,43 @@ def _target(session: str, window: str) -> str:
 
 def open_panes(
     client: Client, session: str, run_id: str, requests: list[PaneRequest]
-) -> list[Opened]:
+) -> list[Opened | TmuxError]:
     """Open every requested pane in one tmux invocation, then tag and title them in one more.
 
     The pane's program starts at once. Task windows keep dead panes (``remain-on-exit``) so
     the final screen can be read after the program ends; they show each pane's title
-    (task and state) on its border.
+    (task and state) on its border. A request tmux refuses gets its error in its place;
+    the others are still opened.
     """
-    commands: list[tuple[str, ...]] = []
-    printers: list[int] = []
-    for req in requests:
-        where = _target(session, req.window)
-        env = [arg for name, value in req.env for arg in ("-e", f"{name}={value}")]
-        fmt = ("-P", "-F", f"#{{pane_id}}{_SEP}#{{pane_pid}}")
-        if req.new_window:
-            printers.append(len(commands))
-            commands.append(
-                (
-                    "new-window",
-                    "-d",
-                    "-t",
-                    f"={session}:",
-                    "-n",
-                    req.window,
-                    *fmt,
-                    "-c",
-                    req.cwd,
-                    *env,
-                    "--",
-                    *req.argv,
-                )
-            )
-            commands += [
-                ("set-option", "-w", "-t", where, "remain-on-exit", "on"),
-                ("set-option", "-w", "-t", where, "pane-border-status", "top"),
-                ("set-option", "-w", "-t", where, "pane-border-format", " #{pane_title} "),
-                ("set-option", "-w", "-t", where, WINDOW_TAG, run_id),
-            ]
+    groups = [_open_commands(session, run_id, req) for req in requests]
+    results: list[Opened | TmuxError | None] = [None] * len(requests)
+    first = 0
+    while first < len(groups):
+        commands = [c for group in groups[first:] for c in group]
+        try:
+            outputs = client.run(commands)
+            failed = None
+        except TmuxError as exc:
+            outputs, failed = exc.outputs, exc
+        done = len(outputs)  # commands that ran to the end
+        position = 0
+        for index in range(first, len(groups)):
+            size = len(groups[index])
+            req = requests[index]
+            if failed is not None and position + size > done:  # tmux stopped in this group
+                if done > position:  # after its pane was made: the pane runs, keep it
+                    pane, pid = outputs[position][0].split(_SEP)
+                    results[index] = Opened(req.task, req.attempt, pane, int(pid), req.window)
+                else:
+                    results[index] = failed
+                first = index + 1
+                break
+            pane, pid = outputs[position][0].split(_SEP)  # a group's first command prints
+            results[index] = Opened(req.task, req.attempt, pane, int(pid), req.window)
+            position += size
         else:
-            printers.append(len(commands))
-            commands.append(
-                ("split-window", "-d", "-t", where, *fmt, "-c", req.cwd, *env, "--", *req.argv)
-            )
-            commands.append(("select-layout", "-t", where, TASK_LAYOUT))
-    outputs = client.run(commands)
-    opened = []
-    for req, index in zip(requests, printers, strict=True):
-        pane, pid = outputs[index][0].split(_SEP)
-        opened.append(Opened(req.task, req.attempt, pane, int(pid), req.window))
+            first = len(groups)
+    opened = [r for r in results if isinstance(r, Opened)]
     tags: list[tuple[str, ...]] = []
     for o in opened:
         tags += [
@@ -119,8 +108,28 @@ def open_panes(
             ("set-option", "-p", "-t", o.pane, ATTEMPT, str(o.attempt)),
             ("select-pane", "-t", o.pane, "-T", f"{o.task} · running"),
         ]
-    client.run(tags)
-    return opened
+    client.run_each(tags)
+    return [r if r is not None else TmuxError("not opened") for r in results]
+
+
+def _open_commands(session: str, run_id: str, req: PaneRequest) -> list[tuple[str, ...]]:
+    """The commands that open one pane; the first prints its id and pid."""
+    where = _target(session, req.window)
+    env = [arg for name, value in req.env for arg in ("-e", f"{name}={value}")]
+    fmt = ("-P", "-F", f"#{{pane_id}}{_SEP}#{{pane_pid}}")
+    program = ("-c", req.cwd, *env, "--", *req.argv)
+    if not req.new_window:
+        return [
+            ("split-window", "-d", "-t", where, *fmt, *program),
+            ("select-layout", "-t", where, TASK_LAYOUT),
+        ]
+    return [
+        ("new-window", "-d", "-t", f"={session}:", "-n", req.window, *fmt, *program),
+        ("set-option", "-w", "-t", where, "remain-on-exit", "on"),
+        ("set-option", "-w", "-t", where, "pane-border-status", "top"),
+        ("set-option", "-w", "-t", where, "pane-border-format", " #{pane_title} "),
+        ("set-option", "-w", "-t", where, WINDOW_TAG, run_id),
+    ]
 
 
 def task_panes(client: Client, run_id: str | None = None) -> list[PaneFacts]:
