@@ -538,3 +538,63 @@ def test_a_wide_round_and_a_directory_gone_missing(tmux_server: Server, tmp_path
     store = Store(state_dir(file))
     row = store.tasks(store.runs(file)[0].id)["lost"]
     assert row.reason == f"its working directory {tmp_path}/gone does not exist"
+
+
+def test_stop_all(tmux_server: Server, tmp_path: Path) -> None:
+    file = tasks_file(
+        tmp_path,
+        """
+        tasks:
+          - {id: one, command: 'sleep 300'}
+          - {id: two, command: 'sleep 300'}
+          - {id: later, command: 'true', depends_on: [one]}
+        """,
+    )
+    proc = start(tmux_server, file)
+    eventually(lambda: list(states(file).values()).count("running") == 2, what="both running")
+    stop = subprocess.run(
+        tmuxorch_argv("stop", "--all", "-f", file), capture_output=True, text=True
+    )
+    assert stop.returncode == 0, stop.stderr
+    proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert states(file) == {"one": "stopped", "two": "stopped", "later": "skipped"}
+
+
+def test_attach_to_a_task(tmux_server: Server, tmp_path: Path) -> None:
+    import pty
+    import select
+
+    file = tasks_file(
+        tmp_path,
+        "tasks: [{id: watched, command: 'sleep 300'}, {id: other, command: 'sleep 300'}]\n",
+    )
+    proc = start(tmux_server, file)
+    eventually(lambda: set(states(file).values()) == {"running"}, what="running")
+    store = Store(state_dir(file))
+    pane = store.tasks(store.runs(file)[0].id)["watched"].pane
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvpe(
+            tmuxorch_argv()[0],
+            tmuxorch_argv("attach", "watched", "-f", file),
+            tmux_env(TERM="xterm"),
+        )
+
+    def client_pane() -> str | None:
+        while select.select([fd], [], [], 0)[0]:
+            try:
+                os.read(fd, 65536)
+            except OSError:
+                break
+        rows = tmux_server.client.cmd("list-clients", "-F", "#{pane_id}")
+        return rows[0] if rows else None
+
+    try:
+        assert eventually(client_pane, what="attached") == pane
+    finally:
+        subprocess.run(tmuxorch_argv("stop", "--all", "-f", file), capture_output=True)
+        proc.communicate(timeout=60)
+        tmux_server.client.run_each([("detach-client", "-a"), ("kill-server",)])
+        os.waitpid(pid, 0)
+        os.close(fd)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tmuxorch import __version__
 from tmuxorch.cli import layout as layout_cmd
 from tmuxorch.cli import tasks as tasks_cmd
+
+if TYPE_CHECKING:
+    from tmuxorch.tmux.client import Client
 
 app = typer.Typer(
     name="tmuxorch",
@@ -28,6 +31,14 @@ SocketPath = Annotated[
     typer.Option("-S", "--socket-path", help="tmux server socket path (as tmux -S)."),
 ]
 LayoutFile = Annotated[str, typer.Argument(help="Layout file: a tmuxp workspace (YAML or JSON).")]
+
+
+def _server(socket_name: str | None, socket_path: str | None) -> Client:
+    """-L/-S as given (a run found in a store otherwise uses the server it ran on)."""
+    client = layout_cmd.server(socket_name, socket_path)
+    if client is None:
+        raise typer.Exit(2)
+    return client
 
 
 def _done(code: int) -> None:
@@ -131,8 +142,8 @@ def status(
     follow: Annotated[bool, typer.Option("--follow", help="Keep the table live.")] = False,
 ) -> None:
     """Tasks of the latest run: state, pane, attempt, runtime, last line, exit code."""
-    del socket_name, socket_path  # the run knows its server
-    _done(tasks_cmd.status(file, as_json=as_json, follow=follow))
+    chosen = _server(socket_name, socket_path)
+    _done(tasks_cmd.status(file, as_json=as_json, follow=follow, chosen=chosen))
 
 
 @app.command()
@@ -144,8 +155,8 @@ def stop(
     everything: Annotated[bool, typer.Option("--all", help="Stop the whole run.")] = False,
 ) -> None:
     """Stop tasks (their whole process trees); what needs them is skipped."""
-    del socket_name, socket_path
-    _done(tasks_cmd.stop(file, list(tasks or []), everything=everything))
+    chosen = _server(socket_name, socket_path)
+    _done(tasks_cmd.stop(file, list(tasks or []), everything=everything, chosen=chosen))
 
 
 @app.command()
@@ -156,7 +167,7 @@ def retry(
     socket_path: SocketPath = None,
 ) -> None:
     """Run finished tasks again (and what was skipped because of them)."""
-    del socket_name, socket_path
+    _server(socket_name, socket_path)  # the store knows the rest; checked for a clear error
     _done(tasks_cmd.retry(file, list(tasks)))
 
 
@@ -174,5 +185,4 @@ def attach(
     socket_path: SocketPath = None,
 ) -> None:
     """Attach to the pane of a task (select it, then attach or switch-client)."""
-    del socket_name, socket_path
-    _done(tasks_cmd.attach(file, task))
+    _done(tasks_cmd.attach(file, task, _server(socket_name, socket_path)))

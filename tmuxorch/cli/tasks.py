@@ -106,14 +106,19 @@ def find_run(file: str | None) -> tuple[Store, RunRow] | str:
     return store, runs[0]
 
 
-def _client_of(run: RunRow) -> Client:
+def _client_of(run: RunRow, chosen: Client | None = None) -> Client:
+    """The tmux server of a run: the one given with -L/-S, else the one it ran on."""
+    if chosen is not None and chosen.server_args:
+        return chosen
     args = list(run.server)
     name = args[args.index("-L") + 1] if "-L" in args else None
     path = args[args.index("-S") + 1] if "-S" in args else None
     return Client(name, path)
 
 
-def rows(store: Store, run: RunRow, *, last_lines: bool = True) -> list[Row]:
+def rows(
+    store: Store, run: RunRow, *, last_lines: bool = True, chosen: Client | None = None
+) -> list[Row]:
     tasks = store.tasks(run.id)
     lines: dict[str, str] = {}
     live = {t.pane: t.id for t in tasks.values() if t.state == "running" and t.pane}
@@ -121,7 +126,7 @@ def rows(store: Store, run: RunRow, *, last_lines: bool = True) -> list[Row]:
         from tmuxorch.tmux.panes import capture
 
         try:
-            for pane, screen in capture(_client_of(run), list(live)).items():
+            for pane, screen in capture(_client_of(run, chosen), list(live)).items():
                 text = [ln for ln in screen.splitlines() if ln.strip()]
                 lines[live[pane]] = text[-1].strip() if text else ""
         except TmuxError:
@@ -147,7 +152,9 @@ def rows(store: Store, run: RunRow, *, last_lines: bool = True) -> list[Row]:
     return result
 
 
-def status(file: str | None, *, as_json: bool = False, follow: bool = False) -> int:
+def status(
+    file: str | None, *, as_json: bool = False, follow: bool = False, chosen: Client | None = None
+) -> int:
     found = find_run(file)
     if isinstance(found, str):
         return fail(found)
@@ -163,21 +170,21 @@ def status(file: str | None, *, as_json: bool = False, follow: bool = False) -> 
                         "session": run_row.session,
                         "state": run_row.state,
                         "reason": run_row.reason,
-                        "tasks": [r.as_json() for r in rows(store, run_row)],
+                        "tasks": [r.as_json() for r in rows(store, run_row, chosen=chosen)],
                     },
                     indent=2,
                 )
             )
             return EXIT_OK
         if not follow:
-            Display().close(rows(store, run_row), title)
+            Display().close(rows(store, run_row, chosen=chosen), title)
             return EXIT_OK
-        return _follow(store, run_row)
+        return _follow(store, run_row, chosen)
     finally:
         store.close()
 
 
-def _follow(store: Store, run_row: RunRow) -> int:
+def _follow(store: Store, run_row: RunRow, chosen: Client | None) -> int:
     """A live table from the store, for a person watching (the ``tmuxorch`` window)."""
     from rich.live import Live
 
@@ -188,7 +195,7 @@ def _follow(store: Store, run_row: RunRow) -> int:
             while True:
                 latest = store.runs(run_row.file)[0]
                 title = f"run {latest.id} · {latest.state} · session {latest.session}"
-                live.update(table(rows(store, latest), title))
+                live.update(table(rows(store, latest, chosen=chosen), title))
                 live.refresh()
                 time.sleep(0.5)
     except KeyboardInterrupt:
@@ -205,7 +212,9 @@ def _tasks_of(store: Store, run_row: RunRow, tasks: list[str]) -> list[str] | st
     return tasks
 
 
-def stop(file: str | None, tasks: list[str], *, everything: bool = False) -> int:
+def stop(
+    file: str | None, tasks: list[str], *, everything: bool = False, chosen: Client | None = None
+) -> int:
     from tmuxorch.run.supervisor import request, supervisor_alive
 
     if not tasks and not everything:
@@ -224,17 +233,17 @@ def stop(file: str | None, tasks: list[str], *, everything: bool = False) -> int
                 f"asked the supervisor of run {run_row.id} to stop {'everything' if everything else ', '.join(names)}"
             )
             return EXIT_OK
-        return _stop_directly(store, run_row, names or list(store.tasks(run_row.id)))
+        return _stop_directly(store, run_row, names or list(store.tasks(run_row.id)), chosen)
     finally:
         store.close()
 
 
-def _stop_directly(store: Store, run_row: RunRow, names: list[str]) -> int:
+def _stop_directly(store: Store, run_row: RunRow, names: list[str], chosen: Client | None) -> int:
     """No supervisor: kill the tasks' process trees ourselves and record it."""
     from tmuxorch.run import proctree
     from tmuxorch.tmux import panes as tmux_panes
 
-    client = _client_of(run_row)
+    client = _client_of(run_row, chosen)
     facts = {f.task: f for f in tmux_panes.task_panes(client, run_row.id)}
     rows_now = store.tasks(run_row.id)
     for name in names:
@@ -311,7 +320,7 @@ def graph(file: str) -> int:
     return EXIT_OK
 
 
-def attach(file: str | None, task: str) -> int:
+def attach(file: str | None, task: str, chosen: Client | None = None) -> int:
     from tmuxorch.tmux import panes as tmux_panes
     from tmuxorch.tmux.attach import attach as attach_pane
 
@@ -323,7 +332,7 @@ def attach(file: str | None, task: str) -> int:
         names = _tasks_of(store, run_row, [task])
         if isinstance(names, str):
             return fail(names, EXIT_BAD_INPUT)
-        client = _client_of(run_row)
+        client = _client_of(run_row, chosen)
         facts = [f for f in tmux_panes.task_panes(client, run_row.id) if f.task == task]
         if not facts:
             state = store.tasks(run_row.id)[task].state

@@ -44,6 +44,8 @@ from tmuxorch.tmux.client import TmuxError
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from tmuxorch.spec.model import Task, TaskSet, Workspace
     from tmuxorch.tmux.client import Client
 
@@ -142,11 +144,10 @@ class Supervisor:
         self.next_backstop = 0.0
         self.next_poll = 0.0
         self.next_display = 0.0
-        self._lock_handle: object = None
 
     # -- the whole run ---------------------------------------------------------------------
     def run(self) -> int:
-        self._lock()
+        lock = self._lock()
         try:
             scheduler = self._open_run()
             self.scheduler = scheduler
@@ -163,8 +164,9 @@ class Supervisor:
             return self._finish()
         finally:
             self.store.close()
+            lock.close()  # releases the lock: no supervisor any more
 
-    def _lock(self) -> None:
+    def _lock(self) -> TextIO:
         os.makedirs(state_dir(self.ws.file), exist_ok=True)
         handle = open(lock_path(self.ws.file), "a+")  # noqa: SIM115 - held for the whole run
         try:
@@ -178,7 +180,7 @@ class Supervisor:
         handle.truncate()
         handle.write(str(os.getpid()))
         handle.flush()
-        self._lock_handle = handle
+        return handle
 
     def _open_run(self) -> Scheduler:
         """Resume the file's unfinished run (never redoing finished tasks), or start one."""
