@@ -230,14 +230,16 @@ def test_kill_9_then_resume_runs_every_task_exactly_once(
     tmux_server: Server, tmp_path: Path
 ) -> None:
     log = tmp_path / "log"
+    release = tmp_path / "release"
+    wait = f"while [ ! -e {release} ]; do sleep 0.05; done; "
     file = tasks_file(
         tmp_path,
         f"""
         tasks:
-          - {{id: long, command: '{timed(tmp_path, 2.5)}'}}
-          - {{id: short, command: '{timed(tmp_path, 0.5)}'}}
+          - {{id: long, command: '{timed(tmp_path, 0, wait)}'}}
+          - {{id: short, command: '{timed(tmp_path, 0.2)}'}}
           - {{id: after-long, command: '{timed(tmp_path, 0.1)}', depends_on: [long]}}
-          - {{id: after-short, command: '{timed(tmp_path, 0.1)}', depends_on: [short]}}
+          - {{id: after-short, command: '{timed(tmp_path, 0.5)}', depends_on: [short]}}
           - {{id: last, command: '{timed(tmp_path, 0.1)}', depends_on: [after-long, after-short]}}
         """,
     )
@@ -250,17 +252,17 @@ def test_kill_9_then_resume_runs_every_task_exactly_once(
     assert states(file)["long"] == "running"
     # while no supervisor runs, "after-short" ends; its result waits in its exit file
     eventually(lambda: "after-short end" in log.read_text(), what="after-short finished")
-    second = run(tmux_server, file)
-    assert second.returncode == 0, second.stdout + second.stderr
-    assert "adopted" in second.stdout
+    second = start(tmux_server, file)
+    eventually(lambda: states(file).get("after-short") == "succeeded", what="recorded on return")
+    release.touch()  # now "long" may end: under the second supervisor, which adopted it
+    out, _ = second.communicate(timeout=120)
+    assert second.returncode == 0, out
+    assert "long: adopted" in out
     starts = [line.split()[0] for line in log.read_text().splitlines() if " start " in line]
-    assert sorted(starts) == sorted(["long", "short", "after-long", "after-short", "last"])
-    assert states(file) == dict.fromkeys(
-        ["long", "short", "after-long", "after-short", "last"], "succeeded"
-    )
-    assert attempts(file) == dict.fromkeys(
-        ["long", "short", "after-long", "after-short", "last"], 1
-    )
+    names = ["long", "short", "after-long", "after-short", "last"]
+    assert sorted(starts) == sorted(names)
+    assert states(file) == dict.fromkeys(names, "succeeded")
+    assert attempts(file) == dict.fromkeys(names, 1)
 
 
 def _marked(run_id: str) -> list[int]:
