@@ -186,3 +186,50 @@ def attach(
 ) -> None:
     """Attach to the pane of a task (select it, then attach or switch-client)."""
     _done(tasks_cmd.attach(file, task, _server(socket_name, socket_path)))
+
+
+@app.command()
+def send(
+    words: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="TARGET (a task, session:task, %pane; several with commas) then the TEXT"
+            " ('-' reads stdin). With --all, every word is TEXT."
+        ),
+    ] = None,
+    socket_name: SocketName = None,
+    socket_path: SocketPath = None,
+    keys: Annotated[
+        list[str] | None,
+        typer.Option("--key", help="A key to press (C-c, Escape, Up...); repeatable."),
+    ] = None,
+    no_enter: Annotated[bool, typer.Option("--no-enter", help="Do not press Enter.")] = False,
+    when_idle: Annotated[
+        bool, typer.Option("--when-idle", help="Wait until the agent is ready for input.")
+    ] = False,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Every task pane on the server.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds --when-idle may wait.")
+    ] = 120.0,
+    delay: Annotated[
+        float | None, typer.Option("--delay", help="Seconds between the text and Enter.")
+    ] = None,
+) -> None:
+    """Send text and keys into panes, byte for byte, with a separate Enter (exit 1 if not delivered)."""
+    from tmuxorch.cli import send as send_cmd
+
+    _done(
+        send_cmd.send(
+            list(words or []),
+            keys=list(keys or []),
+            enter=not no_enter,
+            when_idle=when_idle,
+            everything=everything,
+            timeout=timeout,
+            delay=delay,
+            socket_name=socket_name,
+            socket_path=socket_path,
+        )
+    )

@@ -17,16 +17,38 @@ if TYPE_CHECKING:
 class Grammar:
     """Options and arguments of one command (a plain class: ``typing`` costs 5 ms here)."""
 
-    __slots__ = ("flags", "positionals", "values")
+    __slots__ = ("flags", "lists", "positionals", "rest", "values")
 
     def __init__(
-        self, flags: dict[str, str], values: dict[str, str], positionals: tuple[str, ...]
+        self,
+        flags: dict[str, str],
+        values: dict[str, str],
+        positionals: tuple[str, ...],
+        *,
+        lists: frozenset[str] = frozenset(),
+        rest: str | None = None,
     ) -> None:
         self.flags = flags
-        """Option → keyword set to True."""
+        """Option → keyword set to True (a keyword starting with ``no_``... is set False)."""
         self.values = values
         """Option taking a value → keyword."""
         self.positionals = positionals
+        self.lists = lists
+        """Keywords of ``values`` that may repeat (collected in a list)."""
+        self.rest = rest
+        """Keyword collecting every positional argument (instead of ``positionals``)."""
+
+
+def _send(kwargs: dict[str, object]) -> int:
+    from tmuxorch.cli import send
+
+    words = kwargs.pop("words")
+    assert isinstance(words, list)
+    if "delay" in kwargs or "timeout" in kwargs:
+        for name in ("delay", "timeout"):
+            if name in kwargs:
+                kwargs[name] = float(str(kwargs[name]))
+    return send.send(words, **kwargs)  # type: ignore[arg-type]
 
 
 def _layout(kwargs: dict[str, object]) -> int:
@@ -43,6 +65,16 @@ SERVER = {"-L": "socket_name", "--socket-name": "socket_name"} | {
 }
 
 COMMANDS: dict[str, tuple[Grammar, Callable[[dict[str, object]], int]]] = {
+    "send": (
+        Grammar(
+            flags={"--no-enter": "enter", "--when-idle": "when_idle", "--all": "everything"},
+            values=SERVER | {"--key": "keys", "--timeout": "timeout", "--delay": "delay"},
+            positionals=(),
+            lists=frozenset({"keys"}),
+            rest="words",
+        ),
+        _send,
+    ),
     "layout": (
         Grammar(
             flags={
@@ -73,20 +105,31 @@ def parse(grammar: Grammar, args: Sequence[str]) -> dict[str, object] | None:
         elif options and arg.startswith("-") and arg != "-":
             name, eq, value = arg.partition("=")
             if name in grammar.flags and not eq:
-                kwargs[grammar.flags[name]] = True
-            elif name in grammar.values and eq and name.startswith("--"):
-                kwargs[grammar.values[name]] = value
+                keyword = grammar.flags[name]
+                kwargs[keyword] = not name.startswith("--no-")
+                continue
+            if name in grammar.values and eq and name.startswith("--"):
+                keyword, value = grammar.values[name], value
             elif name in grammar.values and not eq:
                 if i >= len(args):
                     return None
-                kwargs[grammar.values[name]] = args[i]
+                keyword, value = grammar.values[name], args[i]
                 i += 1
             elif arg[:2] in grammar.values and len(arg) > 2 and not arg.startswith("--"):
-                kwargs[grammar.values[arg[:2]]] = arg[2:]  # -Lname
+                keyword, value = grammar.values[arg[:2]], arg[2:]  # -Lname
             else:
                 return None
+            if keyword in grammar.lists:
+                listed = kwargs.setdefault(keyword, [])
+                assert isinstance(listed, list)
+                listed.append(value)
+            else:
+                kwargs[keyword] = value
         else:
             positionals.append(arg)
+    if grammar.rest is not None:
+        kwargs[grammar.rest] = positionals
+        return kwargs
     if len(positionals) != len(grammar.positionals):
         return None
     kwargs.update(zip(grammar.positionals, positionals, strict=True))

@@ -1,0 +1,213 @@
+"""Input into panes, byte for byte, with the Enter protocol agent TUIs need.
+
+- Short printable single-line text is typed (``send-keys -l --``, with tmux's trailing-``;``
+  rule escaped); anything else (newlines, control characters, long text) is pasted:
+  ``load-buffer`` from stdin into a buffer of its own, then ``paste-buffer -r -p -d``
+  (bracketed paste when the program asked for it, newlines kept as they are).
+- Enter is a separate key (the named ``Enter``, never ``C-m``), after the agent's delay: a
+  TUI takes a burst of text plus an immediate Enter as a paste with a newline in it.
+- After Enter, a look at the screen: if the text still sits in the agent's input box, one
+  rescue Enter; if it still sits there, it was not delivered.
+- Sends to one pane are serialised across processes (a lock file per pane).
+
+Import-light on purpose (no typing, dataclasses, re): ``tmuxorch send`` starts in a few ms.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+
+from tmuxorch.tmux.client import TmuxError
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from tmuxorch.tmux.client import Client
+
+TYPED_LIMIT = 256
+"""Longer text is pasted rather than typed."""
+DEFAULT_ENTER_DELAY = 0.1
+ENTER_DELAYS = {"shell": 0.0, "demo": 0.05, "claude": 0.3, "codex": 0.2, "gemini": 0.2}
+"""Seconds between text and Enter by agent (peers use 100-300 ms for agent TUIs)."""
+BOXED = frozenset({"claude", "codex", "gemini", "opencode", "goose", "aider"})
+"""Agents with an input box the text must leave when Enter submits it."""
+_SEP = "\t"
+PANE_FORMAT = _SEP.join(
+    (
+        "#{pane_id}",
+        "#{session_name}",
+        "#{@tmuxorch-task}",
+        "#{@tmuxorch-attempt}",
+        "#{@tmuxorch-agent}",
+        "#{pane_dead}",
+        "#{pane_current_command}",
+    )
+)
+
+
+class Target:
+    __slots__ = ("agent", "attempt", "dead", "pane", "session", "task")
+
+    def __init__(self, row: str) -> None:
+        pane, session, task, attempt, agent, dead, command = row.split(_SEP)
+        self.pane = pane
+        self.session = session
+        self.task = task
+        self.attempt = int(attempt or 0)
+        self.agent = agent or _agent_of_program(command)
+        self.dead = dead == "1"
+
+    @property
+    def name(self) -> str:
+        return f"{self.session}:{self.task}" if self.task else self.pane
+
+
+class UnknownTarget(LookupError):
+    def __init__(self, target: str, valid: list[str]) -> None:
+        self.target = target
+        self.valid = valid
+        listing = ", ".join(valid) if valid else "none: no tmuxorch task panes on this server"
+        super().__init__(f"no pane {target!r}; task targets here: {listing}")
+
+
+def _agent_of_program(command: str) -> str:
+    name = command.rsplit("/", 1)[-1]
+    for agent in ("claude", "codex", "aider", "gemini", "goose", "opencode"):
+        if name.startswith(agent):
+            return agent
+    return "shell" if name in ("sh", "bash", "zsh", "fish", "dash", "ksh") else ""
+
+
+def panes(client: Client) -> list[Target]:
+    return [Target(row) for row in client.cmd("list-panes", "-a", "-F", PANE_FORMAT)]
+
+
+def resolve(client: Client, targets: list[str], *, everything: bool = False) -> list[Target]:
+    """``%id``, ``task`` or ``session:task`` (or every live task pane) → panes; one query."""
+    found = panes(client)
+    tasks = [t for t in found if t.task and not t.dead]
+    if everything:
+        latest: dict[tuple[str, str], Target] = {}
+        for t in tasks:
+            key = (t.session, t.task)
+            if key not in latest or t.attempt > latest[key].attempt:
+                latest[key] = t
+        return list(latest.values())
+    chosen = []
+    for target in targets:
+        if target.startswith("%"):
+            match = [t for t in found if t.pane == target]
+        elif ":" in target:
+            session, _, task = target.partition(":")
+            match = [t for t in tasks if t.session == session and t.task == task]
+        else:
+            match = [t for t in tasks if t.task == target]
+            if len({t.session for t in match}) > 1:
+                names = sorted(t.name for t in match)
+                raise UnknownTarget(target, [f"{n} (ambiguous: say which)" for n in names])
+        if not match:
+            raise UnknownTarget(target, sorted({t.name for t in tasks}))
+        chosen.append(max(match, key=lambda t: t.attempt))
+    return chosen
+
+
+def _typed(text: str) -> bool:
+    return len(text) <= TYPED_LIMIT and text.isprintable()
+
+
+def _lock(client: Client, pane: str) -> int:
+    """An exclusive lock on ``pane`` of this server, held until the fd is closed."""
+    folder = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"tmuxorch-{os.getuid()}")
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    server = "_".join(client.server_args).replace("/", "_") or "default"
+    fd = os.open(
+        os.path.join(folder, f"send-{server}-{pane.lstrip('%')}.lock"),
+        os.O_RDWR | os.O_CREAT,
+        0o600,
+    )
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def deliver(
+    client: Client,
+    pane: str,
+    text: str,
+    *,
+    keys: list[str] | None = None,
+    enter: bool = True,
+    delay: float | None = None,
+    check: bool = True,
+) -> str | None:
+    """Send ``text`` (then ``keys``, then Enter) to ``pane``; None if delivered, else why.
+
+    The first tmux invocation both learns what the pane runs and sends the text, so a send
+    costs one invocation (plus one for Enter).
+    """
+    fd = _lock(client, pane)
+    try:
+        return _deliver(client, pane, text, keys or [], enter, delay, check)
+    finally:
+        os.close(fd)
+
+
+def _deliver(
+    client: Client,
+    pane: str,
+    text: str,
+    keys: list[str],
+    enter: bool,
+    delay: float | None,
+    check: bool,
+) -> str | None:
+    commands: list[tuple[str, ...]] = [("display-message", "-p", "-t", pane, PANE_FORMAT)]
+    stdin = None
+    if text and _typed(text):
+        commands.append(("send-keys", "-t", pane, "-l", "--", text))
+    elif text:
+        buffer = f"tmuxorch-send-{os.getpid()}-{pane.lstrip('%')}"
+        commands += [
+            ("load-buffer", "-b", buffer, "-"),
+            ("paste-buffer", "-r", "-p", "-d", "-b", buffer, "-t", pane),
+        ]
+        stdin = text.encode("utf-8", "surrogateescape")
+    commands += [("send-keys", "-t", pane, key) for key in keys]
+    try:
+        target = Target(client.run(commands, input=stdin)[0][0])
+    except TmuxError as exc:
+        if "can't find pane" in exc.message:
+            raise UnknownTarget(pane, []) from None
+        return f"{pane}: {exc}"
+    if target.dead:
+        return f"{target.name}: its program has ended"
+    if not enter:
+        return None
+    wait = ENTER_DELAYS.get(target.agent, DEFAULT_ENTER_DELAY) if delay is None else delay
+    try:
+        if text and wait:
+            time.sleep(wait)
+        client.cmd("send-keys", "-t", pane, "Enter")
+        if not (check and text):
+            return None
+        return _check(client, target, text, wait)
+    except TmuxError as exc:
+        return f"{target.name}: {exc}"
+
+
+def _check(client: Client, target: Target, text: str, wait: float) -> str | None:
+    """Did Enter submit? For agents with an input box: the text must have left it."""
+    if target.agent not in BOXED:
+        return None
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")[:40]
+    for attempt in (1, 2):
+        time.sleep(max(wait, 0.2))
+        lines = [ln for ln in client.cmd("capture-pane", "-p", "-t", target.pane) if ln.strip()][
+            -6:
+        ]
+        box = "\n".join(lines)
+        if not ((first and first in box) or "[Pasted text" in box):
+            return None
+        if attempt == 1:
+            client.cmd("send-keys", "-t", target.pane, "Enter")  # the one rescue Enter
+    return f"{target.name}: the text is still in the input box after Enter and one more Enter"

@@ -1,0 +1,88 @@
+"""``tmuxorch send``: input into panes (typer-free: a hot path)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from tmuxorch.bridge.send import UnknownTarget, deliver, resolve
+from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail
+from tmuxorch.tmux.client import Client, TmuxError
+
+READY = ("idle", "waiting_input")
+
+
+def send(
+    words: list[str],
+    *,
+    keys: list[str] | None = None,
+    enter: bool = True,
+    when_idle: bool = False,
+    everything: bool = False,
+    timeout: float = 120.0,
+    delay: float | None = None,
+    socket_name: str | None = None,
+    socket_path: str | None = None,
+) -> int:
+    """Send text (``-``: stdin) and/or keys to panes; 0 delivered, 1 not, 2 unknown target."""
+    if socket_name and socket_path:
+        return fail("give -L or -S, not both", EXIT_BAD_INPUT)
+    client = Client(socket_name, socket_path)
+    if not everything and not words:
+        return fail("send TARGET [TEXT...|-] (or --all TEXT...)", EXIT_BAD_INPUT)
+    targets = [] if everything else [t for t in words[0].split(",") if t]
+    rest = words if everything else words[1:]
+    if rest == ["-"]:
+        text = sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
+    else:
+        text = " ".join(rest)
+    if not text and not keys:
+        return fail("nothing to send: give TEXT, - (read stdin) or --key KEY", EXIT_BAD_INPUT)
+    try:
+        if everything or any(not t.startswith("%") for t in targets):
+            panes = [t.pane for t in resolve(client, targets, everything=everything)]
+        else:
+            panes = targets
+        if everything and not panes:
+            return fail("no tmuxorch task panes on this server to send to", EXIT_FAILED)
+        failures = []
+        for pane in panes:
+            if when_idle and not _wait_ready(client, pane, timeout):
+                failures.append(f"{pane}: not ready for input within {timeout:g}s")
+                continue
+            why = deliver(client, pane, text, keys=keys, enter=enter, delay=delay)
+            if why:
+                failures.append(why)
+    except UnknownTarget as exc:
+        valid = exc.valid or _task_names(client)
+        return fail(str(UnknownTarget(exc.target, valid)), EXIT_BAD_INPUT)
+    except TmuxError as exc:
+        return fail(str(exc))
+    for why in failures:
+        fail(f"not delivered: {why}")
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def _task_names(client: Client) -> list[str]:
+    try:
+        return sorted({t.name for t in resolve(client, [], everything=True)})
+    except TmuxError:
+        return []
+
+
+def _wait_ready(client: Client, pane: str, timeout: float) -> bool:
+    """Until the agent in ``pane`` shows it takes input (idle or asking), or ``timeout``."""
+    from tmuxorch.agents.patterns import for_agent
+    from tmuxorch.bridge.detect import Detector
+    from tmuxorch.bridge.send import PANE_FORMAT, Target
+
+    target = Target(client.cmd("display-message", "-p", "-t", pane, PANE_FORMAT)[0])
+    detector = Detector(for_agent(target.agent))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        screen = "\n".join(client.cmd("capture-pane", "-p", "-t", pane))
+        detector.observe(screen, time.monotonic())
+        if detector.state in READY:
+            return True
+        time.sleep(0.1)
+    return False
