@@ -168,8 +168,8 @@ def test_failure_skips_dependents_and_siblings_finish(tmux_server: Server, tmp_p
     report = {t["task"]: t for t in json.loads(status.stdout)["tasks"]}
     assert report["b"]["exit_code"] == 7 and report["b"]["reason"] == "exit status 7"
     assert report["d"]["reason"] == "needs b, which failed"
-    logs = os.path.join(state_dir(file), "runs", json.loads(status.stdout)["run"], "logs")
-    with open(os.path.join(logs, "b.1.log")) as handle:
+    run_id = json.loads(status.stdout)["run"]
+    with open(os.path.join(state_dir(file), "transcripts", run_id, "b.1.txt")) as handle:
         assert "broken" in handle.read()
 
 
@@ -352,7 +352,6 @@ def test_keep_leaves_agents_running_and_a_later_run_adopts_them(
     [
         ("{output: 'ready to serve'}", "echo booting; sleep 0.3; echo ready to serve; sleep 300"),
         ("{file: out/flag}", "sleep 0.3; mkdir -p out; touch out/flag; sleep 300"),
-        ("{idle: 1}", "echo working; sleep 300"),
     ],
 )
 def test_done_when_without_exit(
@@ -367,6 +366,26 @@ def test_done_when_without_exit(
     assert result.returncode == 0, result.stdout + result.stderr
     assert states(file) == {"svc": "succeeded"}
     assert not proctree.alive(int(pids.read_text()))  # done: the process tree was stopped
+
+
+def test_done_when_idle_needs_the_agent_to_show_it(tmux_server: Server, tmp_path: Path) -> None:
+    """An interactive agent that finished its turn sits at its prompt: idle, so done. A plain
+    command that only goes quiet is not idle (its screen says nothing): it would time out."""
+    file = tasks_file(
+        tmp_path,
+        """
+        agents:
+          chat: {preset: demo, args: [--fast, --steps, "1"]}
+        tasks:
+          - {id: turn, agent: chat, prompt: "@interactive", done_when: {idle: 0.5}}
+          - {id: quiet, command: 'echo working; sleep 300', done_when: idle, timeout: 3s}
+        """,
+    )
+    result = run(tmux_server, file)
+    assert result.returncode == 1
+    assert states(file) == {"turn": "succeeded", "quiet": "failed"}
+    store = Store(state_dir(file))
+    assert store.tasks(store.runs(file)[0].id)["quiet"].reason == "timed out after 3s"
 
 
 def test_output_condition_never_met(tmux_server: Server, tmp_path: Path) -> None:

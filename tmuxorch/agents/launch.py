@@ -29,19 +29,21 @@ WRAPPER = (
 
 @dataclass(frozen=True)
 class AttemptFiles:
-    """Where one attempt's files live (under ``.tmuxorch/runs/RUN/``)."""
+    """Where one attempt's files live: ``.tmuxorch/runs/RUN/`` (exit status, prompt) and
+    ``.tmuxorch/transcripts/RUN/`` (what the pane showed)."""
 
     exit: str
     prompt: str
-    log: str
+    transcript: str
 
     @classmethod
     def of(cls, run_dir: str, task_id: str, attempt: int) -> AttemptFiles:
         name = f"{task_id}.{attempt}"
+        state, run_id = os.path.split(os.path.dirname(run_dir))[0], os.path.basename(run_dir)
         return cls(
             exit=os.path.join(run_dir, "exits", name),
             prompt=os.path.join(run_dir, "prompts", f"{name}.md"),
-            log=os.path.join(run_dir, "logs", f"{name}.log"),
+            transcript=os.path.join(state, "transcripts", run_id, f"{name}.txt"),
         )
 
 

@@ -34,7 +34,7 @@ from tmuxorch.tmux.client import TmuxError
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from tmuxorch.agents.patterns import Patterns
     from tmuxorch.tmux.client import Client
@@ -185,6 +185,8 @@ class Poller:
         self.keyframe_every = keyframe_every
         self._panes: dict[str, _Pane] = {}
         self._subs: list[Subscription] = []
+        self._sinks: list[Callable[[Event], None]] = []
+        self._looking = threading.Lock()
         self._resync: list[Subscription] = []
         self._dirty: set[str] = set()
         self._lock = threading.Lock()
@@ -229,6 +231,24 @@ class Poller:
                 self._dirty.add(ps.pane)
         self._wake.set()
         return sub
+
+    def add_sink(self, sink: Callable[[Event], None]) -> None:
+        """Call ``sink(event)`` for every event, in the poller's thread: for fast, local
+        consumers (appending to a file, a queue.put); anything slower must subscribe."""
+        with self._lock:
+            self._sinks.append(sink)
+
+    def screen(self, pane: str) -> str | None:
+        """The last screen seen of ``pane``."""
+        with self._lock:
+            ps = self._panes.get(pane)
+            return ps.frame if ps else None
+
+    def finish(self, pane: str) -> None:
+        """Look at ``pane`` one last time, now (its program has ended: this emits its last
+        screen and ``exit``), and stop following it."""
+        self.look([pane])
+        self.unwatch(pane)
 
     def unsubscribe(self, sub: Subscription) -> None:
         with self._lock:
@@ -333,7 +353,11 @@ class Poller:
 
     def look(self, panes: Sequence[str]) -> None:
         """Look at ``panes`` now: one round trip per session, and again at once for a pane
-        whose new history the look did not reach."""
+        whose new history the look did not reach. Safe from any thread."""
+        with self._looking:
+            self._look(panes)
+
+    def _look(self, panes: Sequence[str]) -> None:
         todo = list(panes)
         for _ in range(20):  # each retry doubles the reach: 20 is more than any history
             with self._lock:
@@ -519,6 +543,10 @@ class Poller:
             return
         with self._lock:
             subs = list(self._subs)
+            sinks = list(self._sinks)
+        for event in events:
+            for sink in sinks:
+                sink(event)
         for sub in subs:
             for event in events:
                 sub.put(event)

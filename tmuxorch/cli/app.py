@@ -233,3 +233,47 @@ def send(
             socket_path=socket_path,
         )
     )
+
+
+@app.command()
+def watch(
+    targets: Annotated[list[str], typer.Argument(help="Tasks, session:task or %pane ids.")],
+    socket_name: SocketName = None,
+    socket_path: SocketPath = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Events as JSON lines.")] = False,
+    frames: Annotated[bool, typer.Option("--frames", help="Mirror the screens.")] = False,
+    from_start: Annotated[
+        bool, typer.Option("--from-start", help="Replay the panes' history first.")
+    ] = False,
+) -> None:
+    """Follow panes live: their output as it comes, their agents' state, their exit."""
+    from tmuxorch.cli import watch as watch_cmd
+
+    _done(
+        watch_cmd.watch(
+            list(targets),
+            as_json=as_json,
+            frames=frames,
+            from_start=from_start,
+            client=_server(socket_name, socket_path),
+        )
+    )
+
+
+@app.command()
+def logs(
+    task: Annotated[str, typer.Argument(help="Task id.")],
+    file: Annotated[
+        str | None, typer.Option("--file", help="The tasks/layout file (default: the latest run).")
+    ] = None,
+    socket_name: SocketName = None,
+    socket_path: SocketPath = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing while it runs.")
+    ] = False,
+) -> None:
+    """Print a task's transcript (its latest attempt)."""
+    from tmuxorch.cli import watch as watch_cmd
+
+    _server(socket_name, socket_path)
+    _done(watch_cmd.logs(file, task, follow=follow))

@@ -137,10 +137,13 @@ def rows(
         runtime = None
         if task.started is not None:
             runtime = (task.ended if task.ended and task.state != "running" else now) - task.started
+        state = task.state
+        if state == "running" and task.activity == "waiting_input":
+            state = "waiting_input"
         result.append(
             Row(
                 task.id,
-                task.state,
+                state,
                 task.pane,
                 task.attempts,
                 runtime,

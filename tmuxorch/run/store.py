@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     started REAL,
     ended REAL,
     retry_at REAL,
+    activity TEXT,
     PRIMARY KEY (run, id)
 );
 CREATE TABLE IF NOT EXISTS attempts (
@@ -94,6 +95,8 @@ class TaskRow:
     started: float | None
     ended: float | None
     retry_at: float | None
+    activity: str | None = None
+    """What its agent is doing while it runs (busy, waiting_input, idle...)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,9 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.executescript(SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(tasks)")}
+        if "activity" not in columns:  # a state.db from before agent states were kept
+            self.db.execute("ALTER TABLE tasks ADD COLUMN activity TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -187,8 +193,8 @@ class Store:
     # -- tasks -----------------------------------------------------------------------------
     def tasks(self, run_id: str) -> dict[str, TaskRow]:
         rows = self.db.execute(
-            "SELECT id, state, attempts, pane, exit_code, reason, started, ended, retry_at"
-            " FROM tasks WHERE run = ?",
+            "SELECT id, state, attempts, pane, exit_code, reason, started, ended, retry_at,"
+            " activity FROM tasks WHERE run = ?",
             (run_id,),
         ).fetchall()
         return {r[0]: TaskRow(*r) for r in rows}

@@ -21,9 +21,12 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from tmuxorch.agents.launch import AttemptFiles, launch
+from tmuxorch.agents.patterns import IDLE, WAITING, for_agent
+from tmuxorch.bridge.poller import Poller
+from tmuxorch.bridge.sinks import EventLog, Transcripts
 from tmuxorch.graph import build_graph
 from tmuxorch.run import proctree
 from tmuxorch.run.display import Display, Row
@@ -46,6 +49,7 @@ TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
     from typing import TextIO
 
+    from tmuxorch.bridge.poller import Event
     from tmuxorch.spec.model import Task, TaskSet, Workspace
     from tmuxorch.tmux.client import Client
 
@@ -56,6 +60,8 @@ BACKSTOP = 2.0
 EXIT_GRACE = 1.0
 """How long a dead pane may wait for its exit file before it counts as lost."""
 STATUS_WINDOW = "tmuxorch"
+HISTORY = 200_000
+"""Lines of history each agent pane keeps (tmux's default is 2,000)."""
 WATCH_STEP_MS = 2
 
 
@@ -77,8 +83,8 @@ class Attempt:
     window: str
     ending: bool = False
     """Being stopped by us: its exit file no longer decides anything."""
-    screen: str = ""
-    quiet_since: float = field(default_factory=time.monotonic)
+    idle_since: float | None = None
+    """Since when its agent shows it is idle (for ``done_when: idle``)."""
     dead_since: float | None = None
     typed: bool = False
 
@@ -135,8 +141,11 @@ class Supervisor:
         """Task window name → how many panes it holds."""
         self.kept: dict[str, str] = {}
         """Task → pane kept (dead) after its final failure."""
-        self.last_lines: dict[str, str] = {}
+        self.activity: dict[str, str] = {}
+        """Task → what its agent is doing (busy, waiting_input, idle...), from its screen."""
         self.created_session = False
+        self.poller = Poller(client)
+        self.transcripts = Transcripts()
         self.stop_watching = threading.Event()
         self.run_id = ""
         self.run_dir = ""
@@ -152,6 +161,11 @@ class Supervisor:
             scheduler = self._open_run()
             self.scheduler = scheduler
             self._ensure_session()
+            self._keep_history()
+            self.poller.add_sink(self.transcripts)
+            self.poller.add_sink(EventLog(os.path.join(state_dir(self.ws.file), "events.jsonl")))
+            self.poller.add_sink(self._from_poller)
+            self.poller.start()
             self._reconcile()
             watcher = threading.Thread(target=self._watch, daemon=True)
             watcher.start()
@@ -163,6 +177,7 @@ class Supervisor:
                 self.stop_watching.set()
             return self._finish()
         finally:
+            self.poller.stop()
             self.store.close()
             lock.close()  # releases the lock: no supervisor any more
 
@@ -210,7 +225,7 @@ class Supervisor:
 
     def _paths(self) -> None:
         self.run_dir = os.path.join(state_dir(self.ws.file), "runs", self.run_id)
-        for sub in ("exits", "prompts", "logs", "requests"):
+        for sub in ("exits", "prompts", "requests"):
             os.makedirs(os.path.join(self.run_dir, sub), exist_ok=True)
 
     def _ensure_session(self) -> None:
@@ -221,6 +236,20 @@ class Supervisor:
         made = tmux_panes.ensure_session(self.client, self.session, STATUS_WINDOW, argv)
         self.created_session = self.created_session or made
         self._count_windows()
+
+    def _keep_history(self) -> None:
+        """Agents print a lot: let panes keep enough history for the poller to read it all
+        (tmux reads ``history-limit`` when a pane is made, so this is for the panes to come)."""
+        try:
+            current = self.client.cmd(
+                "show-options", "-v", "-t", f"={self.session}:", "history-limit"
+            )
+            if int(current[0]) < HISTORY:
+                self.client.cmd(
+                    "set-option", "-t", f"={self.session}:", "history-limit", str(HISTORY)
+                )
+        except (TmuxError, ValueError, IndexError):
+            pass
 
     def _count_windows(self) -> None:
         self.windows = {
@@ -262,6 +291,7 @@ class Supervisor:
                 deadline = time.monotonic() + max(0.0, started + task.timeout - time.time())
             attempt = Attempt(task, n, fact.pane, fact.pid, files, started, deadline, fact.window)
             self.attempts[task_id] = attempt
+            self._follow(attempt)
             self.display.event(f"{task_id}: adopted {fact.pane} (attempt {n})")
             code = _read_exit(files.exit)
             if code is not None:
@@ -281,6 +311,7 @@ class Supervisor:
                 self._poll()
                 self.next_poll = now + POLL
             self._check_timeouts()
+            self._check_idle()
             if now >= self.next_display:
                 self._refresh()
                 self.next_display = now + (1.0 if self.display.wants_last_lines() else 5.0)
@@ -304,6 +335,11 @@ class Supervisor:
         if self._needs_polling():
             times.append(self.next_poll)
         times += [a.deadline for a in self.attempts.values() if a.deadline and not a.ending]
+        times += [
+            a.idle_since + a.task.done_when.seconds
+            for a in self.attempts.values()
+            if a.idle_since and a.task.done_when.kind == "idle" and not a.ending
+        ]
         retry = self.scheduler.next_retry()
         if retry is not None:
             times.append(now + max(0.0, retry - time.time()))
@@ -321,6 +357,11 @@ class Supervisor:
             assert isinstance(payload, tuple)
             attempt, ok, code, reason = payload
             self._complete(attempt, ok=ok, code=code, reason=reason)
+        elif kind == "bridge":
+            assert isinstance(payload, dict)
+            self._bridge(payload)
+        elif kind == "note":
+            self.display.event(str(payload))
 
     def _file_changed(self, path: str) -> None:
         folder, name = os.path.split(path)
@@ -359,8 +400,11 @@ class Supervisor:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(files.exit)
             window, new = self._place()
+            agent = self.taskset.agent(task.agent).preset
             requests.append(
-                tmux_panes.PaneRequest(task.id, n, spec.argv, spec.env, spec.cwd, window, new)
+                tmux_panes.PaneRequest(
+                    task.id, n, spec.argv, spec.env, spec.cwd, window, new, agent
+                )
             )
         results = tmux_panes.open_panes(self.client, self.session, self.run_id, requests)
         refused = all(isinstance(r, TmuxError) for r in results)
@@ -384,9 +428,11 @@ class Supervisor:
                 self._refuse(task, f"could not open a pane: {result}", n)
                 continue
             deadline = time.monotonic() + task.timeout if task.timeout is not None else None
-            self.attempts[task.id] = Attempt(
+            attempt = Attempt(
                 task, n, result.pane, result.pid, files, started, deadline, result.window
             )
+            self.attempts[task.id] = attempt
+            self._follow(attempt)
             self.store.start_attempt(self.run_id, task.id, n, result.pane, result.pid, started)
             again = f" (attempt {n})" if n > 1 else ""
             self.display.event(f"{task.id}: started in {result.pane}{again}")
@@ -401,6 +447,70 @@ class Supervisor:
         attempt = Attempt(task, n, "", 0, files, started, None, "")
         self.attempts[task.id] = attempt
         self._complete(attempt, ok=False, code=None, reason=reason)
+
+    def _follow(self, attempt: Attempt) -> None:
+        """Have the poller follow the pane from its first line: transcript, agent state."""
+        self.transcripts.assign(attempt.pane, attempt.files.transcript)
+        preset = self.taskset.agent(attempt.task.agent).preset
+        self.poller.watch(
+            attempt.pane, label=attempt.task.id, patterns=for_agent(preset), from_start=True
+        )
+
+    def _from_poller(self, event: Event) -> None:
+        """(The poller's thread.) What the supervisor acts on goes into its queue."""
+        if event["type"] in ("state", "lines", "frame"):
+            self.events.put(("bridge", event))
+
+    def _bridge(self, event: Event) -> None:
+        attempt = next((a for a in self.attempts.values() if a.pane == event["pane"]), None)
+        if attempt is None or attempt.ending:
+            return
+        task = attempt.task
+        if event["type"] == "state":
+            self._agent_state(attempt, str(event["state"]))
+        elif task.done_when.kind == "output" and task.done_when.pattern:
+            text = "\n".join(event["lines"]) if event["type"] == "lines" else None  # type: ignore[arg-type]
+            screen = self.poller.screen(attempt.pane) or ""
+            pattern = task.done_when.pattern
+            if re.search(pattern, screen, re.MULTILINE) or (
+                text and re.search(pattern, text, re.MULTILINE)
+            ):
+                self._end(attempt, ok=True, code=None, reason=None)
+        if not attempt.typed and self._types(attempt):
+            self._type_prompt(attempt)
+
+    def _agent_state(self, attempt: Attempt, state: str) -> None:
+        task_id = attempt.task.id
+        previous = self.activity.get(task_id)
+        self.activity[task_id] = state
+        attempt.idle_since = time.monotonic() if state == IDLE else None
+        self.store.update_task(self.run_id, task_id, f"agent-{state}", activity=state)
+        title = f"{task_id} · waiting for input" if state == WAITING else f"{task_id} · {state}"
+        tmux_panes.set_titles(self.client, [(attempt.pane, title)])
+        if state == WAITING and previous != WAITING:
+            self.display.event(f"{task_id}: waiting for input (tmuxorch attach {task_id})")
+            self._notify("waiting_input", task_id, attempt)
+        self.next_display = 0.0
+
+    def _notify(self, kind: str, task_id: str, attempt: Attempt | None) -> None:
+        """Tell people: a tmux message on the session's clients, and the ``notify:`` hook."""
+        from tmuxorch.run.notify import notify
+
+        screen = self.poller.screen(attempt.pane) if attempt and attempt.pane else None
+        notify(
+            self.client,
+            self.session,
+            self.taskset.notify,
+            {
+                "event": kind,
+                "run": self.run_id,
+                "task": task_id,
+                "pane": attempt.pane if attempt else None,
+                "session": self.session,
+                "file": os.path.abspath(self.ws.file),
+                "last_lines": [ln for ln in (screen or "").splitlines() if ln.strip()][-5:],
+            },
+        )
 
     def _place(self) -> tuple[str, bool]:
         """A task window with room for one more pane, or a new one."""
@@ -427,14 +537,18 @@ class Supervisor:
         self._complete(attempt, ok=met, code=code, reason=reason)
 
     def _condition_met(self, attempt: Attempt, *, final: bool = False) -> bool:
+        """A file condition now; an output condition, once the program ended, on all it
+        printed (its transcript, completed by a last look)."""
         done = attempt.task.done_when
         if done.kind == "file":
             return done.path is not None and os.path.exists(done.path)
-        if done.kind == "output":
-            if final:
-                screens = tmux_panes.capture(self.client, [attempt.pane], history=True)
-                attempt.screen = screens.get(attempt.pane, attempt.screen)
-            return bool(done.pattern and re.search(done.pattern, attempt.screen, re.MULTILINE))
+        if done.kind == "output" and final and done.pattern:
+            self._final_look(attempt)
+            try:
+                with open(attempt.files.transcript, encoding="utf-8") as handle:
+                    return re.search(done.pattern, handle.read(), re.MULTILINE) is not None
+            except OSError:
+                return False
         return False
 
     def _end(self, attempt: Attempt, *, ok: bool, code: int | None, reason: str | None) -> None:
@@ -457,7 +571,8 @@ class Supervisor:
             return  # already completed
         del self.attempts[task_id]
         attempt.ending = True
-        self._save_log(attempt)
+        self._final_look(attempt)
+        self.activity.pop(task_id, None)
         outcome = self.scheduler.finish(task_id, time.time(), ok=ok, exit_code=code, reason=reason)
         st = self.scheduler.states[task_id]
         self.store.end_attempt(
@@ -508,19 +623,10 @@ class Supervisor:
             if self.windows[window] <= 0:
                 del self.windows[window]
 
-    def _save_log(self, attempt: Attempt) -> None:
-        """The pane's whole scrollback, taken after death: the final transcript."""
-        if not attempt.pane:
-            return
-        screens = tmux_panes.capture(self.client, [attempt.pane], history=True)
-        text = screens.get(attempt.pane)
-        if text is None:
-            return
-        lines = text.rstrip().split("\n")
-        if lines and lines[-1].startswith("Pane is dead"):  # tmux's remain-on-exit notice
-            lines.pop()
-        with open(attempt.files.log, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines).rstrip() + "\n")
+    def _final_look(self, attempt: Attempt) -> None:
+        """The poller's last look (after the program ended): the transcript's end."""
+        if attempt.pane:
+            self.poller.finish(attempt.pane)
 
     # -- watching --------------------------------------------------------------------------
     def _watch(self) -> None:
@@ -564,48 +670,45 @@ class Supervisor:
                     self._complete(attempt, ok=False, code=None, reason=reason)
 
     def _needs_polling(self) -> bool:
-        return any(
-            a.task.done_when.kind != "exit" or self._types(a) for a in self.attempts.values()
-        )
+        return any(a.task.done_when.kind == "file" for a in self.attempts.values())
 
     def _types(self, attempt: Attempt) -> bool:
         return not attempt.typed and self.taskset.agent(attempt.task.agent).prompt == "type"
 
     def _poll(self) -> None:
-        """Output, idleness, files, and agents waiting for their prompt to be typed."""
-        watched = [a for a in self.attempts.values() if not a.ending and a.pane]
-        watched = [a for a in watched if a.task.done_when.kind != "exit" or self._types(a)]
-        screens = tmux_panes.capture(
-            self.client, [a.pane for a in watched if a.task.done_when.kind != "file"]
-        )
+        """Files that complete tasks (``done_when: {file: PATH}``)."""
+        for attempt in list(self.attempts.values()):
+            file = attempt.task.done_when.kind == "file"
+            if file and not attempt.ending and self._condition_met(attempt):
+                self._end(attempt, ok=True, code=None, reason=None)
+
+    def _check_idle(self) -> None:
+        """``done_when: idle``: the agent has shown it is idle for long enough."""
         now = time.monotonic()
-        for attempt in watched:
-            if attempt.pane in screens:
-                screen = screens[attempt.pane]
-                if screen != attempt.screen:
-                    attempt.screen, attempt.quiet_since = screen, now
-            if self._types(attempt):
-                self._type_prompt(attempt)
-                continue
+        for attempt in list(self.attempts.values()):
             done = attempt.task.done_when
-            idle = done.kind == "idle" and now - attempt.quiet_since >= done.seconds
-            if idle or (done.kind in ("output", "file") and self._condition_met(attempt)):
+            waited = now - (attempt.idle_since or now)
+            if done.kind == "idle" and attempt.idle_since and waited >= done.seconds:
                 self._end(attempt, ok=True, code=None, reason=None)
 
     def _type_prompt(self, attempt: Attempt) -> None:
+        """Type delivery: once the agent's ``ready`` pattern shows, paste the prompt and
+        press Enter (in a thread: the Enter protocol waits)."""
+        from tmuxorch.bridge.send import deliver
+
         profile = self.taskset.agent(attempt.task.agent)
-        if profile.ready and not re.search(profile.ready, attempt.screen, re.MULTILINE):
+        screen = self.poller.screen(attempt.pane) or ""
+        if profile.ready and not re.search(profile.ready, screen, re.MULTILINE):
             return
         attempt.typed = True
-        buffer = f"tmuxorch-{attempt.task.id}-{attempt.n}"
-        text = (attempt.task.prompt or "").encode()
-        try:
-            self.client.run([("load-buffer", "-b", buffer, "-")], input=text)
-            self.client.run([("paste-buffer", "-p", "-d", "-b", buffer, "-t", attempt.pane)])
-            time.sleep(profile.enter_delay)
-            self.client.run([("send-keys", "-t", attempt.pane, "Enter")])
-        except TmuxError as exc:
-            self.display.event(f"{attempt.task.id}: could not type the prompt: {exc}")
+        prompt = attempt.task.prompt or ""
+
+        def type_it() -> None:
+            why = deliver(self.client, attempt.pane, prompt, delay=profile.enter_delay)
+            if why:
+                self.events.put(("note", f"{attempt.task.id}: could not type the prompt: {why}"))
+
+        threading.Thread(target=type_it, daemon=True).start()
 
     def _check_timeouts(self) -> None:
         now = time.monotonic()
@@ -641,7 +744,7 @@ class Supervisor:
             if not attempt.ending:
                 attempt.ending = True
                 proctree.kill_tree(attempt.pid or None, _marker(self.run_id, attempt))
-                self._save_log(attempt)
+                self._final_look(attempt)
                 del self.attempts[task_id]
                 self.store.end_attempt(
                     self.run_id,
@@ -723,7 +826,7 @@ class Supervisor:
                 killers.append((attempt, thread))
             for attempt, thread in killers:
                 thread.join()
-                self._save_log(attempt)
+                self._final_look(attempt)
                 del self.attempts[attempt.task.id]
                 st = self.scheduler.states[attempt.task.id]
                 st.state = PENDING  # not finished: a later run resumes it
@@ -745,6 +848,11 @@ class Supervisor:
         return 1
 
     # -- what a person sees ----------------------------------------------------------------------
+    def _last_line(self, attempt: Attempt | None) -> str:
+        screen = self.poller.screen(attempt.pane) if attempt and attempt.pane else None
+        lines = [ln for ln in (screen or "").splitlines() if ln.strip()]
+        return lines[-1].strip() if lines else ""
+
     def _title(self) -> str:
         return f"tmuxorch run {self.run_id} · session {self.session}"
 
@@ -761,14 +869,17 @@ class Supervisor:
                 runtime = now - attempt.started
             elif record and record.started and record.ended and st.state in TERMINAL:
                 runtime = record.ended - record.started
+            state = st.state
+            if state == RUNNING and self.activity.get(task_id) == WAITING:
+                state = WAITING
             rows.append(
                 Row(
                     task=task_id,
-                    state=st.state,
+                    state=state,
                     pane=attempt.pane if attempt else self.kept.get(task_id),
                     attempt=st.attempts,
                     runtime=runtime,
-                    last_line=self.last_lines.get(task_id, ""),
+                    last_line=self._last_line(attempt),
                     exit_code=st.exit_code,
                     reason=st.reason,
                 )
@@ -776,11 +887,6 @@ class Supervisor:
         return rows
 
     def _refresh(self) -> None:
-        if self.display.wants_last_lines() and self.attempts:
-            live = {a.pane: a.task.id for a in self.attempts.values() if a.pane}
-            for pane, screen in tmux_panes.capture(self.client, list(live)).items():
-                lines = [ln for ln in screen.splitlines() if ln.strip()]
-                self.last_lines[live[pane]] = lines[-1].strip() if lines else ""
         self.display.update(self.rows(), self._title())
 
 

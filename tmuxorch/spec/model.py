@@ -140,6 +140,8 @@ class TaskSet:
     agents: tuple[AgentProfile, ...]
     max_parallel: int
     panes_per_window: int = 4
+    notify: str | None = None
+    """A shell command run when an agent waits for input (the event as JSON on stdin)."""
     files: tuple[str, ...] = ()
     """The files the tasks were read from (a directory of task files gives several)."""
 

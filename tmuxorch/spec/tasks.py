@@ -41,7 +41,7 @@ TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
     from tmuxorch.spec.source import Node
 
-FILE_KEYS = frozenset({"tasks", "max_parallel", "agents", "panes_per_window"})
+FILE_KEYS = frozenset({"tasks", "max_parallel", "agents", "panes_per_window", "notify"})
 TASK_KEYS = frozenset(
     [
         "id",
@@ -91,6 +91,7 @@ class Collector:
         self.first_seen: dict[str, Origin] = {}
         self.max_parallel: tuple[int, Origin] | None = None
         self.panes_per_window: int | None = None
+        self.notify: str | None = None
         self.files: list[str] = []
 
     # -- sources -------------------------------------------------------------------------
@@ -158,6 +159,8 @@ class Collector:
             self.panes_per_window = value or self.panes_per_window
         if "agents" in entries:
             self.agents(reader, entries["agents"][1])
+        if "notify" in entries:
+            self.notify = reader.text(entries["notify"][1], "notify") or self.notify
         if "tasks" in entries:
             node = entries["tasks"][1]
             if isinstance(node, ScalarNode) and not reader.is_null(node):
@@ -513,6 +516,7 @@ class Collector:
                 ),
                 max_parallel=self.max_parallel[0] if self.max_parallel else max(1, len(self.tasks)),
                 panes_per_window=self.panes_per_window or 4,
+                notify=self.notify,
                 files=tuple(self.files),
             ),
             tuple(w for r in self.readers for w in r.warnings),

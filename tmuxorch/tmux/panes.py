@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from tmuxorch.tmux.client import Client
 
 RUN, TASK, ATTEMPT = "@tmuxorch-run", "@tmuxorch-task", "@tmuxorch-attempt"
+AGENT = "@tmuxorch-agent"
+"""The agent preset a pane runs: how ``tmuxorch send`` times Enter, which patterns
+``watch`` reads its state with."""
 WINDOW_TAG = "@tmuxorch-tasks"
 """Set on task windows: the run that made them."""
 TASK_LAYOUT = "tiled"
@@ -34,6 +37,7 @@ class PaneRequest:
     """Name of the task window to open it in."""
     new_window: bool
     """Create that window (with this pane as its first)."""
+    agent: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,10 +103,12 @@ def open_panes(
             position += size
         else:
             first = len(groups)
+    agents = {req.task: req.agent for req in requests}
     opened = [r for r in results if isinstance(r, Opened)]
     tags: list[tuple[str, ...]] = []
     for o in opened:
         tags += [
+            ("set-option", "-p", "-t", o.pane, AGENT, agents[o.task]),
             ("set-option", "-p", "-t", o.pane, RUN, run_id),
             ("set-option", "-p", "-t", o.pane, TASK, o.task),
             ("set-option", "-p", "-t", o.pane, ATTEMPT, str(o.attempt)),

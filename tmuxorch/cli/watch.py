@@ -1,0 +1,212 @@
+"""``tmuxorch watch`` (panes, live) and ``tmuxorch logs`` (a task's transcript)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from tmuxorch.agents.patterns import for_agent
+from tmuxorch.bridge.frames import apply_patch
+from tmuxorch.bridge.poller import Poller
+from tmuxorch.bridge.send import UnknownTarget, resolve
+from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail
+from tmuxorch.tmux.client import Client, TmuxError
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TextIO
+
+    from tmuxorch.bridge.poller import Event
+
+
+def watch(
+    targets: list[str],
+    *,
+    as_json: bool = False,
+    frames: bool = False,
+    from_start: bool = False,
+    client: Client,
+    out: TextIO | None = None,
+) -> int:
+    """Follow panes live until they all end (or Ctrl-C); 2 for an unknown target."""
+    out = out or sys.stdout
+    if not targets:
+        return fail("watch TARGET... (a task, session:task or %pane)", EXIT_BAD_INPUT)
+    try:
+        chosen = resolve(client, targets)
+    except UnknownTarget as exc:
+        return fail(str(exc), EXIT_BAD_INPUT)
+    except TmuxError as exc:
+        return fail(str(exc))
+    printer: Callable[[Event], None]
+    if as_json:
+        printer = JsonPrinter(out)
+    elif frames:
+        printer = MirrorPrinter(out, [t.pane for t in chosen])
+    else:
+        printer = LogPrinter(out, prefix=len(chosen) > 1)
+    poller = Poller(client)
+    for target in chosen:
+        poller.watch(
+            target.pane, label=target.name, patterns=for_agent(target.agent), from_start=from_start
+        )
+    subscription = poller.subscribe()
+    remaining = {t.pane for t in chosen}
+    try:
+        with poller:
+            for event in subscription:
+                printer(event)
+                if event["type"] in ("exit", "gone"):
+                    remaining.discard(str(event["pane"]))
+                    if not remaining:
+                        break
+    except KeyboardInterrupt:
+        pass
+    except BrokenPipeError:  # `tmuxorch watch ... | head`
+        return EXIT_OK
+    return EXIT_OK
+
+
+class JsonPrinter:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def __call__(self, event: Event) -> None:
+        self.out.write(json.dumps(event, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+
+class LogPrinter:
+    """A pane as a log: each line once, when it is complete (above the cursor, or scrolled
+    into history); the line being redrawn (spinners, prompts) shows when it settles."""
+
+    def __init__(self, out: TextIO, *, prefix: bool) -> None:
+        self.out = out
+        self.prefix = prefix
+        self.screens: dict[str, str] = {}
+        self.printed: dict[str, int] = {}
+
+    def _print(self, event: Event, lines: list[str]) -> None:
+        label = f"{event['label']} │ " if self.prefix else ""
+        self.out.write("".join(f"{label}{line}\n" for line in lines))
+        self.out.flush()
+
+    def __call__(self, event: Event) -> None:
+        pane = str(event["pane"])
+        kind = event["type"]
+        if kind == "lines":
+            start = int(event["start"])  # type: ignore[call-overload]
+            lines = list(event["lines"])  # type: ignore[call-overload]
+            done = self.printed.get(pane, start)
+            self._print(event, lines[max(0, done - start) :])
+            self.printed[pane] = max(done, start + len(lines))
+        elif kind == "frame":
+            screen = self._screen(pane, event)
+            rows = screen.split("\n")
+            history = int(event["history"])  # type: ignore[call-overload]
+            cursor_row = int(event["cursor"][1])  # type: ignore[index]
+            done = self.printed.setdefault(pane, history + cursor_row)
+            complete = rows[:cursor_row]
+            first = max(0, done - history)
+            if first < len(complete):
+                self._print(event, complete[first:])
+                self.printed[pane] = history + len(complete)
+        elif kind == "state" and event["state"] in ("waiting_input", "idle", "error"):
+            screen = self.screens.get(pane, "")
+            last = next((ln for ln in reversed(screen.split("\n")) if ln.strip()), "")
+            self._print(event, [f"[{event['state']}] {last.strip()}"])
+        elif kind == "exit":
+            code = event.get("code")
+            self._print(event, [f"[exited{'' if code is None else f' with status {code}'}]"])
+        elif kind == "gap":
+            self._print(event, [f"[some output was not seen: {event.get('reason')}]"])
+        elif kind == "gone":
+            self._print(event, ["[pane closed]"])
+
+    def _screen(self, pane: str, event: Event) -> str:
+        if event.get("key"):
+            screen = str(event["text"])
+        else:
+            screen = apply_patch(self.screens.get(pane, ""), str(event["patch"]))
+        self.screens[pane] = screen
+        return screen
+
+
+class MirrorPrinter:
+    """The panes' screens, redrawn in place (``--frames``)."""
+
+    def __init__(self, out: TextIO, panes: list[str]) -> None:
+        self.out = out
+        self.panes = panes
+        self.screens: dict[str, str] = dict.fromkeys(panes, "")
+        self.labels: dict[str, str] = dict.fromkeys(panes, "")
+        self.states: dict[str, str] = dict.fromkeys(panes, "")
+        self.drawn = 0.0
+
+    def __call__(self, event: Event) -> None:
+        pane = str(event["pane"])
+        self.labels[pane] = str(event["label"])
+        if event["type"] == "frame":
+            if event.get("key"):
+                self.screens[pane] = str(event["text"])
+            else:
+                self.screens[pane] = apply_patch(self.screens[pane], str(event["patch"]))
+        elif event["type"] == "state":
+            self.states[pane] = str(event["state"])
+        elif event["type"] not in ("exit", "gone"):
+            return
+        now = time.monotonic()
+        if now - self.drawn < 0.05 and event["type"] == "frame":
+            return  # at most 20 redraws a second
+        self.drawn = now
+        parts = ["\x1b[H\x1b[2J"]
+        for p in self.panes:
+            parts.append(f"\x1b[7m {self.labels[p]} · {self.states[p] or '…'} \x1b[0m\n")
+            parts.append(self.screens[p].rstrip("\n") + "\n")
+        self.out.write("".join(parts))
+        self.out.flush()
+
+
+def logs(file: str | None, task: str, *, follow: bool = False, out: TextIO | None = None) -> int:
+    """Print the transcript of ``task``'s latest attempt; ``follow`` it while it runs."""
+    from tmuxorch.cli.tasks import find_run
+
+    out = out or sys.stdout
+    found = find_run(file)
+    if isinstance(found, str):
+        return fail(found)
+    store, run_row = found
+    try:
+        rows = store.tasks(run_row.id)
+        if task not in rows:
+            return fail(
+                f"no task {task} in run {run_row.id} (tasks: {', '.join(sorted(rows))})",
+                EXIT_BAD_INPUT,
+            )
+        attempt = rows[task].attempts
+        if not attempt:
+            return fail(f"{task} has not started yet ({rows[task].state})", EXIT_FAILED)
+        path = os.path.join(store.directory, "transcripts", run_row.id, f"{task}.{attempt}.txt")
+        position = 0
+        while True:
+            running = follow and store.tasks(run_row.id)[task].state == "running"
+            try:
+                with open(path, encoding="utf-8", errors="replace") as handle:
+                    handle.seek(position)
+                    chunk = handle.read()
+                    position = handle.tell()
+            except FileNotFoundError:
+                chunk = ""
+            if chunk:
+                out.write(chunk)
+                out.flush()
+            if not running:  # read after the state said it ended: nothing more will come
+                return EXIT_OK
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    finally:
+        store.close()
