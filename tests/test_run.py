@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import textwrap
+import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -260,7 +261,7 @@ def test_kill_9_then_resume_runs_every_task_exactly_once(
     assert "long: adopted" in out
     starts = [line.split()[0] for line in log.read_text().splitlines() if " start " in line]
     names = ["long", "short", "after-long", "after-short", "last"]
-    assert sorted(starts) == sorted(names)
+    assert sorted(starts) == sorted(names), (log.read_text(), out)
     assert states(file) == dict.fromkeys(names, "succeeded")
     assert attempts(file) == dict.fromkeys(names, 1)
 
@@ -619,3 +620,58 @@ def test_attach_to_a_task(tmux_server: Server, tmp_path: Path) -> None:
         tmux_server.client.run_each([("detach-client", "-a"), ("kill-server",)])
         os.waitpid(pid, 0)
         os.close(fd)
+
+
+def test_resume_finds_a_pane_made_but_never_recorded(tmux_server: Server, tmp_path: Path) -> None:
+    """The supervisor died after tmux made the pane but before it recorded or tagged it:
+    the pane is found by the marker in its command and adopted, not run again."""
+    release = tmp_path / "release"
+    log = tmp_path / "log"
+    file = tasks_file(
+        tmp_path,
+        f"tasks: [{{id: w, command: 'echo ran >> {log}; while [ ! -e {release} ]; do sleep 0.05; done'}}]\n",
+    )
+    first = start(tmux_server, file)
+    eventually(lambda: log.exists(), what="running")
+    first.kill()
+    first.wait(timeout=30)
+    store = Store(state_dir(file))
+    store.db.execute("UPDATE attempts SET pane = NULL, pid = NULL")  # as if never recorded
+    store.close()
+    (pane,) = tmux_server.client.cmd(
+        "list-panes", "-a", "-f", "#{@tmuxorch-task}", "-F", "#{pane_id}"
+    )
+    for option in ("@tmuxorch-run", "@tmuxorch-task", "@tmuxorch-attempt"):
+        tmux_server.client.cmd("set-option", "-pu", "-t", pane, option)  # and never tagged
+    second = start(tmux_server, file)
+    eventually(
+        lambda: states(file).get("w") == "running" and _tagged(tmux_server, pane), what="adopted"
+    )
+    release.touch()
+    out, _ = second.communicate(timeout=60)
+    assert second.returncode == 0, out
+    assert log.read_text() == "ran\n"
+    assert attempts(file) == {"w": 1}
+
+
+def _tagged(server: Server, pane: str) -> bool:
+    return server.client.cmd("display-message", "-p", "-t", pane, "#{@tmuxorch-task}") == ["w"]
+
+
+def test_resume_undoes_an_attempt_whose_pane_was_never_made(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    """Recorded, but the supervisor died before tmux made the pane: it never ran, so it runs
+    now, as its first attempt (no retry was spent on our crash)."""
+    log = tmp_path / "log"
+    file = tasks_file(tmp_path, f"tasks: [{{id: once, command: 'echo ran >> {log}'}}]\n")
+    store = Store(state_dir(file))
+    store.new_run("r1", file, "tmuxorch-tasks", ("-L", tmux_server.name), ["once"])
+    store.start_attempt("r1", "once", 1, None, None, time.time())  # the intent, no pane
+    store.end_run("r1", "interrupted", "killed")
+    store.close()
+    result = run(tmux_server, file)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "resuming run r1" in result.stdout
+    assert log.read_text() == "ran\n"
+    assert attempts(file) == {"once": 1}

@@ -22,9 +22,10 @@ WRAPPER = (
     'if [ -n "$TMUXORCH_STDIN" ]; then "$@" < "$TMUXORCH_STDIN"; else "$@"; fi; '
     "rc=$?; "
     'printf "%s\\n" "$rc" > "$TMUXORCH_EXIT.tmp" && mv -f "$TMUXORCH_EXIT.tmp" "$TMUXORCH_EXIT"; '
+    "sleep 0.1; "  # hold the terminal open: tmux 3.3 can lose the last output of a pane that dies at once
     'exit "$rc"'
 )
-"""``sh -c WRAPPER tmuxorch-task AGENT ARGS...``"""
+"""``sh -c WRAPPER tmuxorch-task:RUN/TASK/N AGENT ARGS...`` (``$0`` names the attempt)."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def launch(
         TMUXORCH_STDIN=files.prompt if delivery == "stdin" else "",
     )
     return Launch(
-        argv=("sh", "-c", WRAPPER, "tmuxorch-task", *argv),
+        argv=("sh", "-c", WRAPPER, f"tmuxorch-task:{run_id}/{task.id}/{attempt}", *argv),
         env=tuple(env.items()),
         cwd=task.cwd or os.getcwd(),
         prompt_file=files.prompt if delivery in ("file", "stdin") else None,

@@ -56,8 +56,11 @@ FACTS = _SEP.join(
         "#{pane_pid}",
         "#{session_name}",
         "#{pane_current_command}",
+        "#{history_limit}",
     )
 )
+DEAD_SETTLE = 0.03
+"""Seconds between the two looks that end a dead pane."""
 LOOKBACK = 64
 """History lines fetched with each look beyond what the last look says is new."""
 
@@ -74,6 +77,7 @@ class Facts:
     pid: int
     session: str
     command: str
+    limit: int
 
     @classmethod
     def parse(cls, line: str) -> Facts:
@@ -89,6 +93,7 @@ class Facts:
             int(f[9] or 0),
             f[10],
             f[11],
+            int(f[12] or 0),
         )
 
 
@@ -108,6 +113,9 @@ class _Pane:
     seq: int = 0
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=8))
     margin: int = LOOKBACK
+    dead_seen: tuple[int, str] | None = None
+    settle_at: float | None = None
+    """When to look again at a pane just found dead."""
     short: bool = False
     """The last look did not reach all new history: look again at once."""
     ended: bool = False
@@ -244,10 +252,17 @@ class Poller:
             ps = self._panes.get(pane)
             return ps.frame if ps else None
 
-    def finish(self, pane: str) -> None:
-        """Look at ``pane`` one last time, now (its program has ended: this emits its last
-        screen and ``exit``), and stop following it."""
-        self.look([pane])
+    def finish(self, pane: str, timeout: float = 3.0) -> None:
+        """Look at ``pane`` until it is seen dead and settled (emitting its last screen and
+        ``exit``), at most ``timeout`` seconds; then stop following it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                ps = self._panes.get(pane)
+            if ps is None or ps.ended:
+                break
+            self.look([pane])
+            time.sleep(DEAD_SETTLE)
         self.unwatch(pane)
 
     def unsubscribe(self, sub: Subscription) -> None:
@@ -290,7 +305,11 @@ class Poller:
             with self._lock:
                 dirty = self._dirty & self._panes.keys()
                 self._dirty.clear()
-                due = [p for p, ps in self._panes.items() if (ps.detector.due() or 1e18) <= now]
+                due = [
+                    p
+                    for p, ps in self._panes.items()
+                    if min(ps.detector.due() or 1e18, ps.settle_at or 1e18) <= now
+                ]
             if now >= next_backstop:
                 dirty = set(self.watching())
                 next_backstop = now + self.backstop
@@ -305,6 +324,7 @@ class Poller:
             with self._lock:
                 waits = [next_backstop]
                 waits += [d for ps in self._panes.values() if (d := ps.detector.due()) is not None]
+                waits += [ps.settle_at for ps in self._panes.values() if ps.settle_at is not None]
                 if not self._dirty:
                     self.idle.set()
             self._wake.wait(max(0.0, min(waits) - time.monotonic()))
@@ -415,12 +435,20 @@ class Poller:
             ps.base = 0
             ps.emitted = 0 if ps.from_start else facts.history
         events += self._history(ps, facts, history_part)
+        if ps.short:
+            return events  # looked again at once, reaching far enough: frames and end then
         if events and events[0]["type"] == "gap":
             resync = True
         screen = "\n".join(screen_lines)
         events += self._frame(ps, screen, now, key=resync)
         if facts.dead:
-            events += self._end(ps, facts, screen_lines)
+            # tmux may mark the pane dead before it has drawn the program's last output:
+            # end only once a second look, a moment later, shows nothing new
+            seen = (facts.history, screen)
+            if ps.dead_seen == seen:
+                events += self._end(ps, facts, screen_lines)
+            else:
+                ps.dead_seen, ps.settle_at = seen, now + DEAD_SETTLE
             return events
         state = ps.detector.observe(screen, now)
         if state is not None:
@@ -452,6 +480,11 @@ class Poller:
             return events
         ps.margin = LOOKBACK
         new = history_part[ps.emitted - first :]
+        if new and not ps.tail and facts.limit and facts.history >= facts.limit * 9 // 10:
+            # tmux drops the oldest tenth at its limit: with nothing read yet to align on,
+            # there is no telling what went before
+            reason = f"history reached its limit ({facts.limit} lines) before it was read"
+            events.append(self._event(ps, "gap", reason=reason))
         if new:
             events.append(self._event(ps, "lines", start=ps.emitted, lines=new))
             ps.emitted += len(new)

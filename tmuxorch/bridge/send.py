@@ -195,6 +195,11 @@ def _deliver(
         return f"{target.name}: {exc}"
 
 
+PROMPT_MARKS = ("│ >", "> ", "❯", "›", ">")
+"""How an agent's input line starts: the text is judged on such lines only (the text also
+shows above, echoed as the conversation, once it was submitted)."""
+
+
 def _check(client: Client, target: Target, text: str, wait: float) -> str | None:
     """Did Enter submit? For agents with an input box: the text must have left it."""
     if target.agent not in BOXED:
@@ -203,10 +208,13 @@ def _check(client: Client, target: Target, text: str, wait: float) -> str | None
     for attempt in (1, 2):
         time.sleep(max(wait, 0.2))
         lines = [ln for ln in client.cmd("capture-pane", "-p", "-t", target.pane) if ln.strip()][
-            -6:
+            -8:
         ]
-        box = "\n".join(lines)
-        if not ((first and first in box) or "[Pasted text" in box):
+        inputs = [ln for ln in lines if ln.lstrip().startswith(PROMPT_MARKS) or "│ >" in ln]
+        waiting = any(first and first in ln for ln in inputs[-1:]) or any(
+            "[Pasted text" in ln for ln in lines
+        )
+        if not waiting:
             return None
         if attempt == 1:
             client.cmd("send-keys", "-t", target.pane, "Enter")  # the one rescue Enter

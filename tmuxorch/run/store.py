@@ -217,8 +217,10 @@ class Store:
             self._event(run_id, task, kind, fields)
 
     def start_attempt(
-        self, run_id: str, task: str, n: int, pane: str, pid: int | None, started: float
+        self, run_id: str, task: str, n: int, pane: str | None, pid: int | None, started: float
     ) -> None:
+        """An attempt begins (recorded before its pane is made: a pane without a record
+        could run twice after a crash; a record without a pane is undone on resume)."""
         with self.transaction():
             self.db.execute(
                 "INSERT OR REPLACE INTO attempts (run, task, n, pane, pid, started)"
@@ -229,6 +231,25 @@ class Store:
             fields.update(ended=None, exit_code=None, reason=None, retry_at=None)
             self._update_task(run_id, task, fields)
             self._event(run_id, task, "started", {"attempt": n, "pane": pane, "pid": pid})
+
+    def attempt_opened(self, run_id: str, task: str, n: int, pane: str, pid: int) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE attempts SET pane = ?, pid = ? WHERE run = ? AND task = ? AND n = ?",
+                (pane, pid, run_id, task, n),
+            )
+            self._update_task(run_id, task, {"pane": pane})
+            self._event(run_id, task, "opened", {"attempt": n, "pane": pane, "pid": pid})
+
+    def forget_attempt(self, run_id: str, task: str, n: int) -> None:
+        """An attempt whose pane was never made: as if it had not begun."""
+        with self.transaction():
+            self.db.execute(
+                "DELETE FROM attempts WHERE run = ? AND task = ? AND n = ?", (run_id, task, n)
+            )
+            fields = {"state": "pending", "attempts": n - 1, "pane": None, "started": None}
+            self._update_task(run_id, task, fields)
+            self._event(run_id, task, "never-started", {"attempt": n})
 
     def end_attempt(
         self,

@@ -141,6 +141,8 @@ class Supervisor:
         """Task window name → how many panes it holds."""
         self.kept: dict[str, str] = {}
         """Task → pane kept (dead) after its final failure."""
+        self.closing: list[tuple[Attempt, bool]] = []
+        """Finished attempts whose panes are still to be closed (or kept), and whether kept."""
         self.activity: dict[str, str] = {}
         """Task → what its agent is doing (busy, waiting_input, idle...), from its screen."""
         self.created_session = False
@@ -274,6 +276,12 @@ class Supervisor:
             started = row.started if row else time.time()
             if fact is None:
                 code = _read_exit(files.exit)
+                if code is None and row is not None and row.pane is None:
+                    # recorded, but the supervisor died before making the pane: never ran
+                    self.store.forget_attempt(self.run_id, task_id, n)
+                    st = self.scheduler.states[task_id]
+                    st.state, st.attempts = PENDING, n - 1
+                    continue
                 attempt = Attempt(task, n, "", 0, files, started, None, "")
                 self.attempts[task_id] = attempt
                 if code is not None:
@@ -286,6 +294,10 @@ class Supervisor:
                         reason="its pane was gone when the supervisor came back",
                     )
                 continue
+            if row is not None and row.pane is None:  # made but not yet recorded, nor tagged
+                self.store.attempt_opened(self.run_id, task_id, n, fact.pane, fact.pid)
+                preset = self.taskset.agent(task.agent).preset
+                tmux_panes.tag(self.client, self.run_id, task_id, n, fact.pane, preset)
             deadline = None
             if task.timeout is not None:
                 deadline = time.monotonic() + max(0.0, started + task.timeout - time.time())
@@ -303,6 +315,7 @@ class Supervisor:
     def _loop(self) -> None:
         while not self.scheduler.finished() and self.interrupted is None:
             self._start_ready()
+            self._close_finished()
             now = time.monotonic()
             if now >= self.next_backstop:
                 self._backstop()
@@ -399,6 +412,7 @@ class Supervisor:
                     handle.write(task.prompt or "")
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(files.exit)
+            self.store.start_attempt(self.run_id, task.id, n, None, None, time.time())
             window, new = self._place()
             agent = self.taskset.agent(task.agent).preset
             requests.append(
@@ -433,7 +447,7 @@ class Supervisor:
             )
             self.attempts[task.id] = attempt
             self._follow(attempt)
-            self.store.start_attempt(self.run_id, task.id, n, result.pane, result.pid, started)
+            self.store.attempt_opened(self.run_id, task.id, n, result.pane, result.pid)
             again = f" (attempt {n})" if n > 1 else ""
             self.display.event(f"{task.id}: started in {result.pane}{again}")
         self.next_display = 0.0
@@ -571,7 +585,6 @@ class Supervisor:
             return  # already completed
         del self.attempts[task_id]
         attempt.ending = True
-        self._final_look(attempt)
         self.activity.pop(task_id, None)
         outcome = self.scheduler.finish(task_id, time.time(), ok=ok, exit_code=code, reason=reason)
         st = self.scheduler.states[task_id]
@@ -603,18 +616,24 @@ class Supervisor:
         else:
             self.display.event(f"{task_id}: {outcome.state} ({reason})")
         if attempt.pane:
-            self._close_pane(attempt, outcome.state)
+            keep = outcome.state == FAILED and (self.inside or self.keep)
+            self.closing.append((attempt, keep))
         self.next_display = 0.0
 
-    def _close_pane(self, attempt: Attempt, state: str) -> None:
-        """Close the pane, except after a final failure: a person may want to look."""
-        task_id = attempt.task.id
-        if state == FAILED and (self.inside or self.keep):
-            self.kept[task_id] = attempt.pane
-            tmux_panes.set_titles(self.client, [(attempt.pane, f"{task_id} · ✗ {state}")])
-            return
-        tmux_panes.kill_panes(self.client, [attempt.pane])
-        self._pane_closed(attempt.window)
+    def _close_finished(self) -> None:
+        """Panes of finished attempts: a last look (the transcript's end), then close them,
+        except after a final failure (a person may want to look). Done after the next tasks
+        started, so a dependent never waits for it."""
+        closing, self.closing = self.closing, []
+        for attempt, keep in closing:
+            self._final_look(attempt)
+            task_id = attempt.task.id
+            if keep:
+                self.kept[task_id] = attempt.pane
+                tmux_panes.set_titles(self.client, [(attempt.pane, f"{task_id} · ✗ failed")])
+            else:
+                tmux_panes.kill_panes(self.client, [attempt.pane])
+                self._pane_closed(attempt.window)
 
     def _pane_closed(self, window: str) -> None:
         """One pane fewer in ``window`` (tmux closes a window with its last pane)."""
@@ -793,6 +812,7 @@ class Supervisor:
             signal.signal(sig, handler)  # type: ignore[arg-type]
 
     def _finish(self) -> int:
+        self._close_finished()
         if self.interrupted is not None:
             return self._interrupt(self.interrupted)
         ok = self.scheduler.all_succeeded()

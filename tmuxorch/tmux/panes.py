@@ -105,17 +105,25 @@ def open_panes(
             first = len(groups)
     agents = {req.task: req.agent for req in requests}
     opened = [r for r in results if isinstance(r, Opened)]
-    tags: list[tuple[str, ...]] = []
-    for o in opened:
-        tags += [
-            ("set-option", "-p", "-t", o.pane, AGENT, agents[o.task]),
-            ("set-option", "-p", "-t", o.pane, RUN, run_id),
-            ("set-option", "-p", "-t", o.pane, TASK, o.task),
-            ("set-option", "-p", "-t", o.pane, ATTEMPT, str(o.attempt)),
-            ("select-pane", "-t", o.pane, "-T", f"{o.task} · running"),
-        ]
-    client.run_each(tags)
+    client.run_each(
+        [c for o in opened for c in _tags(run_id, o.task, o.attempt, o.pane, agents[o.task])]
+    )
     return [r if r is not None else TmuxError("not opened") for r in results]
+
+
+def _tags(run_id: str, task: str, attempt: int, pane: str, agent: str) -> list[tuple[str, ...]]:
+    return [
+        ("set-option", "-p", "-t", pane, AGENT, agent),
+        ("set-option", "-p", "-t", pane, RUN, run_id),
+        ("set-option", "-p", "-t", pane, TASK, task),
+        ("set-option", "-p", "-t", pane, ATTEMPT, str(attempt)),
+        ("select-pane", "-t", pane, "-T", f"{task} · running"),
+    ]
+
+
+def tag(client: Client, run_id: str, task: str, attempt: int, pane: str, agent: str) -> None:
+    """Tag a pane found by its command's marker (a supervisor died before tagging it)."""
+    client.run_each(_tags(run_id, task, attempt, pane, agent))
 
 
 def _open_commands(session: str, run_id: str, req: PaneRequest) -> list[tuple[str, ...]]:
@@ -138,8 +146,14 @@ def _open_commands(session: str, run_id: str, req: PaneRequest) -> list[tuple[st
     ]
 
 
+MARKER = "tmuxorch-task:"
+"""The wrapper's ``$0`` is ``tmuxorch-task:RUN/TASK/N``: a pane is known by its command even
+before (or without) its ``@tmuxorch-*`` tags."""
+
+
 def task_panes(client: Client, run_id: str | None = None) -> list[PaneFacts]:
-    """Every tagged pane on the server (of ``run_id`` if given)."""
+    """Every pane of a task on the server (of ``run_id`` if given): by its tags, or by the
+    marker in its command (the supervisor may have died between making and tagging it)."""
     fields = (
         "#{pane_id}",
         "#{pane_pid}",
@@ -149,6 +163,7 @@ def task_panes(client: Client, run_id: str | None = None) -> list[PaneFacts]:
         f"#{{{ATTEMPT}}}",
         "#{window_name}",
         "#{session_name}",
+        "#{pane_start_command}",
     )
     try:
         rows = client.cmd("list-panes", "-a", "-F", _SEP.join(fields))
@@ -158,7 +173,11 @@ def task_panes(client: Client, run_id: str | None = None) -> list[PaneFacts]:
         raise
     facts = []
     for row in rows:
-        pane, pid, dead, run, task, attempt, window, session = row.split(_SEP)
+        pane, pid, dead, run, task, attempt, window, session, command = row.split(_SEP, 8)
+        if not run and MARKER in command:
+            marked = command.split(MARKER, 1)[1].split(" ", 1)[0].strip('"')
+            run, _, rest = marked.partition("/")
+            task, _, attempt = rest.rpartition("/")
         if not run or (run_id is not None and run != run_id):
             continue
         facts.append(

@@ -1,0 +1,568 @@
+"""The bridge against real panes: send fidelity, frames, lines, viewers, states."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import Server, eventually, screen, tmux_env, tmuxorch_argv, wait_for_text
+from tmuxorch.agents import patterns
+from tmuxorch.bridge.detect import Detector
+from tmuxorch.bridge.frames import apply_patch, make_patch
+from tmuxorch.bridge.poller import Poller
+from tmuxorch.bridge.send import deliver
+from tmuxorch.bridge.sinks import Transcripts
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tmuxorch.bridge.poller import Event
+
+READER = r"""
+import os, sys, time, tty
+folder = sys.argv[1]
+tty.setraw(0)
+open(os.path.join(folder, "ready"), "w").close()
+n = 0
+while True:
+    want = os.path.join(folder, f"{n}.len")
+    while not os.path.exists(want):
+        time.sleep(0.002)
+    size = int(open(want).read())
+    data = b""
+    while len(data) < size:
+        data += os.read(0, size - len(data))
+    with open(os.path.join(folder, f"{n}.tmp"), "wb") as out:
+        out.write(data)
+    os.rename(os.path.join(folder, f"{n}.tmp"), os.path.join(folder, f"{n}.out"))
+    n += 1
+"""
+
+
+def new_pane(server: Server, *argv: str, session: str = "b", history: int = 2000) -> str:
+    """A pane running ``argv`` (kept when it ends) in session ``session``."""
+    c = server.client
+    if session not in server.sessions():
+        c.run(
+            [
+                ("set-option", "-g", "history-limit", str(history)),
+                ("new-session", "-d", "-s", session, "-x", "120", "-y", "30"),
+                ("set-option", "-g", "remain-on-exit", "on"),
+            ]
+        )
+    return c.cmd("new-window", "-d", "-t", f"={session}:", "-P", "-F", "#{pane_id}", "--", *argv)[0]
+
+
+class Reader:
+    """A program that reads its terminal raw and writes each payload to a file."""
+
+    def __init__(self, server: Server, folder: Path) -> None:
+        self.server = server
+        self.folder = folder
+        script = folder / "reader.py"
+        script.write_text(READER)
+        self.pane = new_pane(server, sys.executable, str(script), str(folder))
+        self.count = 0
+        eventually((folder / "ready").exists, what="the reader in raw mode")
+
+    def roundtrip(self, text: str) -> bytes:
+        data = text.encode("utf-8", "surrogateescape")
+        n = self.count
+        self.count += 1
+        (self.folder / "len.tmp").write_text(str(len(data)))
+        (self.folder / "len.tmp").rename(self.folder / f"{n}.len")  # whole, for the reader
+        why = deliver(self.server.client, self.pane, text, enter=False)
+        assert why is None, why
+        out = self.folder / f"{n}.out"
+        eventually(out.exists, what=f"payload {n} read back ({len(data)} bytes)", timeout=60)
+        return out.read_bytes()
+
+
+payloads = st.one_of(
+    st.text(
+        st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"),
+        min_size=1,
+        max_size=300,
+    ),
+    st.lists(
+        st.sampled_from(
+            [
+                "Enter",
+                "C-c",
+                "M-x",
+                "Escape",
+                ";",
+                "a;",
+                "\\;",
+                "-n",
+                "--",
+                "--help",
+                "'",
+                '"',
+                "\\",
+                "\t",
+                "\n",
+                "é",
+                "日本",
+                "🙂",
+                " ",
+                "$HOME",
+                "#{pane_id}",
+                "{",
+                "}",
+                "~",
+                "\r",
+                "\x1b[A",
+                "\x7f",
+                "\x03",
+            ]
+        ),
+        min_size=1,
+        max_size=30,
+    ).map("".join),
+)
+
+
+@pytest.fixture
+def reader(tmux_server: Server, tmp_path: Path) -> Reader:
+    return Reader(tmux_server, tmp_path)
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(payloads)
+@example(";")
+@example("-n --help ;")
+@example("Enter")
+@example("C-c")
+@example("line one\nline two\n\ttabbed;")
+def test_send_is_byte_exact(reader: Reader, text: str) -> None:
+    assert reader.roundtrip(text) == text.encode("utf-8", "surrogateescape")
+
+
+def test_send_a_megabyte(reader: Reader) -> None:
+    block = "".join(
+        f"{i:06d} the quick brown fox; jumps -over \\ 'the' \"lazy\" dog\n" for i in range(16_000)
+    )
+    text = block[: 1024 * 1024]
+    assert reader.roundtrip(text) == text.encode()
+
+
+# -- frames -----------------------------------------------------------------------------------
+screens = st.lists(st.text("ab xyz\t", max_size=60), min_size=1, max_size=40).map("\n".join)
+
+
+@settings(max_examples=300)
+@given(st.lists(screens, min_size=2, max_size=10))
+def test_patch_stream_reproduces_every_screen(sequence: list[str]) -> None:
+    shown = sequence[0]
+    for new in sequence[1:]:
+        shown = apply_patch(shown, make_patch(shown, new))
+        assert shown == new
+
+
+class RecordingPoller(Poller):
+    """Remembers every screen it captured, to check what subscribers rebuild from patches."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.captured: list[str] = []
+
+    def _frame(self, ps: object, screen: str, now: float, *, key: bool) -> list[Event]:
+        events = super()._frame(ps, screen, now, key=key)  # type: ignore[arg-type]
+        if events:
+            self.captured.append(screen)
+        return events
+
+
+def test_frames_of_the_demo_spinner(tmux_server: Server, tmp_path: Path) -> None:
+    prompt = tmp_path / "p.md"
+    prompt.write_text("spin for a while\n@steps 4\n@delay 0.15\n")
+    pane = new_pane(
+        tmux_server, sys.executable, "-m", "tmuxorch.demo_agent", "--prompt-file", str(prompt)
+    )
+    rebuilt: list[str] = []
+    poller = RecordingPoller(tmux_server.client, keyframe_every=1.0)
+    poller.watch(pane, from_start=True)
+    sub = poller.subscribe(maxsize=100_000)
+    with poller:
+        shown = ""
+        for event in sub:
+            if event["type"] == "frame":
+                shown = (
+                    str(event["text"]) if event["key"] else apply_patch(shown, str(event["patch"]))
+                )
+                rebuilt.append(shown)
+            if event["type"] == "exit":
+                break
+    assert len(rebuilt) > 10  # the spinner was seen turning
+    assert any("⠋" in s or "⠙" in s for s in rebuilt)
+    assert rebuilt == poller.captured
+
+
+# -- lines ------------------------------------------------------------------------------------
+def test_100k_lines_each_once_in_order(tmux_server: Server, tmp_path: Path) -> None:
+    # the pause after seq: tmux 3.3 can drop a dying program's last output under load (it
+    # closes the pane before the kernel hands it over); tmuxorch's task wrapper pauses too
+    pane = new_pane(tmux_server, "sh", "-c", "sleep 0.3; seq 1 100000; sleep 0.2", history=200_000)
+    transcripts = Transcripts()
+    path = tmp_path / "t.txt"
+    transcripts.assign(pane, str(path))
+    poller = Poller(tmux_server.client)
+    poller.add_sink(transcripts)
+    poller.watch(pane, from_start=True)
+    sub = poller.subscribe(frames=False)
+    kinds = []
+    with poller:
+        for event in sub:
+            kinds.append(event["type"])
+            if event["type"] == "exit":
+                break
+    assert "gap" not in kinds
+    assert path.read_text().split() == [str(i) for i in range(1, 100_001)]
+
+
+def test_history_limit_overflow_is_reported_not_hidden(tmux_server: Server, tmp_path: Path) -> None:
+    """A pane keeping 2,000 lines that prints 100k in a burst: the poller says that it lost
+    lines (a gap) and never invents or repeats one."""
+    pane = new_pane(tmux_server, "sh", "-c", "sleep 0.3; seq 1 100000; sleep 0.2", session="small")
+    got: list[str] = []
+    gaps = 0
+    poller = Poller(tmux_server.client)
+    poller.watch(pane, from_start=True)
+    sub = poller.subscribe(frames=False)
+    with poller:
+        for event in sub:
+            if event["type"] == "lines":
+                got += [str(x) for x in event["lines"]]  # type: ignore[attr-defined]
+            gaps += event["type"] == "gap"
+            if event["type"] == "exit":
+                break
+    numbers = [int(x) for x in got if x.strip()]
+    assert numbers == sorted(set(numbers))  # in order, none twice
+    assert numbers[-1] == 100_000
+    assert gaps >= 1 and len(numbers) < 100_000
+
+
+def test_three_watchers_see_the_same_stream(tmux_server: Server) -> None:
+    pane = new_pane(
+        tmux_server,
+        "sh",
+        "-c",
+        'sleep 1; i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo "line $i"; sleep 0.005; done',
+    )
+    viewers = [
+        subprocess.Popen(
+            tmuxorch_argv("watch", "-L", tmux_server.name, "--from-start", pane),
+            env=tmux_env(),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [v.communicate(timeout=60)[0] for v in viewers]
+    assert all(v.returncode == 0 for v in viewers)
+    expected = [f"line {i}" for i in range(1, 301)]
+    for out in outputs:
+        assert [ln for ln in out.splitlines() if ln.startswith("line ")] == expected
+    assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_watch_json_and_unknown_target(tmux_server: Server) -> None:
+    pane = new_pane(tmux_server, "sh", "-c", "sleep 0.5; echo hello; echo world")
+    out = subprocess.run(
+        tmuxorch_argv("watch", "-L", tmux_server.name, "--json", pane),
+        env=tmux_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    events = [json.loads(line) for line in out.stdout.splitlines()]
+    kinds = {e["type"] for e in events}
+    assert {"frame", "lines", "exit"} <= kinds
+    assert events[0]["type"] == "frame" and events[0]["key"] is True
+    lines = [ln for e in events if e["type"] == "lines" for ln in e["lines"]]
+    assert lines == ["hello", "world"]
+    bad = subprocess.run(
+        tmuxorch_argv("watch", "-L", tmux_server.name, "nosuch"),
+        env=tmux_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "no pane 'nosuch'" in bad.stderr
+
+
+def test_slow_subscriber_gets_a_gap_and_a_keyframe(tmux_server: Server) -> None:
+    pane = new_pane(tmux_server, "sh", "-c", "sleep 0.5; seq 1 3000; sleep 30", history=10_000)
+    poller = Poller(tmux_server.client)
+    poller.watch(pane, from_start=True)
+    slow = poller.subscribe(maxsize=3)
+    fast = poller.subscribe(maxsize=100_000)
+    fast_lines: list[str] = []
+
+    def fast_has_the_burst() -> bool:
+        while (event := fast.get(0)) is not None:
+            if event["type"] == "lines":
+                fast_lines.extend(event["lines"])  # type: ignore[arg-type]
+        return len(fast_lines) >= 2900
+
+    with poller:
+        eventually(fast_has_the_burst, what="the fast subscriber kept up")
+        seen = []
+        while (event := slow.get(0.5)) is not None:
+            seen.append(event)
+    kinds = [e["type"] for e in seen]
+    # the slow one lost events, was told so, and got the screen as it is now
+    assert "gap" in kinds
+    gap = kinds.index("gap")
+    assert seen[gap]["dropped"] > 0  # type: ignore[operator]
+    assert kinds[gap + 1] == "frame" and seen[gap + 1]["key"] is True
+    assert "2971" in str(seen[gap + 1]["text"]) or "3000" in str(seen[gap + 1]["text"])
+    assert fast_lines[:3] == ["1", "2", "3"]  # the fast one was never held back
+
+
+# -- agent states -------------------------------------------------------------------------------
+def test_demo_agent_states(tmux_server: Server, tmp_path: Path) -> None:
+    prompt = tmp_path / "p.md"
+    prompt.write_text("work then ask\n@steps 2\n@delay 0.2\n@ask Go on?\n")
+    pane = new_pane(
+        tmux_server, sys.executable, "-m", "tmuxorch.demo_agent", "--prompt-file", str(prompt)
+    )
+    poller = Poller(tmux_server.client)
+    poller.watch(pane, patterns=patterns.for_agent("demo"))
+    sub = poller.subscribe(frames=False)
+    states: list[str] = []
+    with poller:
+        for event in sub:
+            if event["type"] == "state":
+                states.append(str(event["state"]))
+                if event["state"] == "waiting_input":
+                    assert deliver(tmux_server.client, pane, "y") is None
+            if event["type"] == "exit":
+                break
+    assert states[0] in ("starting", "busy")
+    assert "busy" in states and "waiting_input" in states
+    assert states.index("busy") < states.index("waiting_input")
+    assert states[-1] == "done"
+
+
+SCREENS = {
+    (
+        "claude",
+        "busy",
+    ): "╭───╮\n│ > fix the tests │\n╰───╯\n✶ Cogitating… (12s · ↑ 1.2k tokens · esc to interrupt)",
+    (
+        "claude",
+        "waiting_input",
+    ): "Bash command\n  rm -rf build\nDo you want to proceed?\n❯ 1. Yes\n  2. No, and tell Claude what to do differently (esc)",
+    (
+        "claude",
+        "idle",
+    ): "● Done. The tests pass.\n╭──────────────╮\n│ >            │\n╰──────────────╯\n  ? for shortcuts",
+    (
+        "claude",
+        "waiting_input",
+        "trust",
+    ): "Do you trust the files in this folder?\n❯ 1. Yes, proceed\n  2. No, exit",
+    ("codex", "busy"): "• Working (4s • esc to interrupt)",
+    ("codex", "idle"): "▌ codex\n\n› Ask Codex to do anything\n  ? for shortcuts",
+    ("codex", "waiting_input"): "Allow command?\n  git push\n[y/n]",
+    ("aider", "idle"): "Tokens: 2.1k sent, 300 received.\naider> ",
+    ("aider", "waiting_input"): "Add src/app.py to the chat? (Y)es/(N)o [Yes]:",
+    ("gemini", "waiting_input"): "Allow execution of: 'ls'?\n● 1. Yes, allow once\n  2. No",
+    ("gemini", "busy"): "⠼ Thinking about it (esc to cancel, 3s)",
+    ("gemini", "idle"): "Using 1 GEMINI.md file\n> Type your message or @path/to/file",
+    ("opencode", "busy"): "Working…  esc interrupt",
+    ("opencode", "idle"): "  Ask anything...",
+    ("goose", "busy"): "◓ goose is working on it… (Ctrl+C to interrupt)",
+    ("shell", "idle"): "$ make test\nok\n$ ",
+    ("shell", "waiting_input"): "Do you want to continue? [Y/n]",
+    ("shell", "waiting_input", "sudo"): "[sudo] password for dev: ",
+}
+
+
+@pytest.mark.parametrize("case", sorted(SCREENS), ids=lambda c: "-".join(c))
+def test_recorded_screens(case: tuple[str, ...]) -> None:
+    agent, expected = case[0], case[1]
+    assert Detector(patterns.for_agent(agent)).classify(SCREENS[case]) == expected
+
+
+def test_detector_debounces_and_never_calls_silence_idle() -> None:
+    d = Detector(patterns.for_agent("shell"), settle=0.5, confirm=0.2)
+    assert d.observe("compiling...", 0.0) == "busy"
+    assert d.observe("compiling...", 1.0) is None  # quiet, but nothing says idle...
+    assert d.observe("compiling...", 1.3) == "unknown"  # ...so: unknown, not idle
+    assert d.observe("done\n$ ", 1.4) is None  # a prompt that just appeared: not yet
+    assert d.observe("done\n$ ", 2.0) is None  # settled, but the change must hold a moment
+    assert d.observe("done\n$ ", 2.3) == "idle"
+    assert d.observe("done\n$ ", 2.0, alive=False, exit_code=0) == "done"
+    e = Detector(patterns.for_agent("demo"), confirm=0.2)
+    e.observe("⠋ Thinking… (1s · esc to interrupt)", 0.0)
+    assert e.observe("Proceed? (y/n)", 0.05) is None  # must hold a moment
+    assert e.observe("Proceed? (y/n)", 0.3) == "waiting_input"
+
+
+# -- send into real programs ------------------------------------------------------------------------
+def test_send_into_a_python_repl(tmux_server: Server) -> None:
+    pane = new_pane(tmux_server, sys.executable, "-q")
+    wait_for_text(tmux_server, pane, ">>>")
+    assert deliver(tmux_server.client, pane, "x = 6 * 7") is None
+    assert deliver(tmux_server.client, pane, "print(f'answer={x}')") is None
+    wait_for_text(tmux_server, pane, "answer=42")
+
+
+def test_send_into_a_bash_read_loop(tmux_server: Server) -> None:
+    pane = new_pane(
+        tmux_server,
+        "bash",
+        "--noprofile",
+        "--norc",
+        "-c",
+        'while IFS= read -r line; do printf "got[%s]\\n" "$line"; done',
+    )
+    time.sleep(0.3)
+    for text in ("plain", "semi;", "-n --help", "quotes ' \" \\ $HOME", "unicode é 日本"):
+        assert deliver(tmux_server.client, pane, text) is None
+        wait_for_text(tmux_server, pane, f"got[{text}]")
+
+
+def test_send_command(tmux_server: Server, tmp_path: Path) -> None:
+    pane = new_pane(
+        tmux_server,
+        "sh",
+        "-c",
+        "trap 'echo interrupted; exit 3' INT; while read -r l; do echo \"got:$l\"; done",
+    )
+    time.sleep(0.3)
+    send = tmuxorch_argv("send", "-L", tmux_server.name)
+    ok = subprocess.run(
+        [*send, pane, "hello", "world"], env=tmux_env(), capture_output=True, text=True
+    )
+    assert (ok.returncode, ok.stderr) == (0, "")
+    wait_for_text(tmux_server, pane, "got:hello world")
+    piped = subprocess.run(
+        [*send, pane, "-"], input="from stdin", env=tmux_env(), capture_output=True, text=True
+    )
+    assert piped.returncode == 0
+    wait_for_text(tmux_server, pane, "got:from stdin")
+    typed = subprocess.run(
+        [*send, pane, "--no-enter", "partial"], env=tmux_env(), capture_output=True, text=True
+    )
+    assert typed.returncode == 0
+    time.sleep(0.2)
+    assert "got:partial" not in screen(tmux_server, pane)
+    key = subprocess.run(
+        [*send, pane, "--key", "C-c"], env=tmux_env(), capture_output=True, text=True
+    )
+    assert key.returncode == 0
+    wait_for_text(tmux_server, pane, "interrupted")
+    eventually(
+        lambda: tmux_server.client.cmd("display-message", "-p", "-t", pane, "#{pane_dead}") == ["1"]
+    )
+    dead = subprocess.run([*send, pane, "anyone?"], env=tmux_env(), capture_output=True, text=True)
+    assert dead.returncode == 1 and "not delivered" in dead.stderr and "ended" in dead.stderr
+    unknown = subprocess.run([*send, "nope", "x"], env=tmux_env(), capture_output=True, text=True)
+    assert unknown.returncode == 2 and "no pane 'nope'" in unknown.stderr
+    nothing = subprocess.run([*send, pane], env=tmux_env(), capture_output=True, text=True)
+    assert nothing.returncode == 2
+
+
+FAKE_AGENT = r"""
+import os, sys, tty
+swallow = int(sys.argv[1])
+tty.setraw(0)
+buf = ""
+def draw():
+    sys.stdout.write("\r\x1b[2K│ > " + buf)
+    sys.stdout.flush()
+draw()
+while True:
+    ch = os.read(0, 1).decode()
+    if ch in "\r\n":
+        if swallow:
+            swallow -= 1
+            continue
+        sys.stdout.write("\r\n● submitted: " + buf + "\r\n")
+        buf = ""
+    else:
+        buf += ch
+    draw()
+"""
+
+
+@pytest.mark.parametrize(("swallowed", "delivered"), [(0, True), (1, True), (5, False)])
+def test_enter_is_checked_and_rescued_once(
+    tmux_server: Server, tmp_path: Path, swallowed: int, delivered: bool
+) -> None:
+    """An agent with an input box that ignores Enter presses: one rescue Enter, no more."""
+    script = tmp_path / "agent.py"
+    script.write_text(FAKE_AGENT)
+    pane = new_pane(tmux_server, sys.executable, str(script), str(swallowed))
+    tmux_server.client.cmd("set-option", "-p", "-t", pane, "@tmuxorch-agent", "claude")
+    wait_for_text(tmux_server, pane, "│ >")
+    why = deliver(tmux_server.client, pane, "please fix the build", delay=0.05)
+    if delivered:
+        assert why is None
+        wait_for_text(tmux_server, pane, "● submitted: please fix the build")
+    else:
+        assert why is not None and "still in the input box" in why
+
+
+def test_waiting_input_in_status_titles_and_notify(tmux_server: Server, tmp_path: Path) -> None:
+    notified = tmp_path / "notified.json"
+    file = tmp_path / "tasks.yaml"
+    file.write_text(
+        textwrap.dedent(
+            f"""
+            notify: 'cat > {notified}'
+            agents:
+              asker: {{preset: demo, args: [--fast]}}
+            tasks:
+              - {{id: q, agent: asker, prompt: "@ask Deploy?"}}
+            """
+        )
+    )
+    run = subprocess.Popen(
+        tmuxorch_argv("run", "-L", tmux_server.name, str(file)),
+        env=tmux_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    eventually(notified.exists, what="the notify hook ran")
+    event = json.loads(eventually(lambda: notified.read_text() or None))
+    assert (event["event"], event["task"]) == ("waiting_input", "q")
+    status = json.loads(
+        subprocess.run(
+            tmuxorch_argv("status", "--json", "--file", str(file)), capture_output=True, text=True
+        ).stdout
+    )
+    assert status["tasks"][0]["state"] == "waiting_input"
+    titles = tmux_server.client.cmd("list-panes", "-a", "-F", "#{pane_title}")
+    assert "q · waiting for input" in titles
+    answer = subprocess.run(
+        tmuxorch_argv("send", "-L", tmux_server.name, "q", "y"),
+        env=tmux_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert answer.returncode == 0, answer.stderr
+    out, _ = run.communicate(timeout=60)
+    assert run.returncode == 0, out
+    logs = subprocess.run(
+        tmuxorch_argv("logs", "q", "--file", str(file)), capture_output=True, text=True
+    )
+    assert "Deploy? (y/n) y" in logs.stdout and "● Proceeding." in logs.stdout
+    assert os.path.exists(os.path.join(tmp_path, ".tmuxorch", "events.jsonl"))
