@@ -594,7 +594,7 @@ def test_attach_to_a_task(tmux_server: Server, tmp_path: Path) -> None:
     proc = start(tmux_server, file)
     eventually(lambda: set(states(file).values()) == {"running"}, what="running")
     store = Store(state_dir(file))
-    pane = store.tasks(store.runs(file)[0].id)["watched"].pane
+    pane = eventually(lambda: store.tasks(store.runs(file)[0].id)["watched"].pane, what="pane")
     pid, fd = pty.fork()
     if pid == 0:
         os.execvpe(
@@ -638,9 +638,8 @@ def test_resume_finds_a_pane_made_but_never_recorded(tmux_server: Server, tmp_pa
     store = Store(state_dir(file))
     store.db.execute("UPDATE attempts SET pane = NULL, pid = NULL")  # as if never recorded
     store.close()
-    (pane,) = tmux_server.client.cmd(
-        "list-panes", "-a", "-f", "#{@tmuxorch-task}", "-F", "#{pane_id}"
-    )
+    rows = tmux_server.client.cmd("list-panes", "-a", "-F", "#{pane_id} #{pane_start_command}")
+    (pane,) = [row.split()[0] for row in rows if "tmuxorch-task:" in row]
     for option in ("@tmuxorch-run", "@tmuxorch-task", "@tmuxorch-attempt"):
         tmux_server.client.cmd("set-option", "-pu", "-t", pane, option)  # and never tagged
     second = start(tmux_server, file)
