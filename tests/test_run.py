@@ -609,8 +609,9 @@ def test_attach_to_a_task(tmux_server: Server, tmp_path: Path) -> None:
                 os.read(fd, 65536)
             except OSError:
                 break
-        rows = tmux_server.client.cmd("list-clients", "-F", "#{pane_id}")
-        return rows[0] if rows else None
+        rows = tmux_server.client.cmd("list-clients", "-F", "#{client_control_mode} #{pane_id}")
+        people = [row.split()[1] for row in rows if row.startswith("0 ")]  # not control clients
+        return people[0] if people else None
 
     try:
         assert eventually(client_pane, what="attached") == pane

@@ -408,11 +408,15 @@ class Poller:
             events += self._update(ps, Facts.parse(facts_out[0]), capture_out, now)
             if ps.short:
                 again.append(ps.pane)
-            elif session is None and ps.facts is not None and not ps.ended:
-                # first look: attach to its session for wake-ups, then look once more, so
+            elif (
+                session is None
+                and ps.facts is not None
+                and not ps.ended
+                and self._control_for(ps.facts.session) is not None
+            ):
+                # first look: attached to its session for wake-ups now; look once more, so
                 # nothing printed meanwhile waits for the backstop
-                if self._control_for(ps.facts.session) is not None:
-                    again.append(ps.pane)
+                again.append(ps.pane)
         self._publish(events)
         return again
 

@@ -27,8 +27,11 @@ def message(event: dict[str, object]) -> str:
 def notify(client: Client, session: str, command: str | None, event: dict[str, object]) -> None:
     text = message(event)
     try:
-        clients = client.cmd("list-clients", "-t", f"={session}", "-F", "#{client_name}")
-        client.run_each([("display-message", "-c", name, "-d", "5000", text) for name in clients])
+        rows = client.cmd(
+            "list-clients", "-t", f"={session}", "-F", "#{client_control_mode} #{client_name}"
+        )
+        people = [row.split(" ", 1)[1] for row in rows if row.startswith("0 ")]  # not tmuxorch's
+        client.run_each([("display-message", "-c", name, "-d", "5000", text) for name in people])
     except TmuxError:
         pass  # no client, or no server: the hook still runs
     if command:
