@@ -566,3 +566,121 @@ def test_waiting_input_in_status_titles_and_notify(tmux_server: Server, tmp_path
     )
     assert "Deploy? (y/n) y" in logs.stdout and "● Proceeding." in logs.stdout
     assert os.path.exists(os.path.join(tmp_path, ".tmuxorch", "events.jsonl"))
+
+
+def _events_until(sub: object, stop: str, timeout: float = 30) -> list[Event]:
+    got: list[Event] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        event = sub.get(0.2)  # type: ignore[attr-defined]
+        if event is None:
+            continue
+        got.append(event)
+        lines = event.get("lines", [])
+        assert isinstance(lines, list)
+        if event["type"] == stop or stop in [str(line) for line in lines]:
+            return got
+    raise AssertionError(f"never saw {stop!r}: {[e['type'] for e in got]}")
+
+
+def test_clear_history_resize_alternate_screen_and_respawn(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    """What resets a pane's screen or history: a keyframe follows, and no line is repeated."""
+    script = tmp_path / "steps.sh"
+    script.write_text(
+        textwrap.dedent(
+            """\
+            for i in $(seq 1 80); do echo "before $i"; done
+            while [ ! -e go1 ]; do sleep 0.05; done
+            for i in $(seq 1 80); do echo "after $i"; done
+            printf '\\033[?1049h'; echo "in the alternate screen"
+            while [ ! -e go2 ]; do sleep 0.05; done
+            printf '\\033[?1049l'; echo "back"
+            sleep 300
+            """
+        )
+    )
+    c = tmux_server.client
+    pane = new_pane(tmux_server, "sh", "-c", f"cd {tmp_path} && sh steps.sh", history=10_000)
+    poller = Poller(c)
+    poller.watch(pane, from_start=True)
+    sub = poller.subscribe()
+    lines: list[str] = []
+    with poller:
+        seen = _events_until(sub, "before 50")  # scrolled into history
+        c.cmd("clear-history", "-t", pane)
+        (tmp_path / "go1").touch()
+        seen += _events_until(sub, "after 50")
+        seen += _events_until(sub, "frame")
+        c.cmd("resize-window", "-t", pane, "-x", "100", "-y", "25")
+        resized = _events_until(sub, "frame")
+        assert resized[-1]["key"] is True and resized[-1]["size"] == [100, 25]
+        alt = eventually(
+            lambda: next((e for e in _events_until(sub, "frame") if e.get("alternate")), None),
+            what="the alternate screen",
+        )
+        assert alt["key"] is True and "in the alternate screen" in str(alt["text"])
+        (tmp_path / "go2").touch()
+        eventually(
+            lambda: any(
+                not e.get("alternate") and e.get("key") for e in _events_until(sub, "frame")
+            )
+        )
+        c.cmd("respawn-pane", "-k", "-t", pane, "sh", "-c", "echo respawned; sleep 300")
+        respawned = eventually(
+            lambda: next(
+                (
+                    e
+                    for e in _events_until(sub, "frame")
+                    if e.get("key") and "respawned" in str(e.get("text"))
+                ),
+                None,
+            ),
+            what="a keyframe after respawn",
+        )
+        assert respawned
+        seen += resized
+    for event in seen:
+        if event["type"] == "lines":
+            lines += [str(x) for x in event["lines"]]  # type: ignore[attr-defined]
+    numbered = [ln for ln in lines if ln.startswith(("before ", "after "))]
+    assert len(numbered) == len(set(numbered))  # none twice, history cleared or not
+    after = [ln for ln in numbered if ln.startswith("after")]
+    assert after[:50] == [f"after {i}" for i in range(1, 51)]  # the cleared history lost none
+
+
+def test_send_when_idle_and_to_all(tmux_server: Server, tmp_path: Path) -> None:
+    """--when-idle waits for the agent's prompt; --all reaches every task pane."""
+    c = tmux_server.client
+    prompt = tmp_path / "p.md"
+    prompt.write_text("@steps 2\n@delay 0.3\n@interactive\n")
+    panes = []
+    for task in ("one", "two"):
+        pane = new_pane(
+            tmux_server, sys.executable, "-m", "tmuxorch.demo_agent", "--prompt-file", str(prompt)
+        )
+        for option, value in (
+            ("@tmuxorch-run", "r"),
+            ("@tmuxorch-task", task),
+            ("@tmuxorch-agent", "demo"),
+        ):
+            c.cmd("set-option", "-p", "-t", pane, option, value)
+        panes.append(pane)
+    send = [*tmuxorch_argv("send", "-L", tmux_server.name)]
+    started = time.monotonic()
+    waited = subprocess.run(
+        [*send, "--when-idle", "one", "@steps 0"], env=tmux_env(), capture_output=True, text=True
+    )
+    assert waited.returncode == 0, waited.stderr
+    assert time.monotonic() - started > 0.3  # it did wait for the first turn to end
+    wait_for_text(tmux_server, panes[0], "> @steps 0")
+    everyone = subprocess.run(
+        [*send, "--when-idle", "--all", "/exit"], env=tmux_env(), capture_output=True, text=True
+    )
+    assert everyone.returncode == 0, everyone.stderr
+
+    def all_dead() -> bool:
+        return all(c.cmd("display-message", "-p", "-t", p, "#{pane_dead}") == ["1"] for p in panes)
+
+    eventually(all_dead, what="both exited")

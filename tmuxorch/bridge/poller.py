@@ -501,18 +501,30 @@ class Poller:
         return events
 
     def _realign(self, ps: _Pane, facts: Facts) -> list[Event]:
-        """Find the last lines we emitted in tmux's history now, to know where we are."""
+        """History shrank or moved (trimmed at its limit, cleared, reflowed): find where we
+        are in it, by the last lines emitted, or by the top of the last screen seen (the
+        lines that come next); failing both, skip what is there now and say so."""
         history = self.client.cmd("capture-pane", "-p", "-t", ps.pane, "-S", "-", "-E", "-1")
+        history = history[: facts.history]  # with no history, tmux still returns a line
         tail = list(ps.tail)
         for size in (len(tail), 3):
             probe = tail[-size:]
-            if size < 2 or size > len(tail) or not any(line.strip() for line in probe):
-                continue
-            for j in range(len(history) - size, -1, -1):
-                if history[j : j + size] == probe:
-                    ps.base = ps.emitted - (j + size)
+            if size >= 2 and size <= len(tail) and any(line.strip() for line in probe):
+                at = _find(history, probe)
+                if at is not None:
+                    ps.base = ps.emitted - (at + size)
+                    return []
+        screen = (ps.frame or "").split("\n")
+        for size in (3, 2):
+            probe = screen[:size]
+            if len(probe) == size and all(line.strip() for line in probe):
+                at = _find(history, probe)
+                if at is not None:
+                    ps.base = ps.emitted - at
                     return []
         ps.base = ps.emitted - len(history)
+        ps.tail.clear()
+        ps.tail.extend(history[-ps.tail.maxlen :] if ps.tail.maxlen else [])
         lost = "history trimmed, cleared or reflowed before it was read"
         return [self._event(ps, "gap", reason=lost)]
 
@@ -605,3 +617,11 @@ class Poller:
                     )
         for sub in waiting:
             sub.resync(frames)
+
+
+def _find(lines: list[str], probe: list[str]) -> int | None:
+    """Where ``probe`` last occurs in ``lines``."""
+    for j in range(len(lines) - len(probe), -1, -1):
+        if lines[j : j + len(probe)] == probe:
+            return j
+    return None
