@@ -81,6 +81,14 @@ class Server:
             Path(socket).unlink(missing_ok=True)
 
 
+@pytest.fixture(autouse=True)
+def _scratch_cwd(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every test from a scratch directory: panes with no start_directory open in the
+    tmux client's directory, and what runs there (vim's swap files, .tmuxorch/) must not
+    land in the checkout."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
 @pytest.fixture
 def tmux_server() -> Iterator[Server]:
     """A running private tmux server."""
