@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -278,6 +279,26 @@ def test_three_watchers_see_the_same_stream(tmux_server: Server) -> None:
     for out in outputs:
         assert [ln for ln in out.splitlines() if ln.startswith("line ")] == expected
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_watch_from_start_shows_what_was_already_on_screen(tmux_server: Server) -> None:
+    pane = new_pane(tmux_server, "sh", "-c", "echo early; read go; echo late")
+    wait_for_text(tmux_server, pane, "early")
+    viewer = subprocess.Popen(
+        tmuxorch_argv("watch", "-L", tmux_server.name, "--from-start", pane),
+        env=tmux_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert viewer.stdout is not None
+    guard = threading.Timer(30, viewer.kill)  # a broken watch fails the test, not hangs it
+    guard.start()
+    # "early" sits on the screen, not in history: it is printed all the same
+    assert viewer.stdout.readline() == "early\n"
+    tmux_server.client.cmd("send-keys", "-t", pane, "x", "Enter")
+    out, _ = viewer.communicate(timeout=60)
+    guard.cancel()
+    assert [ln for ln in out.splitlines() if ln in ("early", "late")] == ["late"]
 
 
 def test_watch_json_and_unknown_target(tmux_server: Server) -> None:

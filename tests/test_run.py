@@ -675,3 +675,42 @@ def test_resume_undoes_an_attempt_whose_pane_was_never_made(
     assert "resuming run r1" in result.stdout
     assert log.read_text() == "ran\n"
     assert attempts(file) == {"once": 1}
+
+
+def test_commands_find_the_run_from_its_session(tmux_server: Server, tmp_path: Path) -> None:
+    """Away from the task file and its .tmuxorch, status/logs/stop find the run through the
+    session the supervisor marked on the tmux server given with -L."""
+    project = tmp_path / "project"
+    project.mkdir()
+    file = tasks_file(
+        project,
+        """
+        tasks:
+          - {id: talk, command: 'echo said-this; sleep 300'}
+        """,
+    )
+    proc = start(tmux_server, file)
+    eventually(lambda: states(file).get("talk") == "running", what="running")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def here(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            tmuxorch_argv(*args, "-L", tmux_server.name),
+            cwd=elsewhere,
+            env=tmux_env(),
+            capture_output=True,
+            text=True,
+        )
+
+    status = here("status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert [t["task"] for t in json.loads(status.stdout)["tasks"]] == ["talk"]
+    # still running: the log is the pane's output so far (nothing has scrolled to disk yet)
+    eventually(lambda: here("logs", "talk").stdout == "said-this\n", what="log so far")
+    assert here("stop", "talk").returncode == 0
+    proc.communicate(timeout=60)
+    assert states(file) == {"talk": "stopped"}
+    tmux_server.client.cmd("kill-server")
+    lost = here("status")
+    assert lost.returncode != 0 and "give --file FILE" in lost.stderr

@@ -62,6 +62,11 @@ class Target:
     def name(self) -> str:
         return f"{self.session}:{self.task}" if self.task else self.pane
 
+    @property
+    def label(self) -> str:
+        """Short: the task id (or pane id), for people."""
+        return self.task or self.pane
+
 
 class UnknownTarget(LookupError):
     def __init__(self, target: str, valid: list[str]) -> None:

@@ -275,5 +275,4 @@ def logs(
     """Print a task's transcript (its latest attempt)."""
     from tmuxorch.cli import watch as watch_cmd
 
-    _server(socket_name, socket_path)
-    _done(watch_cmd.logs(file, task, follow=follow))
+    _done(watch_cmd.logs(file, task, follow=follow, chosen=_server(socket_name, socket_path)))

@@ -81,32 +81,52 @@ def _hold_window() -> None:
 
 
 # -- finding a run ---------------------------------------------------------------------------
-def find_run(file: str | None) -> tuple[Store, RunRow] | str:
-    """The latest run of ``file``, or of the nearest ``.tmuxorch`` (here or above)."""
-    if file is not None:
-        directory = state_dir(file)
-    else:
-        directory = ""
-        here = os.getcwd()
-        while True:
-            if os.path.exists(os.path.join(here, ".tmuxorch", "state.db")):
-                directory = os.path.join(here, ".tmuxorch")
-                break
-            parent = os.path.dirname(here)
-            if parent == here:
-                return "no tmuxorch runs here or above (give --file FILE)"
-            here = parent
-    if not os.path.exists(os.path.join(directory, "state.db")):
+def find_run(file: str | None, chosen: Client | None = None) -> tuple[Store, RunRow] | str:
+    """The latest run of ``file``; without one, of the nearest ``.tmuxorch`` (here or
+    above), else of the tmuxorch session on the tmux server most recently active."""
+    if file is None:
+        file = _file_here() or _file_of_sessions(chosen or Client())
+        if file is None:
+            return "no tmuxorch run here, above, or on this tmux server (give --file FILE)"
+        if os.path.isdir(file) and os.path.exists(os.path.join(file, "state.db")):
+            store = Store(file)  # a .tmuxorch found here: its latest run, whatever its file
+            runs = store.runs()
+            if runs:
+                return store, runs[0]
+            store.close()
+            return "no runs yet"
+    if not os.path.exists(os.path.join(state_dir(file), "state.db")):
         return f"no runs of {file} yet"
-    store = Store(directory)
+    store = Store(state_dir(file))
     runs = store.runs(file)
     if not runs:
         store.close()
-        return f"no runs of {file} yet" if file else "no runs yet"
+        return f"no runs of {file} yet"
     return store, runs[0]
 
 
-def _client_of(run: RunRow, chosen: Client | None = None) -> Client:
+def _file_here() -> str | None:
+    here = os.getcwd()
+    while True:
+        if os.path.exists(os.path.join(here, ".tmuxorch", "state.db")):
+            return os.path.join(here, ".tmuxorch")
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
+
+
+def _file_of_sessions(client: Client) -> str | None:
+    """The file of the tmuxorch session last active on the server (``@tmuxorch-file``)."""
+    try:
+        rows = client.cmd("list-sessions", "-F", "#{session_activity}\t#{@tmuxorch-file}")
+    except TmuxError:
+        return None
+    found = sorted((row.split("\t") for row in rows if not row.endswith("\t")), reverse=True)
+    return found[0][1] if found else None
+
+
+def client_of(run: RunRow, chosen: Client | None = None) -> Client:
     """The tmux server of a run: the one given with -L/-S, else the one it ran on."""
     if chosen is not None and chosen.server_args:
         return chosen
@@ -126,7 +146,7 @@ def rows(
         from tmuxorch.tmux.panes import capture
 
         try:
-            for pane, screen in capture(_client_of(run, chosen), list(live)).items():
+            for pane, screen in capture(client_of(run, chosen), list(live)).items():
                 text = [ln for ln in screen.splitlines() if ln.strip()]
                 lines[live[pane]] = text[-1].strip() if text else ""
         except TmuxError:
@@ -144,7 +164,7 @@ def rows(
             Row(
                 task.id,
                 state,
-                task.pane,
+                task.pane if state not in ("succeeded", "skipped", "stopped") else None,
                 task.attempts,
                 runtime,
                 lines.get(task.id, ""),
@@ -158,7 +178,7 @@ def rows(
 def status(
     file: str | None, *, as_json: bool = False, follow: bool = False, chosen: Client | None = None
 ) -> int:
-    found = find_run(file)
+    found = find_run(file, chosen)
     if isinstance(found, str):
         return fail(found)
     store, run_row = found
@@ -222,7 +242,7 @@ def stop(
 
     if not tasks and not everything:
         return fail("name the tasks to stop, or --all", EXIT_BAD_INPUT)
-    found = find_run(file)
+    found = find_run(file, chosen)
     if isinstance(found, str):
         return fail(found)
     store, run_row = found
@@ -246,7 +266,7 @@ def _stop_directly(store: Store, run_row: RunRow, names: list[str], chosen: Clie
     from tmuxorch.run import proctree
     from tmuxorch.tmux import panes as tmux_panes
 
-    client = _client_of(run_row, chosen)
+    client = client_of(run_row, chosen)
     facts = {f.task: f for f in tmux_panes.task_panes(client, run_row.id)}
     rows_now = store.tasks(run_row.id)
     for name in names:
@@ -327,7 +347,7 @@ def attach(file: str | None, task: str, chosen: Client | None = None) -> int:
     from tmuxorch.tmux import panes as tmux_panes
     from tmuxorch.tmux.attach import attach as attach_pane
 
-    found = find_run(file)
+    found = find_run(file, chosen)
     if isinstance(found, str):
         return fail(found)
     store, run_row = found
@@ -335,7 +355,7 @@ def attach(file: str | None, task: str, chosen: Client | None = None) -> int:
         names = _tasks_of(store, run_row, [task])
         if isinstance(names, str):
             return fail(names, EXIT_BAD_INPUT)
-        client = _client_of(run_row, chosen)
+        client = client_of(run_row, chosen)
         facts = [f for f in tmux_panes.task_panes(client, run_row.id) if f.task == task]
         if not facts:
             state = store.tasks(run_row.id)[task].state

@@ -47,11 +47,11 @@ def watch(
     elif frames:
         printer = MirrorPrinter(out, [t.pane for t in chosen])
     else:
-        printer = LogPrinter(out, prefix=len(chosen) > 1)
+        printer = LogPrinter(out, prefix=len(chosen) > 1, from_start=from_start)
     poller = Poller(client)
     for target in chosen:
         poller.watch(
-            target.pane, label=target.name, patterns=for_agent(target.agent), from_start=from_start
+            target.pane, label=target.label, patterns=for_agent(target.agent), from_start=from_start
         )
     subscription = poller.subscribe()
     remaining = {t.pane for t in chosen}
@@ -83,9 +83,10 @@ class LogPrinter:
     """A pane as a log: each line once, when it is complete (above the cursor, or scrolled
     into history); the line being redrawn (spinners, prompts) shows when it settles."""
 
-    def __init__(self, out: TextIO, *, prefix: bool) -> None:
+    def __init__(self, out: TextIO, *, prefix: bool, from_start: bool = False) -> None:
         self.out = out
         self.prefix = prefix
+        self.from_start = from_start
         self.screens: dict[str, str] = {}
         self.printed: dict[str, int] = {}
 
@@ -108,7 +109,7 @@ class LogPrinter:
             rows = screen.split("\n")
             history = int(event["history"])  # type: ignore[call-overload]
             cursor_row = int(event["cursor"][1])  # type: ignore[index]
-            done = self.printed.setdefault(pane, history + cursor_row)
+            done = self.printed.setdefault(pane, 0 if self.from_start else history + cursor_row)
             complete = rows[:cursor_row]
             first = max(0, done - history)
             if first < len(complete):
@@ -125,6 +126,19 @@ class LogPrinter:
             self._print(event, [f"[some output was not seen: {event.get('reason')}]"])
         elif kind == "gone":
             self._print(event, ["[pane closed]"])
+
+    def rest(self, event: Event) -> None:
+        """Print what is left of the screen (the cursor's line and below, up to the last
+        line with text): for a log that stops here."""
+        pane = str(event["pane"])
+        rows = self.screens.get(pane, "").split("\n")
+        history = int(event["history"])  # type: ignore[call-overload]
+        first = max(0, self.printed.get(pane, history) - history)
+        left = rows[first:]
+        while left and not left[-1].strip():
+            left.pop()
+        self._print(event, left)
+        self.printed[pane] = history + first + len(left)
 
     def _screen(self, pane: str, event: Event) -> str:
         if event.get("key"):
@@ -170,12 +184,19 @@ class MirrorPrinter:
         self.out.flush()
 
 
-def logs(file: str | None, task: str, *, follow: bool = False, out: TextIO | None = None) -> int:
+def logs(
+    file: str | None,
+    task: str,
+    *,
+    follow: bool = False,
+    out: TextIO | None = None,
+    chosen: Client | None = None,
+) -> int:
     """Print the transcript of ``task``'s latest attempt; ``follow`` it while it runs."""
     from tmuxorch.cli.tasks import find_run
 
     out = out or sys.stdout
-    found = find_run(file)
+    found = find_run(file, chosen)
     if isinstance(found, str):
         return fail(found)
     store, run_row = found
@@ -189,6 +210,13 @@ def logs(file: str | None, task: str, *, follow: bool = False, out: TextIO | Non
         attempt = rows[task].attempts
         if not attempt:
             return fail(f"{task} has not started yet ({rows[task].state})", EXIT_FAILED)
+        pane = rows[task].pane
+        if rows[task].state == "running" and pane:
+            from tmuxorch.cli.tasks import client_of
+
+            live = _live(client_of(run_row, chosen), pane, follow=follow, out=out)
+            if live is not None:
+                return live
         path = os.path.join(store.directory, "transcripts", run_row.id, f"{task}.{attempt}.txt")
         position = 0
         while True:
@@ -210,3 +238,32 @@ def logs(file: str | None, task: str, *, follow: bool = False, out: TextIO | Non
         return EXIT_OK
     finally:
         store.close()
+
+
+def _live(client: Client, pane: str, *, follow: bool, out: TextIO) -> int | None:
+    """A running task's log from its pane: its whole history and screen (the transcript on
+    disk holds only what scrolled by); ``follow`` it until it ends. None: no such pane."""
+    try:
+        (target,) = resolve(client, [pane])
+    except (UnknownTarget, TmuxError):
+        return None
+    if target.dead:
+        return None
+    printer = LogPrinter(out, prefix=False, from_start=True)
+    poller = Poller(client)
+    poller.watch(pane, label=target.label, patterns=for_agent(target.agent), from_start=True)
+    subscription = poller.subscribe()
+    try:
+        with poller:
+            for event in subscription:
+                printer(event)
+                if event["type"] in ("exit", "gone"):
+                    break
+                if not follow and event["type"] == "frame":
+                    printer.rest(event)
+                    break
+    except KeyboardInterrupt:
+        pass
+    except BrokenPipeError:
+        pass
+    return EXIT_OK

@@ -164,6 +164,7 @@ class Supervisor:
             self.scheduler = scheduler
             self._ensure_session()
             self._keep_history()
+            self._mark_session()
             self.poller.add_sink(self.transcripts)
             self.poller.add_sink(EventLog(os.path.join(state_dir(self.ws.file), "events.jsonl")))
             self.poller.add_sink(self._from_poller)
@@ -238,6 +239,20 @@ class Supervisor:
         made = tmux_panes.ensure_session(self.client, self.session, STATUS_WINDOW, argv)
         self.created_session = self.created_session or made
         self._count_windows()
+
+    def _mark_session(self) -> None:
+        """``@tmuxorch-file`` on the session: ``status``, ``logs``... find the run from it."""
+        self.client.run_each(
+            [
+                (
+                    "set-option",
+                    "-t",
+                    f"={self.session}:",
+                    "@tmuxorch-file",
+                    os.path.abspath(self.ws.file),
+                )
+            ]
+        )
 
     def _keep_history(self) -> None:
         """Agents print a lot: let panes keep enough history for the poller to read it all
