@@ -24,7 +24,6 @@ import time
 import uuid
 from pathlib import Path
 
-from tmuxorch.graph import build_graph
 from tmuxorch.run.scheduler import Scheduler
 from tmuxorch.run.store import Store, state_dir
 from tmuxorch.spec.workspace import load_workspace
@@ -50,7 +49,7 @@ def validate_and_plan(path: Path, runs: int) -> dict[str, float]:
         started = time.perf_counter()
         ws = load_workspace(str(path)).workspace
         assert ws.tasks is not None
-        scheduler = Scheduler(ws.tasks, build_graph(ws.tasks))
+        scheduler = Scheduler(ws.tasks, ws.tasks.graph)
         ready = scheduler.startable(time.time())
         times.append(time.perf_counter() - started)
         assert ready

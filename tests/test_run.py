@@ -714,3 +714,31 @@ def test_commands_find_the_run_from_its_session(tmux_server: Server, tmp_path: P
     tmux_server.client.cmd("kill-server")
     lost = here("status")
     assert lost.returncode != 0 and "give --file FILE" in lost.stderr
+
+
+def test_a_finished_pane_closes_with_its_whole_transcript_while_the_run_goes_on(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    flag = tmp_path / "flag"
+    file = tasks_file(
+        tmp_path,
+        f"""
+        tasks:
+          - {{id: a, command: 'seq 1 300; echo last-of-a'}}
+          - {{id: b, command: 'while [ ! -e {flag} ]; do sleep 0.1; done', depends_on: [a]}}
+        """,
+    )
+    proc = start(tmux_server, file)
+    eventually(lambda: states(file).get("b") == "running", what="b running")
+
+    def a_pane_closed() -> bool:
+        rows = tmux_server.client.cmd("list-panes", "-a", "-F", "#{@tmuxorch-task}")
+        return "a" not in rows and "b" in rows
+
+    eventually(a_pane_closed, what="a's pane closed, b's open")
+    run_id = Store(state_dir(file)).runs(file)[0].id
+    transcript = (tmp_path / ".tmuxorch" / "transcripts" / run_id / "a.1.txt").read_text()
+    assert transcript.splitlines()[-301:] == [*map(str, range(1, 301)), "last-of-a"]
+    flag.touch()
+    proc.communicate(timeout=60)
+    assert proc.returncode == 0

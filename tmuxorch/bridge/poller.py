@@ -61,6 +61,9 @@ FACTS = _SEP.join(
 )
 DEAD_SETTLE = 0.03
 """Seconds between the two looks that end a dead pane."""
+END_LOOK = 0.05
+"""Seconds between looks at a pane whose program is said to be ending (deaths print nothing
+that would wake the poller)."""
 LOOKBACK = 64
 """History lines fetched with each look beyond what the last look says is new."""
 
@@ -118,6 +121,8 @@ class _Pane:
     """When to look again at a pane just found dead."""
     short: bool = False
     """The last look did not reach all new history: look again at once."""
+    ending: bool = False
+    """Its program is ending (:meth:`Poller.expect_end`): look often until it is dead."""
     ended: bool = False
 
 
@@ -264,6 +269,19 @@ class Poller:
             self.look([pane])
             time.sleep(DEAD_SETTLE)
         self.unwatch(pane)
+
+    def expect_end(self, pane: str) -> bool:
+        """``pane``'s program is ending: look at it often until it is seen dead and settled,
+        then emit its last screen and ``exit`` as usual (the caller waits for that event,
+        not in here). False if ``pane`` is not followed (or has ended already)."""
+        with self._lock:
+            ps = self._panes.get(pane)
+            if ps is None or ps.ended:
+                return False
+            ps.ending = True
+            self._dirty.add(pane)
+        self._wake.set()
+        return True
 
     def unsubscribe(self, sub: Subscription) -> None:
         with self._lock:
@@ -431,6 +449,7 @@ class Poller:
     def _update(self, ps: _Pane, facts: Facts, captured: list[str], now: float) -> list[Event]:
         if ps.ended:
             return []
+        ps.settle_at = now + END_LOOK if ps.ending else None
         events: list[Event] = []
         height = facts.size[1]
         screen_lines = captured[-height:] if height else []

@@ -316,15 +316,13 @@ def retry(file: str | None, tasks: list[str]) -> int:
 
 
 def graph(file: str) -> int:
-    from tmuxorch.graph import build_graph
-
     loaded = load(file)
     if isinstance(loaded, int):
         return loaded
     taskset = loaded.workspace.tasks
     if taskset is None:
         return fail(f"{file} has no tasks", EXIT_BAD_INPUT)
-    g = build_graph(taskset)
+    g = taskset.graph
     for depth, level in enumerate(g.levels()):
         print(f"level {depth}:")
         for task_id in level:

@@ -27,7 +27,6 @@ from tmuxorch.agents.launch import AttemptFiles, launch
 from tmuxorch.agents.patterns import IDLE, WAITING, for_agent
 from tmuxorch.bridge.poller import Poller
 from tmuxorch.bridge.sinks import EventLog, Transcripts
-from tmuxorch.graph import build_graph
 from tmuxorch.run import proctree
 from tmuxorch.run.display import Display, Row
 from tmuxorch.run.scheduler import (
@@ -59,6 +58,9 @@ BACKSTOP = 2.0
 """Seconds between checks that every running pane is still there and alive."""
 EXIT_GRACE = 1.0
 """How long a dead pane may wait for its exit file before it counts as lost."""
+CLOSE_WITHIN = 3.0
+"""How long a finished attempt's pane may take to show its program ended before it is closed
+anyway."""
 STATUS_WINDOW = "tmuxorch"
 HISTORY = 200_000
 """Lines of history each agent pane keeps (tmux's default is 2,000)."""
@@ -131,7 +133,7 @@ class Supervisor:
         self.keep = keep
         self.inside = inside
         self.fresh = fresh
-        self.graph = build_graph(self.taskset)
+        self.graph = self.taskset.graph
         self.session = workspace.session_name
         self.store = Store(state_dir(workspace.file))
         self.events: queue.Queue[tuple[str, object]] = queue.Queue()
@@ -141,8 +143,9 @@ class Supervisor:
         """Task window name → how many panes it holds."""
         self.kept: dict[str, str] = {}
         """Task → pane kept (dead) after its final failure."""
-        self.closing: list[tuple[Attempt, bool]] = []
-        """Finished attempts whose panes are still to be closed (or kept), and whether kept."""
+        self.closing: dict[str, tuple[Attempt, bool, float]] = {}
+        """Pane → its finished attempt, whether to keep it, and when to close it at the latest
+        (it closes once the poller has seen its program end: the transcript is complete)."""
         self.activity: dict[str, str] = {}
         """Task → what its agent is doing (busy, waiting_input, idle...), from its screen."""
         self.created_session = False
@@ -330,7 +333,7 @@ class Supervisor:
     def _loop(self) -> None:
         while not self.scheduler.finished() and self.interrupted is None:
             self._start_ready()
-            self._close_finished()
+            self._close_overdue()
             now = time.monotonic()
             if now >= self.next_backstop:
                 self._backstop()
@@ -363,6 +366,7 @@ class Supervisor:
         if self._needs_polling():
             times.append(self.next_poll)
         times += [a.deadline for a in self.attempts.values() if a.deadline and not a.ending]
+        times += [deadline for _, _, deadline in self.closing.values()]
         times += [
             a.idle_since + a.task.done_when.seconds
             for a in self.attempts.values()
@@ -487,10 +491,15 @@ class Supervisor:
 
     def _from_poller(self, event: Event) -> None:
         """(The poller's thread.) What the supervisor acts on goes into its queue."""
-        if event["type"] in ("state", "lines", "frame"):
+        if event["type"] in ("state", "lines", "frame", "exit", "gone"):
             self.events.put(("bridge", event))
 
     def _bridge(self, event: Event) -> None:
+        if event["type"] in ("exit", "gone"):
+            # the exit file decides how an attempt ended; this only says its pane may close
+            if event["pane"] in self.closing:
+                self._close(str(event["pane"]))
+            return
         attempt = next((a for a in self.attempts.values() if a.pane == event["pane"]), None)
         if attempt is None or attempt.ending:
             return
@@ -632,23 +641,38 @@ class Supervisor:
             self.display.event(f"{task_id}: {outcome.state} ({reason})")
         if attempt.pane:
             keep = outcome.state == FAILED and (self.inside or self.keep)
-            self.closing.append((attempt, keep))
+            self.closing[attempt.pane] = (attempt, keep, time.monotonic() + CLOSE_WITHIN)
+            if not self.poller.expect_end(attempt.pane):
+                self._close(attempt.pane)  # the poller saw it end already
         self.next_display = 0.0
 
-    def _close_finished(self) -> None:
-        """Panes of finished attempts: a last look (the transcript's end), then close them,
-        except after a final failure (a person may want to look). Done after the next tasks
-        started, so a dependent never waits for it."""
-        closing, self.closing = self.closing, []
-        for attempt, keep in closing:
+    def _close(self, pane: str) -> None:
+        """Close a finished attempt's pane, or keep it after a final failure (a person may
+        want to look). Nothing waits for this: dependents start as soon as a task ends."""
+        attempt, keep, _ = self.closing.pop(pane)
+        self.poller.unwatch(pane)
+        task_id = attempt.task.id
+        if keep:
+            self.kept[task_id] = pane
+            tmux_panes.set_titles(self.client, [(pane, f"{task_id} · ✗ failed")])
+        else:
+            tmux_panes.kill_panes(self.client, [pane])
+            self._pane_closed(attempt.window)
+
+    def _close_overdue(self) -> None:
+        """Panes whose end the poller has not seen in time (a process that will not die):
+        the tree is killed with the pane."""
+        now = time.monotonic()
+        for pane, (attempt, _, deadline) in list(self.closing.items()):
+            if now >= deadline:
+                proctree.kill_tree(None, _marker(self.run_id, attempt))
+                self._close(pane)
+
+    def _close_all(self) -> None:
+        """The run is over: a last look at each finishing pane, then close it."""
+        for pane, (attempt, _, _) in list(self.closing.items()):
             self._final_look(attempt)
-            task_id = attempt.task.id
-            if keep:
-                self.kept[task_id] = attempt.pane
-                tmux_panes.set_titles(self.client, [(attempt.pane, f"{task_id} · ✗ failed")])
-            else:
-                tmux_panes.kill_panes(self.client, [attempt.pane])
-                self._pane_closed(attempt.window)
+            self._close(pane)
 
     def _pane_closed(self, window: str) -> None:
         """One pane fewer in ``window`` (tmux closes a window with its last pane)."""
@@ -827,7 +851,7 @@ class Supervisor:
             signal.signal(sig, handler)  # type: ignore[arg-type]
 
     def _finish(self) -> int:
-        self._close_finished()
+        self._close_all()
         if self.interrupted is not None:
             return self._interrupt(self.interrupted)
         ok = self.scheduler.all_succeeded()

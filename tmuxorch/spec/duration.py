@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
+@lru_cache(maxsize=256)  # task files repeat the same few durations
 def parse_duration(text: str) -> float | None:
     """Seconds, or ``None`` if ``text`` is not a duration."""
     text = text.strip().replace(" ", "")

@@ -6,6 +6,11 @@ environment, so later layers never look up a parent.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from tmuxorch.graph import Graph
 
 Pairs = tuple[tuple[str, str], ...]
 """Ordered name/value pairs (environment variables, tmux options)."""
@@ -144,6 +149,13 @@ class TaskSet:
     """A shell command run when an agent waits for input (the event as JSON on stdin)."""
     files: tuple[str, ...] = ()
     """The files the tasks were read from (a directory of task files gives several)."""
+
+    @cached_property
+    def graph(self) -> Graph:
+        """The dependency graph (checked once: :class:`SpecError` naming a cycle)."""
+        from tmuxorch.graph import build_graph
+
+        return build_graph(self)
 
     def task(self, task_id: str) -> Task:
         for task in self.tasks:

@@ -124,13 +124,13 @@ class Reader:
                 self.error(key_node, where, f"expected a text key, got {_kind(key_node)}")
                 continue
             key = str(key_node.value)
-            sub = join(where, key)
             if key in entries:
                 first = entries[key][0].start_mark.line + 1
-                self.error(key_node, sub, f"duplicate key (first set on line {first})")
+                where_key = join(where, key)
+                self.error(key_node, where_key, f"duplicate key (first set on line {first})")
                 continue
             if key not in keys:
-                self.error(key_node, sub, "unknown key", did_you_mean(key, keys))
+                self.error(key_node, join(where, key), "unknown key", did_you_mean(key, keys))
                 continue
             entries[key] = (key_node, value_node)
         for key, entry in merged.items():
@@ -209,7 +209,8 @@ class Reader:
 
     def integer(self, node: Node, where: str, *, minimum: int | None = None) -> int | None:
         if isinstance(node, ScalarNode) and node.tag == _INT:
-            value = int(_value(node))
+            raw = str(node.value)
+            value = int(raw) if raw.isdigit() else int(_value(node))  # 0x1f, 1_000, -3...
             if minimum is not None and value < minimum:
                 self.error(node, where, f"must be at least {minimum}, got {node.value}")
                 return None

@@ -26,7 +26,6 @@ import os
 import re
 from dataclasses import dataclass, replace
 
-from tmuxorch.graph import build_graph
 from tmuxorch.spec import tmux_options
 from tmuxorch.spec.expand import expand_shell
 from tmuxorch.spec.model import Command, Pairs, Pane, Window, Workspace
@@ -161,7 +160,7 @@ def _with_tasks(
 ) -> Loaded:
     """Finish the tasks (raising every problem of every file read) and check the graph."""
     loaded = collector.finish()
-    build_graph(loaded.tasks)
+    loaded.tasks.graph  # noqa: B018 - checks the graph (a cycle raises SpecError)
     return Loaded(replace(workspace, tasks=loaded.tasks), warnings + loaded.warnings)
 
 
