@@ -51,7 +51,13 @@ class Server:
         self.client = Client(self.name, config_file="/dev/null", env=env)
 
     def start(self) -> None:
-        self.client.run([("start-server",), ("set-option", "-g", "exit-empty", "off")])
+        self.client.run(
+            [
+                ("start-server",),
+                ("set-option", "-g", "exit-empty", "off"),
+                ("set-option", "-g", "default-size", "220x50"),  # sessions made bare, too
+            ]
+        )
 
     @property
     def libtmux(self) -> libtmux.Server:

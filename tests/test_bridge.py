@@ -56,7 +56,7 @@ def new_pane(server: Server, *argv: str, session: str = "b", history: int = 2000
         c.run(
             [
                 ("set-option", "-g", "history-limit", str(history)),
-                ("new-session", "-d", "-s", session, "-x", "120", "-y", "30"),
+                ("new-session", "-d", "-s", session, "-x", "220", "-y", "50"),
                 ("set-option", "-g", "remain-on-exit", "on"),
             ]
         )
@@ -282,7 +282,7 @@ def test_three_watchers_see_the_same_stream(tmux_server: Server) -> None:
 
 
 def test_watch_from_start_shows_what_was_already_on_screen(tmux_server: Server) -> None:
-    pane = new_pane(tmux_server, "sh", "-c", "echo early; read go; echo late")
+    pane = new_pane(tmux_server, "sh", "-c", "echo early; read go; echo late; sleep 0.2")
     wait_for_text(tmux_server, pane, "early")
     viewer = subprocess.Popen(
         tmuxorch_argv("watch", "-L", tmux_server.name, "--from-start", pane),
@@ -612,9 +612,9 @@ def test_clear_history_resize_alternate_screen_and_respawn(
     script.write_text(
         textwrap.dedent(
             """\
-            for i in $(seq 1 80); do echo "before $i"; done
+            for i in $(seq 1 150); do echo "before $i"; done
             while [ ! -e go1 ]; do sleep 0.05; done
-            for i in $(seq 1 80); do echo "after $i"; done
+            for i in $(seq 1 150); do echo "after $i"; done
             printf '\\033[?1049h'; echo "in the alternate screen"
             while [ ! -e go2 ]; do sleep 0.05; done
             printf '\\033[?1049l'; echo "back"

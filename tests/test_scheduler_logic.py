@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tmuxorch.graph import build_graph
 from tmuxorch.run.scheduler import FAILED, RETRYING, SKIPPED, STOPPED, SUCCEEDED, Scheduler
-from tmuxorch.spec.model import Origin, Task, TaskSet
+from tmuxorch.spec.task_model import Origin, Task, TaskSet
 from tmuxorch.spec.workspace import load_workspace
 
 if TYPE_CHECKING:

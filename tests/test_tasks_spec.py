@@ -13,7 +13,7 @@ from tmuxorch.graph import build_graph
 from tmuxorch.spec import template
 from tmuxorch.spec.duration import format_duration, parse_duration
 from tmuxorch.spec.errors import SpecError
-from tmuxorch.spec.model import DoneWhen
+from tmuxorch.spec.task_model import DoneWhen
 from tmuxorch.spec.workspace import load_workspace
 
 if TYPE_CHECKING:

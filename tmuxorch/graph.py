@@ -14,7 +14,7 @@ TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from tmuxorch.spec.model import TaskSet
+    from tmuxorch.spec.task_model import TaskSet
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
-    from tmuxorch.spec.model import AgentProfile, Pairs, Task
+    from tmuxorch.spec.model import Pairs
+    from tmuxorch.spec.task_model import AgentProfile, Task
 
 WRAPPER = (
     "trap : INT QUIT; "

@@ -6,7 +6,7 @@ env: {...}, prompt: stdin}`` (``args`` are appended to the preset's command line
 
 from __future__ import annotations
 
-from tmuxorch.spec.model import AgentProfile
+from tmuxorch.spec.task_model import AgentProfile
 
 PRESETS: tuple[AgentProfile, ...] = (
     AgentProfile(

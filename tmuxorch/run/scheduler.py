@@ -14,7 +14,7 @@ from dataclasses import dataclass
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
     from tmuxorch.graph import Graph
-    from tmuxorch.spec.model import Task, TaskSet
+    from tmuxorch.spec.task_model import Task, TaskSet
 
 PENDING = "pending"
 RUNNING = "running"

@@ -49,7 +49,8 @@ if TYPE_CHECKING:
     from typing import TextIO
 
     from tmuxorch.bridge.poller import Event
-    from tmuxorch.spec.model import Task, TaskSet, Workspace
+    from tmuxorch.spec.model import Workspace
+    from tmuxorch.spec.task_model import Task, TaskSet
     from tmuxorch.tmux.client import Client
 
 POLL = 0.25

@@ -34,32 +34,14 @@ from tmuxorch.agents.presets import PRESETS, preset
 from tmuxorch.spec import template
 from tmuxorch.spec.duration import parse_duration
 from tmuxorch.spec.errors import Problem, SpecError
-from tmuxorch.spec.model import AgentProfile, DoneWhen, Origin, Task, TaskSet
+from tmuxorch.spec.keys import AGENT_KEYS, FILE_KEYS, TASK_KEYS
 from tmuxorch.spec.source import Reader, ScalarNode, did_you_mean, join, load_nodes
+from tmuxorch.spec.task_model import AgentProfile, DoneWhen, Origin, Task, TaskSet
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
     from tmuxorch.spec.source import Node
 
-FILE_KEYS = frozenset({"tasks", "max_parallel", "agents", "panes_per_window", "notify"})
-TASK_KEYS = frozenset(
-    [
-        "id",
-        "command",
-        "agent",
-        "prompt",
-        "vars",
-        "depends_on",
-        "cwd",
-        "env",
-        "timeout",
-        "retries",
-        "retry_delay",
-        "locks",
-        "done_when",
-    ]
-)
-AGENT_KEYS = frozenset({"preset", "args", "env", "prompt", "ready", "enter_delay"})
 DELIVERIES = ("none", "argument", "file", "stdin", "type")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _TEMPLATE_SUFFIXES = (".md", ".txt", ".prompt", ".tmpl", ".j2")

@@ -28,9 +28,9 @@ from dataclasses import dataclass, replace
 
 from tmuxorch.spec import tmux_options
 from tmuxorch.spec.expand import expand_shell
+from tmuxorch.spec.keys import COMMAND_KEYS, FILE_KEYS, PANE_KEYS, SESSION_KEYS, WINDOW_KEYS
 from tmuxorch.spec.model import Command, Pairs, Pane, Window, Workspace
 from tmuxorch.spec.source import MappingNode, Reader, ScalarNode, join, load_nodes
-from tmuxorch.spec.tasks import FILE_KEYS, Collector
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -38,57 +38,8 @@ if TYPE_CHECKING:
 
     from tmuxorch.spec.errors import Problem
     from tmuxorch.spec.source import Node
+    from tmuxorch.spec.tasks import Collector
 
-SESSION_KEYS = FILE_KEYS | frozenset(
-    [
-        "session_name",
-        "start_directory",
-        "before_script",
-        "shell_command_before",
-        "environment",
-        "options",
-        "global_options",
-        "suppress_history",
-        "windows",
-        "plugins",
-        "enable_pane_titles",
-        "pane_title_position",
-        "pane_title_format",
-    ]
-)
-WINDOW_KEYS = frozenset(
-    [
-        "window_name",
-        "window_index",
-        "start_directory",
-        "layout",
-        "options",
-        "options_after",
-        "focus",
-        "panes",
-        "shell_command_before",
-        "shell_command_after",
-        "window_shell",
-        "environment",
-        "suppress_history",
-    ]
-)
-PANE_KEYS = frozenset(
-    [
-        "shell_command",
-        "shell_command_before",
-        "start_directory",
-        "shell",
-        "environment",
-        "focus",
-        "suppress_history",
-        "enter",
-        "sleep_before",
-        "sleep_after",
-        "title",
-    ]
-)
-COMMAND_KEYS = frozenset({"cmd", "enter", "sleep_before", "sleep_after"})
 LAYOUTS = frozenset(
     [
         "even-horizontal",
@@ -130,6 +81,8 @@ def load_workspace(
     session is named after it. Raises :class:`~tmuxorch.spec.errors.SpecError` if bad.
     """
     if text is None and os.path.isdir(path):
+        from tmuxorch.spec.tasks import Collector
+
         collector = Collector()
         collector.add_path(path, None, None)
         return _with_tasks(_tasks_only(path), collector, ())
@@ -236,6 +189,8 @@ class _Parser:
             if not has_tasks:
                 key = next(k for k in entries if k in FILE_KEYS)
                 r.error(entries[key][0], key, "only used with tasks: this layout has none")
+            from tmuxorch.spec.tasks import Collector
+
             self.tasks = Collector()
             section = {k: v for k, v in entries.items() if k in FILE_KEYS}
             self.tasks.add_section(r, section, self.base_dir, start_directory)

@@ -1,0 +1,74 @@
+"""The keys each kind of mapping in a layout or tasks file accepts (a leaf module: the
+layout reader knows the task keys without loading the task reader)."""
+
+from __future__ import annotations
+
+FILE_KEYS = frozenset({"tasks", "max_parallel", "agents", "panes_per_window", "notify"})
+TASK_KEYS = frozenset(
+    [
+        "id",
+        "command",
+        "agent",
+        "prompt",
+        "vars",
+        "depends_on",
+        "cwd",
+        "env",
+        "timeout",
+        "retries",
+        "retry_delay",
+        "locks",
+        "done_when",
+    ]
+)
+AGENT_KEYS = frozenset({"preset", "args", "env", "prompt", "ready", "enter_delay"})
+SESSION_KEYS = FILE_KEYS | frozenset(
+    [
+        "session_name",
+        "start_directory",
+        "before_script",
+        "shell_command_before",
+        "environment",
+        "options",
+        "global_options",
+        "suppress_history",
+        "windows",
+        "plugins",
+        "enable_pane_titles",
+        "pane_title_position",
+        "pane_title_format",
+    ]
+)
+WINDOW_KEYS = frozenset(
+    [
+        "window_name",
+        "window_index",
+        "start_directory",
+        "layout",
+        "options",
+        "options_after",
+        "focus",
+        "panes",
+        "shell_command_before",
+        "shell_command_after",
+        "window_shell",
+        "environment",
+        "suppress_history",
+    ]
+)
+PANE_KEYS = frozenset(
+    [
+        "shell_command",
+        "shell_command_before",
+        "start_directory",
+        "shell",
+        "environment",
+        "focus",
+        "suppress_history",
+        "enter",
+        "sleep_before",
+        "sleep_after",
+        "title",
+    ]
+)
+COMMAND_KEYS = frozenset({"cmd", "enter", "sleep_before", "sleep_after"})
