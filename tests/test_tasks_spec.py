@@ -78,9 +78,10 @@ def test_a_tasks_file(tmp_path: Path) -> None:
     assert api.cwd == str(tmp_path / "work") and api.env == (("X", "1"),)
     assert api.done_when == DoneWhen("output", pattern="passed")
     assert wait.done_when == DoneWhen("idle", seconds=2.0)
-    assert file.done_when == DoneWhen("file", path=str(tmp_path / "out" / "x"))
+    # relative to where the task runs (which a worktree changes): resolved at its start
+    assert file.done_when == DoneWhen("file", path="out/x")
     coder = tasks.agent("coder")
-    assert coder.argv[-2:] == ("--steps", "2") and coder.env == (("A", "b"),)
+    assert coder.args == ("--steps", "2") and coder.env == (("A", "b"),)
     assert tasks.agent("shell").takes_command
 
 
@@ -221,7 +222,7 @@ def test_other_bad_input(tmp_path: Path) -> None:
         """,
     ) == [
         "tasks.yaml:2:15: max_parallel: must be at least 1, got 0",
-        "tasks.yaml:4:15: agents.x.preset: unknown preset 'nope'\n  hint: known presets: demo, shell",
+        "tasks.yaml:4:15: agents.x.preset: unknown preset 'nope'\n  hint: known presets: aider, claude, codex, demo, gemini, goose, opencode, shell",
         "tasks.yaml:5:29: agents.y.prompt: unknown prompt delivery 'telepathy'\n"
         "  hint: one of: none, argument, file, stdin, type",
         "tasks.yaml:7:10: tasks[0].id: 'bad id' is not a valid task id\n"
@@ -236,7 +237,7 @@ def test_other_bad_input(tmp_path: Path) -> None:
         "tasks.yaml:12:38: tasks[5].depends_on[0]: a task cannot depend on itself",
         "tasks.yaml:12:47: tasks[5].cwd: nowhere does not exist",
         "tasks.yaml:13:36: tasks[6].done_when: unknown done_when 'eventually'\n"
-        "  hint: exit, idle, {output: REGEX}, {file: PATH} or {idle: SECONDS}",
+        "  hint: exit, idle, result, {output: REGEX}, {file: PATH} or {idle: SECONDS}",
     ]
 
 
@@ -266,9 +267,9 @@ def test_graph_levels_and_downstream(tmp_path: Path) -> None:
 def test_template_fields() -> None:
     text = 'Do {x} and ${y} and $z; code: {"a": 1} {} $(cmd) {{x}} $$5'
     assert template.fields(text) == ["x", "y", "z"]
-    rendered, missing = template.render(text, {"x": "1", "y": "2"})
+    rendered, missing, later = template.render(text, {"x": "1", "y": "2"})
     assert rendered == 'Do 1 and 2 and $z; code: {"a": 1} {} $(cmd) {x} $5'
-    assert missing == ["z"]
+    assert missing == ["z"] and later == []
 
 
 @given(
@@ -276,9 +277,25 @@ def test_template_fields() -> None:
 )
 def test_template_fills_every_field(values: dict[str, str]) -> None:
     text = " ".join(f"{{{name}}}" for name in values)
-    rendered, missing = template.render(text, values)
+    rendered, missing, _ = template.render(text, values)
     assert missing == []
     assert rendered == " ".join(values.values())
+
+
+@given(
+    st.text(alphabet="{}$ab ", max_size=12),
+    st.text(alphabet="{}$ab x", max_size=12),
+    st.text(alphabet="{}$ab x", max_size=12),
+)
+def test_two_pass_rendering_is_one_pass(literal: str, now: str, later: str) -> None:
+    """Filling some fields when the file is read and the rest when the task starts gives
+    what filling all at once would: values put in first are never read as fields."""
+    text = template.escape(literal) + " {now} {{lit}} $$ {results.a.b} $now"
+    first, missing, kept = template.render(text, {"now": now}, later=lambda n: n.startswith("results."))
+    assert missing == [] and kept == ["results.a.b"]
+    second, missing, _ = template.render(first, {"results.a.b": later})
+    once, _, _ = template.render(text, {"now": now, "results.a.b": later})
+    assert missing == [] and second == once == f"{literal} {now} {{lit}} $ {later} {now}"
 
 
 @pytest.mark.parametrize(

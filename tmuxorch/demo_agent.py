@@ -13,6 +13,13 @@ Behaviour comes from flags, or from directives in the prompt (a directive wins):
     @write docs/plan.md write this file, relative to the working directory (--write)
     @exit 2             exit status at the end (--exit)
     @interactive        stay at an idle "❯" prompt, taking more prompts (--interactive)
+    @trust              first ask whether to trust the folder, as Claude Code does, with
+                        "No, exit" highlighted (arrows and Enter answer; --trust-dialog)
+
+Like a real agent it keeps conversations: ``--session-id ID`` names a new one,
+``--resume ID`` continues it (and fails if there is none), and on exit it says how to resume.
+They live in ``$TMUXORCH_DEMO_STATE`` (default: a folder in the temp directory), as does
+the list of trusted folders.
 
 Everything it prints depends only on the prompt and the options, so tests are repeatable.
 """
@@ -23,7 +30,9 @@ import argparse
 import os
 import random
 import sys
+import tempfile
 import time
+import uuid
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -52,6 +61,7 @@ class Script:
         self.writes: list[str] = list(args.write or [])
         self.exit: int = args.exit
         self.interactive: bool = args.interactive
+        self.trust: bool = args.trust_dialog
         self.directives(prompt)
 
     def directives(self, prompt: str) -> None:
@@ -70,6 +80,8 @@ class Script:
                 self.exit = int(value)
             elif word == "@interactive":
                 self.interactive = True
+            elif word == "@trust":
+                self.trust = True
 
 
 class Screen:
@@ -166,6 +178,111 @@ def write_files(screen: Screen, paths: list[str], prompt: str) -> None:
         screen.line(f"  ⎿  Wrote {path}")
 
 
+def state_dir() -> str:
+    default = os.path.join(tempfile.gettempdir(), f"tmuxorch-demo-{os.getuid()}")
+    path = os.environ.get("TMUXORCH_DEMO_STATE") or default
+    os.makedirs(os.path.join(path, "sessions"), exist_ok=True)
+    return path
+
+
+def trust_folder(screen: Screen) -> bool:
+    """Ask whether to trust the working directory (once per folder): a menu answered with
+    the arrow keys and Enter, "No, exit" highlighted first."""
+    here = os.path.realpath(os.getcwd())
+    trusted = os.path.join(state_dir(), "trusted")
+    if os.path.exists(trusted):
+        with open(trusted, encoding="utf-8") as handle:
+            if here in handle.read().splitlines():
+                return True
+    options = ["No, exit", "Yes, I trust this folder"]
+    chosen = 0
+    head = ["Do you trust the files in this folder?", here, ""]
+    drawn = 0
+
+    def draw() -> None:
+        nonlocal drawn
+        lines = [*head] + [f"{'❯' if i == chosen else ' '} {o}" for i, o in enumerate(options)]
+        lines += ["", "Enter to confirm · Esc to cancel"]
+        up = f"\x1b[{drawn}A" if drawn else ""
+        screen.out.write(up + "\r\x1b[J" + "\r\n".join(lines) + "\r\n")
+        screen.out.flush()
+        drawn = len(lines)
+
+    with RawTerminal():
+        draw()
+        while True:
+            key = read_key()
+            if key in ("up", "down"):
+                chosen = (chosen + (1 if key == "down" else -1)) % len(options)
+                draw()
+            elif key == "enter":
+                break
+            elif key in ("esc", ""):
+                chosen = 0
+                break
+    if chosen == 0:
+        screen.line("● Not trusted: exiting.")
+        return False
+    with open(trusted, "a", encoding="utf-8") as handle:
+        handle.write(here + "\n")
+    screen.line(f"● Trusted {here}.")
+    return True
+
+
+class RawTerminal:
+    """Keys as they are pressed (no line editing, no echo), when stdin is a terminal."""
+
+    def __enter__(self) -> None:
+        self.saved = None
+        if sys.stdin.isatty():
+            import termios
+            import tty
+
+            self.saved = termios.tcgetattr(sys.stdin.fileno())
+            tty.setcbreak(sys.stdin.fileno())
+
+    def __exit__(self, *exc: object) -> None:
+        if self.saved is not None:
+            import termios
+
+            termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, self.saved)
+
+
+def read_key() -> str:
+    """One key: "up", "down", "enter", "esc", another character, or "" at end of input."""
+    char = os.read(sys.stdin.fileno(), 1).decode(errors="replace")
+    if char in ("\r", "\n"):
+        return "enter"
+    if char != "\x1b":
+        return char
+    import select
+
+    if not select.select([sys.stdin], [], [], 0.05)[0]:
+        return "esc"
+    rest = os.read(sys.stdin.fileno(), 2).decode(errors="replace")
+    return {"[A": "up", "[B": "down", "OA": "up", "OB": "down"}.get(rest, "esc")
+
+
+def conversation(args: argparse.Namespace, screen: Screen) -> tuple[str, list[str]] | None:
+    """The conversation this run continues (``--resume``) or starts; None if the one to
+    resume does not exist."""
+    if args.resume:
+        path = os.path.join(state_dir(), "sessions", args.resume)
+        if not os.path.exists(path):
+            screen.line(f"No conversation found with session ID: {args.resume}")
+            return None
+        with open(path, encoding="utf-8") as handle:
+            earlier = [line for line in handle.read().split("\x00") if line]
+        screen.line(f"↻ Resumed conversation {args.resume} ({len(earlier)} earlier prompt(s))")
+        return args.resume, earlier
+    return args.session_id or str(uuid.uuid4()), []
+
+
+def remember(session: str, prompt: str) -> None:
+    with open(os.path.join(state_dir(), "sessions", session), "a", encoding="utf-8") as handle:
+        handle.write(prompt + "\x00")
+
+
 def run_turn(screen: Screen, script: Script) -> int:
     rng = random.Random(script.prompt)
     started = time.monotonic()
@@ -193,6 +310,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--write", action="append", metavar="PATH")
     parser.add_argument("--exit", type=int, default=0)
     parser.add_argument("--interactive", action="store_true")
+    parser.add_argument("--trust-dialog", action="store_true")
+    conversation_group = parser.add_mutually_exclusive_group()
+    conversation_group.add_argument("--session-id", metavar="ID", help="name a new conversation")
+    conversation_group.add_argument("--resume", metavar="ID", help="continue a conversation")
     args = parser.parse_args(argv)
     if args.prompt_file:
         with open(args.prompt_file, encoding="utf-8") as handle:
@@ -205,8 +326,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         prompt = ""
     script = Script(args, prompt)
     screen = Screen(script.delay)
+    session: str | None = None
     try:
+        if script.trust and not trust_folder(screen):
+            return 1
+        found = conversation(args, screen)
+        if found is None:
+            return 1
+        session = found[0]
         banner(screen, prompt)
+        remember(session, prompt)
         status = run_turn(screen, script)
         while script.interactive:
             screen.out.write("\r\x1b[2K❯ ")
@@ -216,11 +345,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 break
             if line.strip():
                 screen.line(f"> {line.strip()}")
+                remember(session, line.strip())
                 status = run_turn(screen, Script(args, line))
         return status
     except KeyboardInterrupt:
         sys.stdout.write("\r\x1b[2K⎿  Interrupted by user\n")
         return 130
+    finally:
+        if session is not None:
+            sys.stdout.write(f"Resume this conversation with: demo --resume {session}\n")
+            sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ status recorded), and passes the prompt on stdin when the profile says so.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
 
@@ -31,12 +32,14 @@ WRAPPER = (
 
 @dataclass(frozen=True)
 class AttemptFiles:
-    """Where one attempt's files live: ``.tmuxorch/runs/RUN/`` (exit status, prompt) and
-    ``.tmuxorch/transcripts/RUN/`` (what the pane showed)."""
+    """Where one attempt's files live: ``.tmuxorch/runs/RUN/`` (exit status, prompt, the
+    task's result) and ``.tmuxorch/transcripts/RUN/`` (what the pane showed)."""
 
     exit: str
     prompt: str
     transcript: str
+    result: str
+    """The task's result file (``$TMUXORCH_RESULT``): one per task, the last attempt's."""
 
     @classmethod
     def of(cls, run_dir: str, task_id: str, attempt: int) -> AttemptFiles:
@@ -46,6 +49,7 @@ class AttemptFiles:
             exit=os.path.join(run_dir, "exits", name),
             prompt=os.path.join(run_dir, "prompts", f"{name}.md"),
             transcript=os.path.join(state, "transcripts", run_id, f"{name}.txt"),
+            result=os.path.join(run_dir, "results", f"{task_id}.json"),
         )
 
 
@@ -68,21 +72,31 @@ def launch(
     run_id: str,
     attempt: int,
     files: AttemptFiles,
+    prompt: str | None = None,
+    cwd: str | None = None,
+    session: str | None = None,
+    resume: bool = False,
     python: str = sys.executable,
 ) -> Launch:
-    prompt = task.prompt or ""
+    """The pane command of one attempt. ``prompt``: the text to give (rendered; on a
+    resumed attempt, what to say to the agent now); ``session``: the conversation's id;
+    ``resume``: continue that conversation (``profile.resume_argv``)."""
+    text = prompt or ""
+    head = profile.resume_argv if resume and profile.resume_argv else profile.argv
     values = {
         "{command}": task.command or "",
-        "{prompt}": prompt,
+        "{prompt}": text,
         "{prompt_file}": files.prompt,
         "{python}": python,
+        "{session}": session or "",
     }
-    argv = [_fill(arg, values) for arg in profile.argv]
     delivery = profile.prompt
-    if delivery == "argument" and not any("{prompt}" in a for a in profile.argv):
-        argv.append(prompt)
-    if delivery == "file" and not any("{prompt_file}" in a for a in profile.argv):
-        argv.append(files.prompt)
+    tail: tuple[str, ...] = ()
+    if delivery == "argument":
+        tail = profile.prompt_args or ("{prompt}",)
+    elif delivery == "file":
+        tail = profile.prompt_args or ("{prompt_file}",)
+    argv = [_fill(arg, values) for arg in (*head, *profile.args, *tail)]
     env = dict(profile.env)
     env.update(task.env)
     env.update(
@@ -90,18 +104,29 @@ def launch(
         TMUXORCH_TASK=task.id,
         TMUXORCH_ATTEMPT=f"{run_id}/{task.id}/{attempt}",
         TMUXORCH_EXIT=files.exit,
+        TMUXORCH_RESULT=files.result,
         TMUXORCH_STDIN=files.prompt if delivery == "stdin" else "",
     )
+    if session:
+        env["TMUXORCH_SESSION"] = session
     return Launch(
         argv=("sh", "-c", WRAPPER, f"tmuxorch-task:{run_id}/{task.id}/{attempt}", *argv),
         env=tuple(env.items()),
-        cwd=task.cwd or os.getcwd(),
+        cwd=cwd or task.cwd or os.getcwd(),
         prompt_file=files.prompt if delivery in ("file", "stdin") else None,
-        type_prompt=prompt if delivery == "type" else None,
+        type_prompt=text if delivery == "type" else None,
     )
 
 
+def needs_session(profile: AgentProfile, *, resume: bool) -> bool:
+    """Whether the command line names the conversation (tmuxorch then chooses its id)."""
+    head = profile.resume_argv if resume and profile.resume_argv else profile.argv
+    return any("{session}" in arg for arg in head)
+
+
+_PLACEHOLDER = re.compile(r"\{(?:command|prompt|prompt_file|python|session)\}")
+
+
 def _fill(arg: str, values: dict[str, str]) -> str:
-    for placeholder, value in values.items():
-        arg = arg.replace(placeholder, value)
-    return arg
+    """Placeholders filled in one pass: a prompt that mentions ``{python}`` stays as is."""
+    return _PLACEHOLDER.sub(lambda m: values[m.group(0)], arg)

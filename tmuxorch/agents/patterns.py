@@ -21,49 +21,65 @@ Patterns = tuple[tuple[str, str], ...]
 SHELL: Patterns = (
     (
         WAITING,
-        r"\[y/N\]|\[Y/n\]|\(y/n\)|\(Y/n\)|\(yes/no\)|Press (Enter|RETURN|any key)|[Pp]assword( for \S+)?:\s*$",
+        r"\[y/N\]|\[Y/n\]|\(y/n\)|\(Y/n\)|\(yes/no\)|Press (Enter|RETURN|any key)|[Pp]assword( for \S+)?:\s*\Z",
     ),
-    (IDLE, r"(^|\s)[$#%>❯]\s*$"),
+    (IDLE, r"(^|\s)[$#%>❯]\s*\Z"),
 )
+"""Patterns are searched in the last lines of the screen (``re.MULTILINE``); ``\\Z`` pins a
+prompt to the very end, as line-based programs draw it. TUIs draw their input box above a
+footer, so theirs match anywhere in those lines, and busy comes before idle."""
 
 PATTERNS: dict[str, Patterns] = {
     "shell": SHELL,
     "demo": (
-        (WAITING, r"\(y/n\)\s*$"),
+        (WAITING, r"\(y/n\)\s*\Z|Do you trust the files in this folder\?"),
         (BUSY, r"esc to interrupt"),
-        (IDLE, r"^❯\s*$"),
+        (IDLE, r"^❯\s*\Z"),
         (DONE, r"^✓ Done"),
         (ERROR, r"^✗ Failed"),
     ),
     "claude": (
-        (WAITING, r"Do you want to|❯ 1\. Yes|No, and tell Claude what to do differently"),
-        (WAITING, r"Do you trust the files in this folder\?"),
-        (BUSY, r"esc to interrupt|^[·✢✳✶✻✽*] \w+…"),
-        (IDLE, r"^\s*[>❯] |\? for shortcuts"),
+        (
+            WAITING,
+            r"Do you want to (proceed|make this edit|create|use this API key)|❯ 1\. Yes"
+            r"|No, and tell Claude what to do differently"
+            r"|Do you trust the files in this folder\?|Is this a project you created or one you trust\?"
+            r"|Enter to confirm · Esc to cancel",
+        ),
+        (BUSY, r"esc to interrupt|^[·✢✳✶✻✽*] \S.*…"),
+        (IDLE, r"\? for shortcuts|^❯\s*$"),
     ),
     "codex": (
-        (WAITING, r"Allow command\?|Approve|\[y/n\]|Yes, proceed"),
+        (
+            WAITING,
+            r"Allow command\?|Would you like to run|Trust this folder\?|Press enter to continue"
+            r"|Sign in with ChatGPT|\[y/n\]|Yes, proceed",
+        ),
         (BUSY, r"• Working|esc to interrupt"),
-        (IDLE, r"^› |\? for shortcuts|send   ⏎"),
+        (IDLE, r"^› |\? for shortcuts"),
     ),
     "aider": (
-        (WAITING, r"\(Y\)es/\(N\)o|\[Yes\]:"),
-        (IDLE, r"^(aider|architect|ask|code)?> ?$"),
+        (WAITING, r"\(Y\)es/\(N\)o.*\Z"),
+        (IDLE, r"(^|\n)(aider|architect|ask|code|multi)?> ?\Z"),
     ),
     "gemini": (
-        (WAITING, r"Yes, allow once|Allow execution\?"),
+        (
+            WAITING,
+            r"Yes, allow once|Allow execution|Do you trust the files in this folder\?"
+            r"|Use Enter to select|Press Enter to submit|Waiting for user confirmation",
+        ),
         (BUSY, r"esc to cancel"),
-        (IDLE, r"^\s*> |Type your message"),
+        (IDLE, r"Type your message"),
     ),
     "goose": (
-        (WAITING, r"\(Y/n\)|Allow\?"),
+        (WAITING, r"\(Y/n\)|\(y/N\)|Allow\?|Do you want to"),
         (BUSY, r"goose is (working|thinking)|Ctrl\+C to interrupt"),
-        (IDLE, r"^\s*[( ]O[) ]>|^Goose> |^> $"),
+        (IDLE, r"(^|\n)\s*(\( O\)>|Goose>|>) ?\Z"),
     ),
     "opencode": (
-        (WAITING, r"Allow|permission required"),
+        (WAITING, r"Permission required|permission required|Allow once"),
         (BUSY, r"esc interrupt"),
-        (IDLE, r"Ask anything"),
+        (IDLE, r"Ask anything|tab agents"),
     ),
 }
 

@@ -35,11 +35,9 @@ class Detector:
         lines = [line for line in screen.splitlines() if line.strip()][-TAIL:]
         if not lines:
             return None
-        tail = "\n".join(lines)
-        last = lines[-1]
+        tail = "\n".join(line.rstrip() for line in lines)
         for state, pattern in self.patterns:
-            # idle prompts are judged on the last line only: a prompt scrolled up is not idle
-            if pattern.search(last if state == IDLE else tail):
+            if pattern.search(tail):
                 return state
         return None
 

@@ -200,6 +200,22 @@ def _deliver(
         return f"{target.name}: {exc}"
 
 
+def press(client: Client, pane: str, keys: tuple[str, ...], *, delay: float = 0.1) -> str | None:
+    """Press named keys in ``pane`` (arrows to a menu option, then Enter), one at a time as
+    a person would, ``delay`` before Enter; None if done, else why."""
+    fd = _lock(client, pane)
+    try:
+        for i, key in enumerate(keys):
+            if i:
+                time.sleep(delay if key == "Enter" else 0.05)
+            client.cmd("send-keys", "-t", pane, key)
+    except TmuxError as exc:
+        return f"{pane}: {exc}"
+    finally:
+        os.close(fd)
+    return None
+
+
 PROMPT_MARKS = ("│ >", "> ", "❯", "›", ">")
 """How an agent's input line starts: the text is judged on such lines only (the text also
 shows above, echoed as the conversation, once it was submitted)."""

@@ -4,6 +4,9 @@ Which tasks may start (dependencies succeeded, below ``max_parallel``, their loc
 any retry backoff over), and what a finished attempt means: success, a retry after an
 exponential backoff with jitter, or failure, which skips everything downstream while
 unrelated branches go on.
+
+Only the tasks in :attr:`Scheduler.states` are part of the run: a follow-up (``then:``)
+joins it when the task it follows succeeds, and never exists if that one does not.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ class Outcome:
     retry_at: float | None
     skipped: tuple[str, ...]
     """Tasks downstream that will now never run."""
+    created: tuple[str, ...] = ()
+    """Follow-ups that joined the run (its success created them)."""
 
 
 class Scheduler:
@@ -58,9 +63,10 @@ class Scheduler:
         self.taskset = tasks
         self.graph = graph
         self.tasks = {t.id: t for t in tasks.tasks}
-        self.states = states if states is not None else {t: TaskState() for t in self.tasks}
-        for task_id in self.tasks:
-            self.states.setdefault(task_id, TaskState())
+        self.states = states if states is not None else {}
+        for task in tasks.tasks:  # the run's tasks; a follow-up once its task succeeded
+            if task.follows is None or self._succeeded(task.follows):
+                self.states.setdefault(task.id, TaskState())
         self.rng = rng or random.Random()
         self.held: dict[str, str] = {}
         for task_id, st in self.states.items():
@@ -69,8 +75,12 @@ class Scheduler:
                     self.held[lock] = task_id
 
     # -- questions -------------------------------------------------------------------------
+    def _succeeded(self, task_id: str) -> bool:
+        st = self.states.get(task_id)
+        return st is not None and st.state == SUCCEEDED
+
     def running(self) -> list[str]:
-        return [t for t in self.graph.order if self.states[t].state == RUNNING]
+        return [t for t in self.graph.order if t in self.states and self.states[t].state == RUNNING]
 
     def startable(self, now: float) -> list[Task]:
         """Tasks to start now, in graph order, within ``max_parallel`` and free locks."""
@@ -80,13 +90,15 @@ class Scheduler:
         for task_id in self.graph.order:
             if room <= 0:
                 break
-            st = self.states[task_id]
+            st = self.states.get(task_id)
+            if st is None:
+                continue  # a follow-up not created (yet)
             if st.state == RETRYING and (st.retry_at or 0) > now:
                 continue
             if st.state not in (PENDING, RETRYING):
                 continue
             task = self.tasks[task_id]
-            if any(self.states[d].state != SUCCEEDED for d in task.depends_on):
+            if not all(self._succeeded(d) for d in task.depends_on):
                 continue
             if any(lock in held for lock in task.locks):
                 continue
@@ -127,7 +139,12 @@ class Scheduler:
         st.reason = reason
         if ok:
             st.state = SUCCEEDED
-            return Outcome(SUCCEEDED, None, ())
+            created = []
+            for follower in self.taskset.followers(task_id):
+                if follower.id not in self.states:
+                    self.states[follower.id] = TaskState()
+                    created.append(follower.id)
+            return Outcome(SUCCEEDED, None, (), tuple(created))
         task = self.tasks[task_id]
         if st.attempts <= task.retries:
             st.state = RETRYING
@@ -149,7 +166,11 @@ class Scheduler:
         """Run a finished task again (and what was skipped because of it)."""
         again = [
             task_id,
-            *(t for t in self.graph.downstream(task_id) if self.states[t].state == SKIPPED),
+            *(
+                t
+                for t in self.graph.downstream(task_id)
+                if t in self.states and self.states[t].state == SKIPPED
+            ),
         ]
         for t in again:
             st = self.states[t]
@@ -169,8 +190,8 @@ class Scheduler:
     def _skip_downstream(self, task_id: str, why: str) -> tuple[str, ...]:
         skipped = []
         for child in self.graph.downstream(task_id):
-            st = self.states[child]
-            if st.state in (PENDING, RETRYING):
+            st = self.states.get(child)
+            if st is not None and st.state in (PENDING, RETRYING):
                 st.state = SKIPPED
                 st.reason = (
                     f"needs {task_id}, which {'was stopped' if why == STOPPED else 'failed'}"

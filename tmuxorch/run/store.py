@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     ended REAL,
     retry_at REAL,
     activity TEXT,
+    session TEXT,
     PRIMARY KEY (run, id)
 );
 CREATE TABLE IF NOT EXISTS attempts (
@@ -97,6 +98,8 @@ class TaskRow:
     retry_at: float | None
     activity: str | None = None
     """What its agent is doing while it runs (busy, waiting_input, idle...)."""
+    session: str | None = None
+    """Its agent's conversation id (a retry resumes it)."""
 
 
 @dataclass(frozen=True)
@@ -123,8 +126,9 @@ class Store:
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.executescript(SCHEMA)
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(tasks)")}
-        if "activity" not in columns:  # a state.db from before agent states were kept
-            self.db.execute("ALTER TABLE tasks ADD COLUMN activity TEXT")
+        for column in ("activity", "session"):  # a state.db from before they were kept
+            if column not in columns:
+                self.db.execute(f"ALTER TABLE tasks ADD COLUMN {column} TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -155,6 +159,14 @@ class Store:
                 "INSERT OR IGNORE INTO tasks (run, id, state) VALUES (?, ?, 'pending')",
                 [(run_id, task) for task in tasks],
             )
+
+    def remove_tasks(self, run_id: str, tasks: Iterable[str], why: str) -> None:
+        """Tasks that are no longer part of the run (removed from its file before they
+        started, or follow-ups never created)."""
+        with self.transaction():
+            for task in tasks:
+                self.db.execute("DELETE FROM tasks WHERE run = ? AND id = ?", (run_id, task))
+                self._event(run_id, task, "removed", {"reason": why})
 
     def runs(self, file: str | None = None) -> list[RunRow]:
         """Runs, newest first (of ``file`` if given)."""
@@ -194,7 +206,7 @@ class Store:
     def tasks(self, run_id: str) -> dict[str, TaskRow]:
         rows = self.db.execute(
             "SELECT id, state, attempts, pane, exit_code, reason, started, ended, retry_at,"
-            " activity FROM tasks WHERE run = ?",
+            " activity, session FROM tasks WHERE run = ?",
             (run_id,),
         ).fetchall()
         return {r[0]: TaskRow(*r) for r in rows}

@@ -23,11 +23,12 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 
-from tmuxorch.agents.launch import AttemptFiles, launch
-from tmuxorch.agents.patterns import IDLE, WAITING, for_agent
+from tmuxorch.agents import dialogs
+from tmuxorch.agents.launch import AttemptFiles, launch, needs_session
+from tmuxorch.agents.patterns import IDLE, WAITING
 from tmuxorch.bridge.poller import Poller
 from tmuxorch.bridge.sinks import EventLog, Transcripts
-from tmuxorch.run import proctree
+from tmuxorch.run import proctree, results, worktrees
 from tmuxorch.run.display import Display, Row
 from tmuxorch.run.scheduler import (
     FAILED,
@@ -48,9 +49,10 @@ TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
     from typing import TextIO
 
+    from tmuxorch.agents.launch import Launch
     from tmuxorch.bridge.poller import Event
     from tmuxorch.spec.model import Workspace
-    from tmuxorch.spec.task_model import Task, TaskSet
+    from tmuxorch.spec.task_model import AgentProfile, Task, TaskSet
     from tmuxorch.tmux.client import Client
 
 POLL = 0.25
@@ -66,10 +68,22 @@ STATUS_WINDOW = "tmuxorch"
 HISTORY = 200_000
 """Lines of history each agent pane keeps (tmux's default is 2,000)."""
 WATCH_STEP_MS = 2
+RELOAD_SETTLE = 0.3
+"""Seconds a task file must be quiet before it is read again (editors write in steps)."""
 
 
 class SupervisorBusy(Exception):
     """Another supervisor already runs this file."""
+
+
+RESUME_PROMPT = (
+    "(tmuxorch) This is attempt {attempt} of task {task}. The last attempt ended: {reason}. "
+    "Carry on with the task from where it stopped; its instructions are earlier in this "
+    "conversation."
+)
+"""What a resumed conversation is told (its first prompt is already in it)."""
+DIALOG_TRIES = 3
+"""Answers to one dialog before it is left to a person."""
 
 
 @dataclass
@@ -90,6 +104,13 @@ class Attempt:
     """Since when its agent shows it is idle (for ``done_when: idle``)."""
     dead_since: float | None = None
     typed: bool = False
+    cwd: str = ""
+    checkout: worktrees.Checkout | None = None
+    profile: AgentProfile | None = None
+    """Its agent profile (kept: a reload may change the task set's)."""
+    typed_prompt: str | None = None
+    dialog_answers: dict[str, int] | None = None
+    dialog_at: float = 0.0
 
 
 def run_id_now() -> str:
@@ -156,6 +177,14 @@ class Supervisor:
         self.run_id = ""
         self.run_dir = ""
         self.interrupted: str | None = None
+        self.sessions: dict[str, str] = {}
+        """Task → its agent's conversation id (kept in the store: retries resume it)."""
+        self.checkouts: dict[str, worktrees.Checkout] = {}
+        """Task → its worktree, from its first attempt until the task is over."""
+        self.kept_worktrees: list[str] = []
+        self.watched: frozenset[str] = frozenset()
+        self.rewatch = threading.Event()
+        self.reload_at: float | None = None
         self.next_backstop = 0.0
         self.next_poll = 0.0
         self.next_display = 0.0
@@ -176,6 +205,8 @@ class Supervisor:
             self._reconcile()
             watcher = threading.Thread(target=self._watch, daemon=True)
             watcher.start()
+            self._update_watches()
+            threading.Thread(target=self._watch_more, daemon=True).start()
             previous = self._install_signals()
             try:
                 self._loop()
@@ -206,33 +237,36 @@ class Supervisor:
 
     def _open_run(self) -> Scheduler:
         """Resume the file's unfinished run (never redoing finished tasks), or start one."""
-        ids = [t.id for t in self.taskset.tasks]
+        ids = {t.id for t in self.taskset.tasks}
         previous = self.store.runs(self.ws.file)
         latest = previous[0] if previous else None
         if latest and not self.fresh:
             rows = self.store.tasks(latest.id)
-            if any(rows.get(t) is None or rows[t].state not in TERMINAL for t in ids):
+            states = {
+                t: TaskState(r.state, r.attempts, r.reason, r.exit_code, r.retry_at)
+                for t, r in rows.items()
+                if t in ids
+            }
+            resumed = Scheduler(self.taskset, self.graph, states)
+            if not resumed.finished():
                 self.run_id = latest.id
-                self.store.add_tasks(latest.id, ids)
+                self.store.add_tasks(latest.id, list(resumed.states))
                 self.store.adopt(latest.id)
-                rows = self.store.tasks(latest.id)
-                states = {
-                    t: TaskState(r.state, r.attempts, r.reason, r.exit_code, r.retry_at)
-                    for t, r in rows.items()
-                    if t in ids
-                }
+                self.sessions = {t: r.session for t, r in rows.items() if r.session}
                 self._paths()
                 self.display.event(f"resuming run {self.run_id}")
-                return Scheduler(self.taskset, self.graph, states)
+                return resumed
         self.run_id = run_id_now()
-        self.store.new_run(self.run_id, self.ws.file, self.session, self.client.server_args, ids)
+        scheduler = Scheduler(self.taskset, self.graph)
+        first = [t for t in self.graph.order if t in scheduler.states]
+        self.store.new_run(self.run_id, self.ws.file, self.session, self.client.server_args, first)
         self._paths()
-        self.display.event(f"run {self.run_id}: {len(ids)} task(s), session {self.session!r}")
-        return Scheduler(self.taskset, self.graph)
+        self.display.event(f"run {self.run_id}: {len(first)} task(s), session {self.session!r}")
+        return scheduler
 
     def _paths(self) -> None:
         self.run_dir = os.path.join(state_dir(self.ws.file), "runs", self.run_id)
-        for sub in ("exits", "prompts", "requests"):
+        for sub in ("exits", "prompts", "requests", "results"):
             os.makedirs(os.path.join(self.run_dir, sub), exist_ok=True)
 
     def _ensure_session(self) -> None:
@@ -321,6 +355,17 @@ class Supervisor:
             if task.timeout is not None:
                 deadline = time.monotonic() + max(0.0, started + task.timeout - time.time())
             attempt = Attempt(task, n, fact.pane, fact.pid, files, started, deadline, fact.window)
+            attempt.profile = self.taskset.agent(task.agent)
+            attempt.typed = True  # whether its prompt was typed is not known: never twice
+            if task.worktree is not None:
+                try:  # its worktree is there already: found again
+                    attempt.checkout = worktrees.prepare(
+                        task.cwd or os.getcwd(), state_dir(self.ws.file), self.run_id, task_id
+                    )
+                    self.checkouts[task_id] = attempt.checkout
+                except worktrees.GitError as exc:
+                    self.display.event(f"{task_id}: its worktree is gone ({exc})")
+            attempt.cwd = attempt.checkout.cwd if attempt.checkout else (task.cwd or "")
             self.attempts[task_id] = attempt
             self._follow(attempt)
             self.display.event(f"{task_id}: adopted {fact.pane} (attempt {n})")
@@ -344,6 +389,8 @@ class Supervisor:
                 self.next_poll = now + POLL
             self._check_timeouts()
             self._check_idle()
+            if self.reload_at is not None and now >= self.reload_at:
+                self._reload()
             if now >= self.next_display:
                 self._refresh()
                 self.next_display = now + (1.0 if self.display.wants_last_lines() else 5.0)
@@ -376,6 +423,8 @@ class Supervisor:
         retry = self.scheduler.next_retry()
         if retry is not None:
             times.append(now + max(0.0, retry - time.time()))
+        if self.reload_at is not None:
+            times.append(self.reload_at)
         return max(0.0, min(times) - now)
 
     def _handle(self, kind: str, payload: object) -> None:
@@ -395,11 +444,24 @@ class Supervisor:
             self._bridge(payload)
         elif kind == "note":
             self.display.event(str(payload))
+        elif kind == "watched":
+            assert isinstance(payload, set)
+            if payload & self._sources():
+                self.reload_at = time.monotonic() + RELOAD_SETTLE
+            self._poll()
+        elif kind == "recheck":
+            self._poll()
 
     def _file_changed(self, path: str) -> None:
         folder, name = os.path.split(path)
         if os.path.basename(folder) == "requests" and name.endswith(".json"):
             self._request(path)
+            return
+        if os.path.basename(folder) == "results" and name.endswith(".json"):
+            attempt = self.attempts.get(name[: -len(".json")])
+            done = attempt is not None and attempt.task.done_when.kind == "result"
+            if done and attempt and not attempt.ending and results.ready(path):
+                self._end(attempt, ok=True, code=None, reason=None)
             return
         if os.path.basename(folder) != "exits" or name.endswith(".tmp"):
             return
@@ -416,22 +478,16 @@ class Supervisor:
         tasks = self.scheduler.startable(time.time())
         if not tasks:
             return
-        for task in [t for t in tasks if t.cwd and not os.path.isdir(t.cwd)]:
-            # tmux would start the pane elsewhere: an agent in the wrong place is worse
-            tasks.remove(task)
-            self._refuse(task, f"its working directory {task.cwd} does not exist")
         requests = []
+        starting: list[tuple[Task, Launch, worktrees.Checkout | None]] = []
         for task in tasks:
-            n = self.scheduler.states[task.id].attempts + 1
-            files = AttemptFiles.of(self.run_dir, task.id, n)
-            spec = launch(
-                task, self.taskset.agent(task.agent), run_id=self.run_id, attempt=n, files=files
-            )
-            if spec.prompt_file is not None:
-                with open(spec.prompt_file, "w", encoding="utf-8") as handle:
-                    handle.write(task.prompt or "")
+            prepared = self._prepare(task)
+            if isinstance(prepared, str):
+                self._refuse(task, prepared)
+                continue
+            n, spec, checkout = prepared
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(files.exit)
+                os.unlink(AttemptFiles.of(self.run_dir, task.id, n).exit)
             self.store.start_attempt(self.run_id, task.id, n, None, None, time.time())
             window, new = self._place()
             agent = self.taskset.agent(task.agent).preset
@@ -440,8 +496,11 @@ class Supervisor:
                     task.id, n, spec.argv, spec.env, spec.cwd, window, new, agent
                 )
             )
-        results = tmux_panes.open_panes(self.client, self.session, self.run_id, requests)
-        refused = all(isinstance(r, TmuxError) for r in results)
+            starting.append((task, spec, checkout))
+        if not requests:
+            return
+        opened = tmux_panes.open_panes(self.client, self.session, self.run_id, requests)
+        refused = all(isinstance(r, TmuxError) for r in opened)
         if refused and not self.inside and not tmux_panes.session_exists(self.client, self.session):
             # someone closed the session (or the whole server): make it again, once
             self.display.event(f"session {self.session!r} is gone: making it again")
@@ -451,10 +510,10 @@ class Supervisor:
                 replace(r, window=w, new_window=new)
                 for r, (w, new) in zip(requests, places, strict=True)
             ]
-            results = tmux_panes.open_panes(self.client, self.session, self.run_id, requests)
-        if any(isinstance(r, TmuxError) for r in results):
+            opened = tmux_panes.open_panes(self.client, self.session, self.run_id, requests)
+        if any(isinstance(r, TmuxError) for r in opened):
             self._count_windows()  # what tmux refused was counted in
-        for task, result in zip(tasks, results, strict=True):
+        for (task, spec, checkout), result in zip(starting, opened, strict=True):
             n = self.scheduler.start(task.id)
             started = time.time()
             files = AttemptFiles.of(self.run_dir, task.id, n)
@@ -465,12 +524,84 @@ class Supervisor:
             attempt = Attempt(
                 task, n, result.pane, result.pid, files, started, deadline, result.window
             )
+            attempt.cwd, attempt.checkout = spec.cwd, checkout
+            attempt.profile, attempt.typed_prompt = self.taskset.agent(task.agent), spec.type_prompt
             self.attempts[task.id] = attempt
             self._follow(attempt)
             self.store.attempt_opened(self.run_id, task.id, n, result.pane, result.pid)
             again = f" (attempt {n})" if n > 1 else ""
-            self.display.event(f"{task.id}: started in {result.pane}{again}")
+            where = f" in worktree {checkout.branch}" if checkout else ""
+            self.display.event(f"{task.id}: started in {result.pane}{again}{where}")
+        self._update_watches()
         self.next_display = 0.0
+
+    def _prepare(self, task: Task) -> tuple[int, Launch, worktrees.Checkout | None] | str:
+        """Everything an attempt needs before its pane: its worktree, its prompt (run-time
+        fields filled, or what a resumed conversation is told), its conversation id, its
+        command line. A string: why it cannot start."""
+        n = self.scheduler.states[task.id].attempts + 1
+        profile = self.taskset.agent(task.agent)
+        files = AttemptFiles.of(self.run_dir, task.id, n)
+        checkout = self.checkouts.get(task.id)
+        if task.worktree is not None and checkout is None:
+            try:
+                checkout = worktrees.prepare(
+                    task.cwd or os.getcwd(), state_dir(self.ws.file), self.run_id, task.id
+                )
+            except worktrees.GitError as exc:
+                return f"could not make its worktree: {exc}"
+            self.checkouts[task.id] = checkout
+        cwd = checkout.cwd if checkout else (task.cwd or os.getcwd())
+        if not os.path.isdir(cwd):
+            # tmux would start the pane elsewhere: an agent in the wrong place is worse
+            return f"its working directory {cwd} does not exist"
+        session = self.sessions.get(task.id)
+        resume = n > 1 and profile.resume_argv is not None
+        if resume and needs_session(profile, resume=True) and not session:
+            resume = False  # no conversation to go back to: start afresh
+        if not resume and needs_session(profile, resume=False):
+            session = str(uuid.uuid4())
+            self.sessions[task.id] = session
+            self.store.update_task(self.run_id, task.id, "session", session=session)
+        prompt = task.prompt
+        if resume:
+            st = self.scheduler.states[task.id]
+            prompt = RESUME_PROMPT.format(
+                attempt=n, task=task.id, reason=st.reason or "it was interrupted"
+            )
+        elif task.prompt_fields:
+            fixed = {
+                "result_file": files.result,
+                "run": self.run_id,
+                "attempt": str(n),
+                "worktree": checkout.path if checkout else "",
+                "branch": checkout.branch if checkout else "",
+            }
+            try:
+                prompt = results.fill(task, fixed, self._result_path)
+            except results.ResultError as exc:
+                return f"its prompt needs a result: {exc}"
+        results.clear(files.result)
+        spec = launch(
+            task,
+            profile,
+            run_id=self.run_id,
+            attempt=n,
+            files=files,
+            prompt=prompt,
+            cwd=cwd,
+            session=session,
+            resume=resume,
+        )
+        if spec.prompt_file is not None:
+            with open(spec.prompt_file, "w", encoding="utf-8") as handle:
+                handle.write(prompt or "")
+        if resume:
+            self.display.event(f"{task.id}: resuming its conversation {session or ''}".rstrip())
+        return n, spec, checkout
+
+    def _result_path(self, task_id: str) -> str:
+        return AttemptFiles.of(self.run_dir, task_id, 1).result
 
     def _refuse(self, task: Task, reason: str, n: int | None = None) -> None:
         """An attempt that could not even start: it counts, and fails."""
@@ -479,16 +610,20 @@ class Supervisor:
         self.store.start_attempt(self.run_id, task.id, n, "", None, started)
         files = AttemptFiles.of(self.run_dir, task.id, n)
         attempt = Attempt(task, n, "", 0, files, started, None, "")
+        attempt.checkout = self.checkouts.get(task.id)
         self.attempts[task.id] = attempt
         self._complete(attempt, ok=False, code=None, reason=reason)
 
     def _follow(self, attempt: Attempt) -> None:
         """Have the poller follow the pane from its first line: transcript, agent state."""
         self.transcripts.assign(attempt.pane, attempt.files.transcript)
-        preset = self.taskset.agent(attempt.task.agent).preset
+        profile = self._profile(attempt)
         self.poller.watch(
-            attempt.pane, label=attempt.task.id, patterns=for_agent(preset), from_start=True
+            attempt.pane, label=attempt.task.id, patterns=profile.patterns, from_start=True
         )
+
+    def _profile(self, attempt: Attempt) -> AgentProfile:
+        return attempt.profile or self.taskset.agent(attempt.task.agent)
 
     def _from_poller(self, event: Event) -> None:
         """(The poller's thread.) What the supervisor acts on goes into its queue."""
@@ -505,6 +640,13 @@ class Supervisor:
         if attempt is None or attempt.ending:
             return
         task = attempt.task
+        profile = self._profile(attempt)
+        if profile.session_capture and event["type"] in ("lines", "frame"):
+            self._capture_session(attempt, profile, event)
+        if profile.dialogs and event["type"] == "frame":
+            self._dialogs(attempt, profile)
+            if attempt.ending:
+                return
         if event["type"] == "state":
             self._agent_state(attempt, str(event["state"]))
         elif task.done_when.kind == "output" and task.done_when.pattern:
@@ -517,6 +659,55 @@ class Supervisor:
                 self._end(attempt, ok=True, code=None, reason=None)
         if not attempt.typed and self._types(attempt):
             self._type_prompt(attempt)
+
+    def _capture_session(self, attempt: Attempt, profile: AgentProfile, event: Event) -> None:
+        """The agent showed its conversation id (codex prints it, claude on exit...)."""
+        assert profile.session_capture is not None
+        if event["type"] == "lines":
+            text = "\n".join(str(line) for line in event["lines"])  # type: ignore[attr-defined]
+        else:
+            text = self.poller.screen(attempt.pane) or ""
+        found = re.search(profile.session_capture, text)
+        task_id = attempt.task.id
+        if found and self.sessions.get(task_id) != found.group(1):
+            self.sessions[task_id] = found.group(1)
+            self.store.update_task(self.run_id, task_id, "session", session=found.group(1))
+
+    def _dialogs(self, attempt: Attempt, profile: AgentProfile) -> None:
+        """A start-up dialog on screen: answered (policy accept), left to a person (ask,
+        or when the answer cannot be told), or the end of the attempt (fail)."""
+        screen = self.poller.screen(attempt.pane) or ""
+        dialog = next((d for d in profile.dialogs if dialogs.showing(d, screen)), None)
+        if dialog is None or profile.dialog_policy == "ask":
+            return
+        task_id = attempt.task.id
+        if profile.dialog_policy == "fail":
+            why = f"stopped at its {dialog.name} dialog (dialogs: fail)"
+            self._end(attempt, ok=False, code=None, reason=why)
+            return
+        now = time.monotonic()
+        if now - attempt.dialog_at < 1.0:
+            return  # the last answer may not have been drawn yet
+        answers = attempt.dialog_answers = attempt.dialog_answers or {}
+        tries = answers.get(dialog.name, 0)
+        keys = dialogs.answer(dialog, screen)
+        if keys is None or tries >= DIALOG_TRIES:
+            if tries <= DIALOG_TRIES:
+                answers[dialog.name] = DIALOG_TRIES + 1
+                self.display.event(
+                    f"{task_id}: its {dialog.name} dialog needs you (tmuxorch attach {task_id})"
+                )
+            return
+        answers[dialog.name], attempt.dialog_at = tries + 1, now
+        self.display.event(f"{task_id}: answered its {dialog.name} dialog ({' '.join(keys)})")
+        from tmuxorch.bridge.send import press
+
+        def answer() -> None:
+            why = press(self.client, attempt.pane, keys, delay=profile.enter_delay)
+            if why:
+                self.events.put(("note", f"{task_id}: could not answer its dialog: {why}"))
+
+        threading.Thread(target=answer, daemon=True).start()
 
     def _agent_state(self, attempt: Attempt, state: str) -> None:
         task_id = attempt.task.id
@@ -579,8 +770,13 @@ class Supervisor:
         """A file condition now; an output condition, once the program ended, on all it
         printed (its transcript, completed by a last look)."""
         done = attempt.task.done_when
+        if done.kind == "result":
+            return results.ready(attempt.files.result)
         if done.kind == "file":
-            return done.path is not None and os.path.exists(done.path)
+            path = self._condition_path(attempt)
+            if path is None or not os.path.exists(path):
+                return False
+            return results.ready(path) if path.endswith(".json") else True
         if done.kind == "output" and final and done.pattern:
             self._final_look(attempt)
             try:
@@ -611,7 +807,13 @@ class Supervisor:
         del self.attempts[task_id]
         attempt.ending = True
         self.activity.pop(task_id, None)
+        if ok and attempt.checkout is not None:
+            unmerged = self._worktree_done(attempt, succeeded=True)
+            if unmerged is not None:
+                ok, reason = False, unmerged
         outcome = self.scheduler.finish(task_id, time.time(), ok=ok, exit_code=code, reason=reason)
+        if outcome.state == FAILED and attempt.checkout is not None:
+            self._worktree_done(attempt, succeeded=False)
         st = self.scheduler.states[task_id]
         self.store.end_attempt(
             self.run_id,
@@ -632,6 +834,10 @@ class Supervisor:
             why = self.scheduler.states[skipped].reason
             self.store.update_task(self.run_id, skipped, "skipped", state="skipped", reason=why)
             self.display.event(f"{skipped}: skipped ({why})")
+        if outcome.created:
+            self.store.add_tasks(self.run_id, outcome.created)
+            for created in outcome.created:
+                self.display.event(f"{created}: follows {task_id}, which succeeded")
         took = time.time() - attempt.started
         if outcome.state == SUCCEEDED:
             self.display.event(f"{task_id}: succeeded in {took:.1f}s")
@@ -646,6 +852,46 @@ class Supervisor:
             if not self.poller.expect_end(attempt.pane):
                 self._close(attempt.pane)  # the poller saw it end already
         self.next_display = 0.0
+
+    def _worktree_done(self, attempt: Attempt, *, succeeded: bool) -> str | None:
+        """The task is over (a success, or a final failure): its worktree's work is
+        committed, then merged, kept or removed as its policy says. None, or why the work
+        could not be merged (the task then fails, and the branch is kept)."""
+        checkout, policy = attempt.checkout, attempt.task.worktree
+        assert checkout is not None and policy is not None
+        task_id = attempt.task.id
+        message = f"tmuxorch: {task_id} (run {self.run_id}, attempt {attempt.n})"
+        try:
+            worktrees.commit_all(checkout, message)
+            if succeeded and policy.after == "merge":
+                try:
+                    done = worktrees.merge(checkout, policy.merge, message)
+                except worktrees.GitError as exc:
+                    return self._keep_worktree(
+                        checkout, f"its work could not be merged: {exc}", task_id
+                    )
+                self.display.event(f"{task_id}: merged into {checkout.base} ({done})")
+            elif policy.after == "keep" or (not succeeded and policy.failed == "keep"):
+                self._keep_worktree(checkout, "kept", task_id)
+                return None
+            elif not succeeded:
+                lost = worktrees.ahead(checkout)
+                self.display.event(
+                    f"{task_id}: removing its worktree ({lost} commit(s) on {checkout.branch}"
+                    " discarded; worktree: {failed: keep} keeps them)"
+                )
+            worktrees.remove(checkout)
+        except worktrees.GitError as exc:
+            self.display.event(f"{task_id}: worktree {checkout.path}: {exc}")
+        self.checkouts.pop(task_id, None)
+        return None
+
+    def _keep_worktree(self, checkout: worktrees.Checkout, why: str, task_id: str) -> str:
+        line = f"{why}; branch {checkout.branch} kept in {checkout.path}"
+        self.kept_worktrees.append(f"{task_id}: {checkout.branch} ({checkout.path})")
+        self.checkouts.pop(task_id, None)
+        self.display.event(f"{task_id}: {line}")
+        return line
 
     def _close(self, pane: str) -> None:
         """Close a finished attempt's pane, or keep it after a final failure (a person may
@@ -689,9 +935,10 @@ class Supervisor:
 
     # -- watching --------------------------------------------------------------------------
     def _watch(self) -> None:
+        """The run's own folders: exit files, requests, results."""
         import watchfiles
 
-        folders = [os.path.join(self.run_dir, sub) for sub in ("exits", "requests")]
+        folders = [os.path.join(self.run_dir, sub) for sub in ("exits", "requests", "results")]
         for changes in watchfiles.watch(
             *folders,
             watch_filter=None,
@@ -705,6 +952,119 @@ class Supervisor:
             paths = {path for change, path in changes if change != watchfiles.Change.deleted}
             if paths:
                 self.events.put(("files", paths))
+
+    def _watch_more(self) -> None:
+        """Folders that change during the run: those of ``done_when: {file: ...}`` paths,
+        and those of the task files (hot reload). Watched again whenever they change."""
+        import watchfiles
+
+        stop = _Either(self.stop_watching, self.rewatch)
+        while not self.stop_watching.is_set():
+            self.rewatch.clear()
+            folders = sorted(self.watched)
+            if not folders:
+                stop.wait(0.5)
+                continue
+            for changes in watchfiles.watch(
+                *folders,
+                watch_filter=None,
+                debounce=50,
+                step=WATCH_STEP_MS,
+                stop_event=stop,
+                rust_timeout=200,
+                yield_on_timeout=False,
+                raise_interrupt=False,
+                recursive=False,
+            ):
+                self.events.put(("watched", {path for _, path in changes}))
+            self.events.put(("recheck", None))  # what changed while no watch was on
+
+    def _reload(self) -> None:
+        """The task files changed: go on with the new tasks where that disturbs nothing
+        (see :mod:`tmuxorch.run.reload`); a bad edit is reported and ignored."""
+        from tmuxorch.run import reload
+        from tmuxorch.spec.errors import Problem, SpecError
+        from tmuxorch.spec.workspace import load_workspace
+
+        self.reload_at = None
+        try:
+            taskset = load_workspace(self.ws.file).workspace.tasks
+            if taskset is None:
+                problem = Problem(self.ws.file, 1, 1, "tasks", "the file has no tasks any more")
+                raise SpecError([problem])
+            merged = reload.merge(self.taskset, taskset, self.scheduler.states)
+        except SpecError as exc:
+            for problem in exc.problems:
+                self.display.event(f"edit ignored: {problem}")
+            self.display.event("the run goes on with its tasks as they were")
+            return
+        except OSError as exc:
+            self.display.event(f"edit ignored: {exc}")
+            return
+        if merged.taskset == self.taskset:
+            return
+        states = {t: st for t, st in self.scheduler.states.items() if t not in merged.removed}
+        self.taskset = merged.taskset
+        self.graph = self.taskset.graph
+        self.ws = replace(self.ws, tasks=self.taskset)
+        self.scheduler = Scheduler(self.taskset, self.graph, states, rng=self.scheduler.rng)
+        joined = [t for t in merged.added if t in self.scheduler.states]
+        if joined:
+            self.store.add_tasks(self.run_id, joined)
+        if merged.removed:
+            self.store.remove_tasks(self.run_id, merged.removed, "removed from the task file")
+        parts = [
+            f"{label} {', '.join(ids)}"
+            for label, ids in (
+                ("added", merged.added),
+                ("changed", merged.changed),
+                ("removed", merged.removed),
+            )
+            if ids
+        ]
+        self.display.event("tasks reloaded: " + ("; ".join(parts) or "settings changed"))
+        if merged.ignored:
+            self.display.event(
+                f"edits to {', '.join(merged.ignored)} ignored: they have started, and go on"
+                " as they began"
+            )
+        self.store.event(
+            self.run_id,
+            None,
+            "reloaded",
+            {
+                "added": merged.added,
+                "changed": merged.changed,
+                "removed": merged.removed,
+                "ignored": merged.ignored,
+            },
+        )
+        self._update_watches()
+        self.next_display = 0.0
+
+    def _sources(self) -> set[str]:
+        """The files the run's tasks come from: an edit to one reloads them."""
+        files = {os.path.abspath(self.ws.file), *map(os.path.abspath, self.taskset.files)}
+        for task in self.taskset.tasks:
+            files.update(os.path.abspath(f) for f in task.sources)
+        return files
+
+    def _condition_path(self, attempt: Attempt) -> str | None:
+        path = attempt.task.done_when.path
+        if attempt.task.done_when.kind != "file" or path is None:
+            return None
+        return os.path.join(attempt.cwd or attempt.task.cwd or os.getcwd(), path)
+
+    def _update_watches(self) -> None:
+        folders = {os.path.dirname(f) for f in self._sources()}
+        for attempt in self.attempts.values():
+            path = self._condition_path(attempt)
+            if path and os.path.isdir(os.path.dirname(path)):
+                folders.add(os.path.dirname(path))
+        watched = frozenset(f for f in folders if os.path.isdir(f))
+        if watched != self.watched:
+            self.watched = watched
+            self.rewatch.set()
 
     def _backstop(self) -> None:
         """Panes that died without a word (or vanished), and exit files the watch missed."""
@@ -729,17 +1089,24 @@ class Supervisor:
                     self._complete(attempt, ok=False, code=None, reason=reason)
 
     def _needs_polling(self) -> bool:
-        return any(a.task.done_when.kind == "file" for a in self.attempts.values())
+        """A file condition whose folder does not exist yet (so is not watched)."""
+        for attempt in self.attempts.values():
+            path = self._condition_path(attempt)
+            if path and os.path.dirname(path) not in self.watched:
+                return True
+        return False
 
     def _types(self, attempt: Attempt) -> bool:
-        return not attempt.typed and self.taskset.agent(attempt.task.agent).prompt == "type"
+        return not attempt.typed and self._profile(attempt).prompt == "type"
 
     def _poll(self) -> None:
-        """Files that complete tasks (``done_when: {file: PATH}``)."""
+        """Files that complete tasks (``done_when: {file: PATH}``, ``result``)."""
         for attempt in list(self.attempts.values()):
-            file = attempt.task.done_when.kind == "file"
-            if file and not attempt.ending and self._condition_met(attempt):
+            kind = attempt.task.done_when.kind
+            if kind in ("file", "result") and not attempt.ending and self._condition_met(attempt):
                 self._end(attempt, ok=True, code=None, reason=None)
+        if self._needs_polling():
+            self._update_watches()  # its folder may exist now
 
     def _check_idle(self) -> None:
         """``done_when: idle``: the agent has shown it is idle for long enough."""
@@ -755,12 +1122,14 @@ class Supervisor:
         press Enter (in a thread: the Enter protocol waits)."""
         from tmuxorch.bridge.send import deliver
 
-        profile = self.taskset.agent(attempt.task.agent)
+        profile = self._profile(attempt)
         screen = self.poller.screen(attempt.pane) or ""
         if profile.ready and not re.search(profile.ready, screen, re.MULTILINE):
             return
+        if any(dialogs.showing(d, screen) for d in profile.dialogs):
+            return
         attempt.typed = True
-        prompt = attempt.task.prompt or ""
+        prompt = attempt.typed_prompt or ""
 
         def type_it() -> None:
             why = deliver(self.client, attempt.pane, prompt, delay=profile.enter_delay)
@@ -817,6 +1186,8 @@ class Supervisor:
                 if attempt.pane:
                     tmux_panes.kill_panes(self.client, [attempt.pane])
                     self._pane_closed(attempt.window)
+                if attempt.checkout is not None:
+                    self._worktree_done(attempt, succeeded=False)
         elif st.state in TERMINAL:
             return
         else:
@@ -860,8 +1231,14 @@ class Supervisor:
         for st in self.scheduler.states.values():
             counts[st.state] = counts.get(st.state, 0) + 1
         summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        for task_id, checkout in list(self.checkouts.items()):  # nothing should be left
+            self.display.event(f"{task_id}: removing its leftover worktree {checkout.path}")
+            with contextlib.suppress(worktrees.GitError):
+                worktrees.remove(checkout)
         self.store.end_run(self.run_id, "finished", summary)
         self.display.event(f"run {self.run_id} finished: {summary}")
+        for kept in self.kept_worktrees:
+            self.display.event(f"worktree kept: {kept}")
         self.display.close(self.rows(), self._title())
         if self.created_session and not self.keep:
             tmux_panes.kill_session(self.client, self.session)
@@ -921,7 +1298,9 @@ class Supervisor:
         rows = []
         db = self.store.tasks(self.run_id)
         for task_id in self.graph.order:
-            st = self.scheduler.states[task_id]
+            st = self.scheduler.states.get(task_id)
+            if st is None:
+                continue  # a follow-up not created
             attempt = self.attempts.get(task_id)
             record = db.get(task_id)
             runtime = None
@@ -962,8 +1341,25 @@ def _read_exit(path: str) -> int | None:
         return None
 
 
+class _Either:
+    """Set when either event is (a stop event for watchfiles)."""
+
+    def __init__(self, *events: threading.Event) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+    def wait(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.is_set() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
 def _describe(attempt: Attempt) -> str:
     done = attempt.task.done_when
+    if done.kind == "result":
+        return "writing its result ($TMUXORCH_RESULT)"
     if done.kind == "file":
         return f"writing {done.path}"
     return f"printing /{done.pattern}/"

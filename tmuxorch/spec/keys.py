@@ -3,7 +3,7 @@ layout reader knows the task keys without loading the task reader)."""
 
 from __future__ import annotations
 
-FILE_KEYS = frozenset({"tasks", "max_parallel", "agents", "panes_per_window", "notify"})
+FILE_KEYS = frozenset({"tasks", "max_parallel", "agents", "panes_per_window", "notify", "worktree"})
 TASK_KEYS = frozenset(
     [
         "id",
@@ -19,9 +19,27 @@ TASK_KEYS = frozenset(
         "retry_delay",
         "locks",
         "done_when",
+        "worktree",
+        "then",
     ]
 )
-AGENT_KEYS = frozenset({"preset", "args", "env", "prompt", "ready", "enter_delay"})
+AGENT_KEYS = frozenset(
+    [
+        "preset",
+        "mode",
+        "program",
+        "args",
+        "env",
+        "prompt",
+        "ready",
+        "enter_delay",
+        "patterns",
+        "dialogs",
+        "done_when",
+        "resume",
+    ]
+)
+WORKTREE_KEYS = frozenset({"after", "merge", "failed"})
 SESSION_KEYS = FILE_KEYS | frozenset(
     [
         "session_name",

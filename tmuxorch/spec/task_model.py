@@ -11,6 +11,11 @@ if TYPE_CHECKING:
     from tmuxorch.graph import Graph
     from tmuxorch.spec.model import Pairs
 
+DELIVERIES = ("none", "argument", "file", "stdin", "type")
+"""How a prompt reaches an agent: not at all, as arguments, in a file named by arguments,
+on standard input, or typed (pasted) into the agent once it shows it is ready."""
+DIALOG_POLICIES = ("accept", "ask", "fail")
+
 
 @dataclass(frozen=True)
 class Origin:
@@ -28,8 +33,9 @@ class Origin:
 @dataclass(frozen=True)
 class DoneWhen:
     """When a task counts as done: its process ``exit``\\s (0 = success), its pane prints
-    ``pattern`` (``output``), ``path`` appears (``file``), or it sits ``idle`` for
-    ``seconds``."""
+    ``pattern`` (``output``), ``path`` appears (``file``: relative to the task's working
+    directory; a ``.json`` file must also parse), its result file appears (``result``:
+    ``$TMUXORCH_RESULT``, valid JSON), or it sits ``idle`` for ``seconds``."""
 
     kind: str = "exit"
     pattern: str | None = None
@@ -38,23 +44,66 @@ class DoneWhen:
 
 
 @dataclass(frozen=True)
-class AgentProfile:
-    """How to launch one kind of agent: a preset with the layout's overrides.
+class Dialog:
+    """A question an agent may stop at before its work (a folder-trust dialog...).
 
-    ``argv`` may hold ``{command}``, ``{prompt}``, ``{prompt_file}`` and ``{python}``.
-    ``prompt`` says how the prompt is delivered: ``none``, ``argument``, ``file``,
-    ``stdin``, or ``type`` (pasted into the agent once ``ready`` matches its screen).
+    ``pattern`` shows it is up. Answering it means choosing the menu option matching
+    ``choose`` (arrow keys from the highlighted option, then Enter), or pressing ``keys``.
+    """
+
+    name: str
+    pattern: str
+    choose: str | None = None
+    keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AgentProfile:
+    """How to launch one kind of agent: a preset, in one of its modes, with a layout's
+    overrides.
+
+    ``argv`` may hold ``{command}``, ``{session}``, ``{python}``; ``prompt_args`` (added
+    after the user's ``args``) hold ``{prompt}`` or ``{prompt_file}``. ``prompt`` says how
+    the prompt is delivered (see :data:`DELIVERIES`). A ``{session}`` in ``argv`` makes
+    tmuxorch choose the conversation's id; ``session_capture`` reads it off the screen
+    instead. A later attempt runs ``resume_argv`` when it can (the same conversation).
     """
 
     name: str
     preset: str
     argv: tuple[str, ...]
+    args: tuple[str, ...] = ()
+    """The layout's extra arguments, after ``argv`` (or ``resume_argv``)."""
     prompt: str = "none"
+    prompt_args: tuple[str, ...] = ()
+    resume_argv: tuple[str, ...] | None = None
+    session_capture: str | None = None
     takes_command: bool = False
     env: Pairs = ()
     ready: str | None = None
+    """The screen shows the agent takes input (typed prompts wait for it)."""
     enter_delay: float = 0.1
+    patterns: tuple[tuple[str, str], ...] = ()
+    """(state, regex) checked in order against the last lines of the screen."""
+    dialogs: tuple[Dialog, ...] = ()
+    dialog_policy: str = "accept"
+    mode: str = "interactive"
+    done_when: DoneWhen = DoneWhen()
+    """What ends a task of this agent unless the task says."""
+    program: str | None = None
     description: str = ""
+
+
+@dataclass(frozen=True)
+class Worktree:
+    """A git worktree for a task: made on branch ``tmuxorch/RUN/TASK`` before its pane
+    opens; afterwards ``keep`` it, ``remove`` it, or ``merge`` its work (``ff``: fast
+    forward, rebasing onto the base first if needed; ``squash``: one commit) then remove it.
+    ``failed``: what becomes of it after a final failure (``remove`` or ``keep``)."""
+
+    after: str = "merge"
+    merge: str = "ff"
+    failed: str = "remove"
 
 
 @dataclass(frozen=True)
@@ -65,8 +114,11 @@ class Task:
     """Name of the task's :class:`AgentProfile` (``shell`` for a plain ``command``)."""
     command: str | None = None
     prompt: str | None = None
-    """The prompt, variables already filled in."""
+    """The prompt, variables filled in; with ``prompt_fields``, still a template whose
+    run-time fields (``{result_file}``, ``{results.ID}``...) are filled at launch."""
+    prompt_fields: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
+    """Including, for a follow-up, the task it follows."""
     cwd: str | None = None
     env: Pairs = ()
     timeout: float | None = None
@@ -74,6 +126,11 @@ class Task:
     retry_delay: float = 1.0
     locks: tuple[str, ...] = ()
     done_when: DoneWhen = DoneWhen()
+    worktree: Worktree | None = None
+    follows: str | None = None
+    """A follow-up (``then:``) exists only once this task has succeeded."""
+    sources: tuple[str, ...] = ()
+    """Files besides the task file it was read from (prompt templates)."""
 
 
 @dataclass(frozen=True)
@@ -96,14 +153,19 @@ class TaskSet:
 
         return build_graph(self)
 
+    @cached_property
+    def by_id(self) -> dict[str, Task]:
+        return {task.id: task for task in self.tasks}
+
     def task(self, task_id: str) -> Task:
-        for task in self.tasks:
-            if task.id == task_id:
-                return task
-        raise KeyError(task_id)
+        return self.by_id[task_id]
 
     def agent(self, name: str) -> AgentProfile:
         for agent in self.agents:
             if agent.name == name:
                 return agent
         raise KeyError(name)
+
+    def followers(self, task_id: str) -> list[Task]:
+        """The follow-ups created when ``task_id`` succeeds."""
+        return [task for task in self.tasks if task.follows == task_id]
