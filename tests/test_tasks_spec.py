@@ -291,7 +291,9 @@ def test_two_pass_rendering_is_one_pass(literal: str, now: str, later: str) -> N
     """Filling some fields when the file is read and the rest when the task starts gives
     what filling all at once would: values put in first are never read as fields."""
     text = template.escape(literal) + " {now} {{lit}} $$ {results.a.b} $now"
-    first, missing, kept = template.render(text, {"now": now}, later=lambda n: n.startswith("results."))
+    first, missing, kept = template.render(
+        text, {"now": now}, later=lambda n: n.startswith("results.")
+    )
     assert missing == [] and kept == ["results.a.b"]
     second, missing, _ = template.render(first, {"results.a.b": later})
     once, _, _ = template.render(text, {"now": now, "results.a.b": later})

@@ -178,6 +178,16 @@ def graph(file: TaskFile) -> None:
 
 
 @app.command()
+def agents(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+) -> None:
+    """List the agent presets: installed here or not, version, modes."""
+    from tmuxorch.cli import agents as agents_cmd
+
+    _done(agents_cmd.agents(as_json=as_json))
+
+
+@app.command()
 def attach(
     task: Annotated[str, typer.Argument(help="Task id.")],
     file: RunFile = None,
