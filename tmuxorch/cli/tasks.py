@@ -335,6 +335,14 @@ def graph(file: str) -> int:
                 extra.append(f"retries {task.retries}")
             if task.timeout:
                 extra.append(f"timeout {task.timeout:g}s")
+            if task.follows:
+                extra.append(f"created when {task.follows} succeeds")
+            if task.worktree:
+                policy = task.worktree
+                extra.append(
+                    f"worktree, then {policy.after}"
+                    + (f" ({policy.merge})" if policy.after == "merge" else "")
+                )
             detail = f"  [{'; '.join(extra)}]" if extra else ""
             print(f"  {task_id} ({task.agent}){needs}{detail}")
     print(f"{len(taskset.tasks)} task(s), at most {taskset.max_parallel} at once")

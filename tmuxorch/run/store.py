@@ -118,6 +118,10 @@ class AttemptRow:
 class Store:
     def __init__(self, directory: str) -> None:
         os.makedirs(directory, exist_ok=True)
+        ignore = os.path.join(directory, ".gitignore")
+        if not os.path.exists(ignore):  # run state (and task worktrees) is not project code
+            with open(ignore, "w", encoding="utf-8") as handle:
+                handle.write("# written by tmuxorch: nothing here belongs in git\n*\n")
         self.directory = directory
         self.path = os.path.join(directory, "state.db")
         self.db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)

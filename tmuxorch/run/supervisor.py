@@ -185,6 +185,8 @@ class Supervisor:
         self.watched: frozenset[str] = frozenset()
         self.rewatch = threading.Event()
         self.reload_at: float | None = None
+        self.stamps = self._stamp_sources()
+        """The task files as last read (a change the watch missed shows here)."""
         self.next_backstop = 0.0
         self.next_poll = 0.0
         self.next_display = 0.0
@@ -383,6 +385,8 @@ class Supervisor:
             now = time.monotonic()
             if now >= self.next_backstop:
                 self._backstop()
+                if self.reload_at is None and self._stamp_sources() != self.stamps:
+                    self.reload_at = now  # changed before the watch was on, or unseen by it
                 self.next_backstop = now + BACKSTOP
             if now >= self.next_poll and self._needs_polling():
                 self._poll()
@@ -867,12 +871,10 @@ class Supervisor:
                 try:
                     done = worktrees.merge(checkout, policy.merge, message)
                 except worktrees.GitError as exc:
-                    return self._keep_worktree(
-                        checkout, f"its work could not be merged: {exc}", task_id
-                    )
+                    return self._keep_worktree(attempt, f"its work could not be merged: {exc}")
                 self.display.event(f"{task_id}: merged into {checkout.base} ({done})")
             elif policy.after == "keep" or (not succeeded and policy.failed == "keep"):
-                self._keep_worktree(checkout, "kept", task_id)
+                self._keep_worktree(attempt, "kept")
                 return None
             elif not succeeded:
                 lost = worktrees.ahead(checkout)
@@ -884,12 +886,16 @@ class Supervisor:
         except worktrees.GitError as exc:
             self.display.event(f"{task_id}: worktree {checkout.path}: {exc}")
         self.checkouts.pop(task_id, None)
+        attempt.checkout = None
         return None
 
-    def _keep_worktree(self, checkout: worktrees.Checkout, why: str, task_id: str) -> str:
+    def _keep_worktree(self, attempt: Attempt, why: str) -> str:
+        checkout, task_id = attempt.checkout, attempt.task.id
+        assert checkout is not None
         line = f"{why}; branch {checkout.branch} kept in {checkout.path}"
         self.kept_worktrees.append(f"{task_id}: {checkout.branch} ({checkout.path})")
         self.checkouts.pop(task_id, None)
+        attempt.checkout = None
         self.display.event(f"{task_id}: {line}")
         return line
 
@@ -987,6 +993,7 @@ class Supervisor:
         from tmuxorch.spec.workspace import load_workspace
 
         self.reload_at = None
+        self.stamps = self._stamp_sources()
         try:
             taskset = load_workspace(self.ws.file).workspace.tasks
             if taskset is None:
@@ -1022,6 +1029,7 @@ class Supervisor:
             )
             if ids
         ]
+        self.stamps = self._stamp_sources()  # new templates, maybe
         self.display.event("tasks reloaded: " + ("; ".join(parts) or "settings changed"))
         if merged.ignored:
             self.display.event(
@@ -1041,6 +1049,16 @@ class Supervisor:
         )
         self._update_watches()
         self.next_display = 0.0
+
+    def _stamp_sources(self) -> dict[str, tuple[int, int]]:
+        stamps = {}
+        for path in self._sources():
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue
+            stamps[path] = (info.st_mtime_ns, info.st_size)
+        return stamps
 
     def _sources(self) -> set[str]:
         """The files the run's tasks come from: an edit to one reloads them."""
