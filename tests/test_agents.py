@@ -144,24 +144,35 @@ RECORDED = sorted((path.parent.name, path.stem) for path in SCREENS.glob("*/*.tx
 @pytest.mark.parametrize(("agent", "name"), RECORDED, ids="-".join)
 def test_patterns_on_screens_recorded_from_the_real_clis(agent: str, name: str) -> None:
     """Screens captured with tmux from Claude Code 2.1.197, Codex 0.169.0, Gemini CLI
-    0.61.0 and OpenCode 1.18.33 (no network: what they show before and while they fail to
-    reach their model). A dialog is waiting_input until answered."""
+    0.61.0, OpenCode 1.18.33 and Aider 0.86.2 (no network: what they show before and while
+    they fail to reach their model). A dialog is waiting_input until answered."""
     text = (SCREENS / agent / f"{name}.txt").read_text()
     expected = "waiting_input" if name.startswith("dialog") else name.split("-")[0]
     profile = presets.find(agent).profile()  # type: ignore[union-attr]
     assert Detector(profile.patterns).classify(text) == expected
 
 
-@pytest.mark.parametrize("agent", ["claude", "codex", "gemini"])
-def test_trust_dialogs_recorded_are_answered(agent: str) -> None:
-    text = (SCREENS / agent / "dialog-trust.txt").read_text()
-    (dialog,) = presets.find(agent).dialogs  # type: ignore[union-attr]
-    assert dialogs.showing(dialog, text)
-    assert dialogs.answer(dialog, text) == ("Enter",)  # the accepting option is highlighted
+@pytest.mark.parametrize(
+    ("agent", "screen", "keys"),
+    [
+        ("claude", "dialog-trust", ("Enter",)),  # the accepting option is highlighted
+        ("codex", "dialog-trust", ("Enter",)),
+        ("gemini", "dialog-trust", ("Enter",)),
+        ("aider", "waiting_input-gitignore", ("y", "Enter")),
+    ],
+)
+def test_start_up_dialogs_recorded_are_answered(
+    agent: str, screen: str, keys: tuple[str, ...]
+) -> None:
+    text = (SCREENS / agent / f"{screen}.txt").read_text()
+    preset = presets.find(agent)
+    assert preset is not None
+    showing = [d for d in preset.dialogs if dialogs.showing(d, text)]
+    assert len(showing) == 1 and dialogs.answer(showing[0], text) == keys
     for other in ("idle", "busy"):
         path = SCREENS / agent / f"{other}.txt"
         if path.exists():
-            assert not dialogs.showing(dialog, path.read_text())
+            assert not any(dialogs.showing(d, path.read_text()) for d in preset.dialogs)
 
 
 TRUST = presets.TRUST_CLAUDE

@@ -70,6 +70,7 @@ def test_a_retry_resumes_the_agents_conversation(tmux_server: Server, tmp_path: 
     store = Store(state_dir(file))
     assert store.tasks(latest_run(file))["flaky"].session == session
     store.close()
+    assert rows(file)["flaky"]["session"] == session
     # the second attempt continued that conversation, told why the first ended
     assert f"↻ Resumed conversation {session} (1 earlier prompt(s))" in second
     assert "attempt 2 of task flaky" in second and "exit status 3" in second
@@ -98,6 +99,7 @@ def test_start_up_dialogs_answered_or_failed_by_policy(tmux_server: Server, tmp_
     assert report["trusting"]["state"] == "succeeded"
     assert report["wary"]["state"] == "failed"
     assert report["wary"]["reason"] == "stopped at its trust dialog (dialogs: fail)"
+    assert result.stdout.count("answered its trust dialog") == 1
     assert "trusting: answered its trust dialog (Down Enter)" in result.stdout
     trusted = (tmp_path / "demo-state" / "trusted").read_text().splitlines()
     assert trusted == [str((tmp_path / "a").resolve())]
@@ -134,6 +136,8 @@ def test_results_complete_tasks_and_feed_the_prompts_after(
     assert result.returncode == 1
     report = rows(file)
     assert report["a"]["state"] == "succeeded"  # by its result: it never exited
+    assert report["a"]["result"] == {"summary": "made the schema", "files": 3}
+    assert report["e"]["result"] is None
     assert report["e"]["state"] == "succeeded"  # once out.json was whole
     assert report["b"]["state"] == "succeeded"
     assert report["c"]["state"] == "failed"

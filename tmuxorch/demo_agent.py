@@ -220,6 +220,7 @@ def trust_folder(screen: Screen) -> bool:
             elif key in ("esc", ""):
                 chosen = 0
                 break
+    screen.out.write(f"\x1b[{drawn}A\r\x1b[J")  # the dialog goes, as in a real TUI
     if chosen == 0:
         screen.line("● Not trusted: exiting.")
         return False

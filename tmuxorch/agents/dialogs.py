@@ -19,8 +19,12 @@ _OPTION = re.compile(r"^(?P<lead>[\s│┃║|]*)(?P<mark>[❯›>●▶]\s*)?(?
 
 
 def showing(dialog: Dialog, screen: str) -> bool:
-    """Whether ``screen`` shows ``dialog`` (in its last lines)."""
-    tail = "\n".join(screen.splitlines()[-TAIL:])
+    """Whether ``screen`` shows ``dialog`` (in its last lines; ``\\Z`` in a pattern is the
+    last line with text, for questions asked on a command line)."""
+    lines = [line.rstrip() for line in screen.splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    tail = "\n".join(lines[-TAIL:])
     return re.search(dialog.pattern, tail, re.MULTILINE) is not None
 
 

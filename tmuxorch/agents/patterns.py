@@ -60,6 +60,7 @@ PATTERNS: dict[str, Patterns] = {
     ),
     "aider": (
         (WAITING, r"\(Y\)es/\(N\)o.*\Z"),
+        (BUSY, r"Waiting for \S+\s*\Z|Retrying in [\d.]+ seconds"),
         (IDLE, r"(^|\n)(aider|architect|ask|code|multi)?> ?\Z"),
     ),
     "gemini": (

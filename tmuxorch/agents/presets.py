@@ -29,9 +29,9 @@ TRUST_CODEX = Dialog("trust", r"Trust this folder\?", choose=r"Trust and continu
 TRUST_GEMINI = Dialog(
     "trust", r"Do you trust the files in this folder\?", choose=r"Trust folder \("
 )
-AIDER_DIALOGS = (
-    Dialog("gitignore", r"Add \.aider\*? to \.gitignore.*\(Y\)es/\(N\)o", keys=("y", "Enter")),
-    Dialog("git-repo", r"No git repo found, create one.*\(Y\)es/\(N\)o", keys=("y", "Enter")),
+AIDER_DIALOGS = (  # asked on its command line: only while the question is the last line
+    Dialog("gitignore", r"Add \.aider\*? to \.gitignore.*\[Yes\]: ?\Z", keys=("y", "Enter")),
+    Dialog("git-repo", r"No git repo found, create one.*\[Yes\]: ?\Z", keys=("y", "Enter")),
 )
 
 

@@ -193,7 +193,7 @@ def status(
                         "session": run_row.session,
                         "state": run_row.state,
                         "reason": run_row.reason,
-                        "tasks": [r.as_json() for r in rows(store, run_row, chosen=chosen)],
+                        "tasks": _with_results(store, run_row, rows(store, run_row, chosen=chosen)),
                     },
                     indent=2,
                 )
@@ -205,6 +205,25 @@ def status(
         return _follow(store, run_row, chosen)
     finally:
         store.close()
+
+
+def _with_results(store: Store, run_row: RunRow, found: list[Row]) -> list[dict[str, object]]:
+    """Rows as JSON, with each task's agent conversation and result (``$TMUXORCH_RESULT``)."""
+    from tmuxorch.run import results
+
+    sessions = {t.id: t.session for t in store.tasks(run_row.id).values()}
+    folder = os.path.join(store.directory, "runs", run_row.id, "results")
+    out = []
+    for row in found:
+        data = row.as_json()
+        data["session"] = sessions.get(row.task)
+        try:
+            value = results.read(os.path.join(folder, f"{row.task}.json"))
+        except results.ResultError as exc:
+            value = {"error": str(exc)}
+        data["result"] = None if value is results.MISSING else value
+        out.append(data)
+    return out
 
 
 def _follow(store: Store, run_row: RunRow, chosen: Client | None) -> int:
