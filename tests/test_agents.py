@@ -164,7 +164,7 @@ def test_patterns_on_screens_recorded_from_the_real_clis(agent: str, name: str) 
 def test_start_up_dialogs_recorded_are_answered(
     agent: str, screen: str, keys: tuple[str, ...]
 ) -> None:
-    text = (SCREENS / agent / f"{screen}.txt").read_text()
+    text = (SCREENS / agent / f"{screen}.txt").read_text() + "\n" * 40  # as a 50-row pane
     preset = presets.find(agent)
     assert preset is not None
     showing = [d for d in preset.dialogs if dialogs.showing(d, text)]
@@ -368,3 +368,30 @@ def test_agents_command_lists_every_preset(tmp_path: Path) -> None:
         tmuxorch_argv("agents"), capture_output=True, text=True, env=env, check=True
     ).stdout
     assert "9.9.9" in table and "not installed" in table and "to install:" in table
+
+
+def test_shipped_layouts_and_prompt_templates(tmp_path: Path) -> None:
+    """Every layout in layouts/ loads; the prompt templates, filled at start as a run
+    would, leave no field unfilled and keep their literal braces and dollars."""
+    from tmuxorch.run import results
+
+    root = Path(__file__).resolve().parent.parent
+    for layout in sorted((root / "layouts").glob("*.yaml")):
+        load_workspace(str(layout))
+    tasks = load_workspace(str(root / "layouts" / "feature.yaml")).workspace.tasks
+    assert tasks is not None
+    assert [t.id for t in tasks.tasks] == [
+        "implement",
+        "implement-review",
+        "implement-review-tests",
+    ]
+    done = tmp_path / "implement.json"
+    done.write_text('{"summary": "added --json", "files": ["tmuxorch/cli/tasks.py"]}')
+    fixed = {"result_file": "/r/x.json", "run": "R", "attempt": "1", "worktree": "", "branch": ""}
+    for task in tasks.tasks:
+        text = results.fill(task, fixed, lambda _: str(done))
+        assert "{result_file}" not in text and "/r/x.json" in text
+        assert "$TMUXORCH_RESULT" in text and "$$" not in text
+    review = results.fill(tasks.task("implement-review"), fixed, lambda _: str(done))
+    assert '"summary": "added --json"' in review  # what the work reported
+    assert '{"file": ..., "line": ...' in review  # a literal brace, written {{ in the file

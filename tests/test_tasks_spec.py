@@ -197,9 +197,11 @@ def test_template_variable_without_value(tmp_path: Path) -> None:
         """,
     ) == [
         "p.md:2:7: tasks[0].prompt: no value for template variable 'feature'\n"
-        "  hint: set it in the task's vars (used in p.md)",
+        "  hint: set it in the task's vars (used in p.md); for a literal {feature} or"
+        " $feature, write {{feature}} or $$feature",
         "tasks.yaml:4:38: tasks[1].prompt: no value for template variable 'thing'\n"
-        "  hint: set it in the task's vars",
+        "  hint: set it in the task's vars; for a literal {thing} or $thing, write {{thing}}"
+        " or $$thing",
     ]
 
 

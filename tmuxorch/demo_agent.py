@@ -21,12 +21,16 @@ Like a real agent it keeps conversations: ``--session-id ID`` names a new one,
 They live in ``$TMUXORCH_DEMO_STATE`` (default: a folder in the temp directory), as does
 the list of trusted folders.
 
+When ``$TMUXORCH_RESULT`` is set (tmuxorch sets it), a successful turn ends by writing a
+JSON summary there, as the prompt templates ask real agents to.
+
 Everything it prints depends only on the prompt and the options, so tests are repeatable.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import sys
@@ -284,6 +288,28 @@ def remember(session: str, prompt: str) -> None:
         handle.write(prompt + "\x00")
 
 
+def report(screen: Screen, script: Script) -> None:
+    """Honour tmuxorch's result contract: a JSON summary in ``$TMUXORCH_RESULT``."""
+    path = os.environ.get("TMUXORCH_RESULT")
+    if not path:
+        return
+    first = next(
+        (ln.strip() for ln in script.prompt.splitlines() if ln.strip() and not ln.startswith("@")),
+        "",
+    )
+    result = {
+        "task": os.environ.get("TMUXORCH_TASK", "-"),
+        "summary": f"did: {first}" if first else "did what was asked",
+        "files": script.writes,
+        "steps": script.steps,
+    }
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(result, handle, indent=2)
+    os.replace(path + ".tmp", path)  # whole or not at all: a watcher may be waiting on it
+    screen.line("● Wrote the result for tmuxorch")
+
+
 def run_turn(screen: Screen, script: Script) -> int:
     rng = random.Random(script.prompt)
     started = time.monotonic()
@@ -293,6 +319,7 @@ def run_turn(screen: Screen, script: Script) -> int:
     write_files(screen, script.writes, script.prompt)
     took = time.monotonic() - started
     if script.exit == 0:
+        report(screen, script)
         screen.line(f"✓ Done in {took:.1f}s.")
     else:
         screen.line(f"✗ Failed with exit status {script.exit} after {took:.1f}s.")

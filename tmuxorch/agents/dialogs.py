@@ -18,14 +18,19 @@ TAIL = 30
 _OPTION = re.compile(r"^(?P<lead>[\s│┃║|]*)(?P<mark>[❯›>●▶]\s*)?(?P<num>\d+\.\s+)?(?P<text>\S.*)$")
 
 
-def showing(dialog: Dialog, screen: str) -> bool:
-    """Whether ``screen`` shows ``dialog`` (in its last lines; ``\\Z`` in a pattern is the
-    last line with text, for questions asked on a command line)."""
+def _tail(screen: str) -> list[str]:
+    """The last lines of ``screen`` down to its last line with text (a dialog drawn at the
+    top of a tall pane is followed by many empty rows)."""
     lines = [line.rstrip() for line in screen.splitlines()]
     while lines and not lines[-1]:
         lines.pop()
-    tail = "\n".join(lines[-TAIL:])
-    return re.search(dialog.pattern, tail, re.MULTILINE) is not None
+    return lines[-TAIL:]
+
+
+def showing(dialog: Dialog, screen: str) -> bool:
+    """Whether ``screen`` shows ``dialog`` (in its last lines; ``\\Z`` in a pattern is the
+    last line with text, for questions asked on a command line)."""
+    return re.search(dialog.pattern, "\n".join(_tail(screen)), re.MULTILINE) is not None
 
 
 def answer(dialog: Dialog, screen: str) -> tuple[str, ...] | None:
@@ -35,7 +40,7 @@ def answer(dialog: Dialog, screen: str) -> tuple[str, ...] | None:
         return dialog.keys
     if dialog.choose is None:
         return None
-    lines = screen.splitlines()[-TAIL:]
+    lines = _tail(screen)
     target = next((i for i, line in enumerate(lines) if re.search(dialog.choose, line)), None)
     if target is None:
         return None

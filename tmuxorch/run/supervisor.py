@@ -84,6 +84,8 @@ RESUME_PROMPT = (
 """What a resumed conversation is told (its first prompt is already in it)."""
 DIALOG_TRIES = 3
 """Answers to one dialog before it is left to a person."""
+DIALOG_SETTLE = 1.0
+"""Seconds to let a dialog draw itself, or go away once answered, before looking again."""
 
 
 @dataclass
@@ -110,7 +112,8 @@ class Attempt:
     """Its agent profile (kept: a reload may change the task set's)."""
     typed_prompt: str | None = None
     dialog_answers: dict[str, int] | None = None
-    dialog_at: float = 0.0
+    dialog_at: float = -DIALOG_SETTLE
+    dialog_recheck: float | None = None
 
 
 def run_id_now() -> str:
@@ -393,6 +396,7 @@ class Supervisor:
                 self.next_poll = now + POLL
             self._check_timeouts()
             self._check_idle()
+            self._recheck_dialogs()
             if self.reload_at is not None and now >= self.reload_at:
                 self._reload()
             if now >= self.next_display:
@@ -419,6 +423,7 @@ class Supervisor:
             times.append(self.next_poll)
         times += [a.deadline for a in self.attempts.values() if a.deadline and not a.ending]
         times += [deadline for _, _, deadline in self.closing.values()]
+        times += [a.dialog_recheck for a in self.attempts.values() if a.dialog_recheck]
         times += [
             a.idle_since + a.task.done_when.seconds
             for a in self.attempts.values()
@@ -679,7 +684,9 @@ class Supervisor:
 
     def _dialogs(self, attempt: Attempt, profile: AgentProfile) -> None:
         """A start-up dialog on screen: answered (policy accept), left to a person (ask,
-        or when the answer cannot be told), or the end of the attempt (fail)."""
+        or when the answer cannot be told), or the end of the attempt (fail). Looked at on
+        each new screen, and again a moment later (a screen that stays put sends none)."""
+        attempt.dialog_recheck = None
         screen = self.poller.screen(attempt.pane) or ""
         dialog = next((d for d in profile.dialogs if dialogs.showing(d, screen)), None)
         if dialog is None or profile.dialog_policy == "ask":
@@ -690,11 +697,16 @@ class Supervisor:
             self._end(attempt, ok=False, code=None, reason=why)
             return
         now = time.monotonic()
-        if now - attempt.dialog_at < 1.0:
-            return  # the last answer may not have been drawn yet
         answers = attempt.dialog_answers = attempt.dialog_answers or {}
         tries = answers.get(dialog.name, 0)
+        if now < attempt.dialog_at + DIALOG_SETTLE:
+            attempt.dialog_recheck = attempt.dialog_at + DIALOG_SETTLE
+            return  # the last answer may not have been drawn yet
         keys = dialogs.answer(dialog, screen)
+        if keys is None and tries < DIALOG_TRIES:  # half drawn, maybe: look again soon
+            answers[dialog.name], attempt.dialog_at = tries + 1, now
+            attempt.dialog_recheck = now + DIALOG_SETTLE
+            return
         if keys is None or tries >= DIALOG_TRIES:
             if tries <= DIALOG_TRIES:
                 answers[dialog.name] = DIALOG_TRIES + 1
@@ -703,6 +715,7 @@ class Supervisor:
                 )
             return
         answers[dialog.name], attempt.dialog_at = tries + 1, now
+        attempt.dialog_recheck = now + DIALOG_SETTLE  # still there then: answer again
         self.display.event(f"{task_id}: answered its {dialog.name} dialog ({' '.join(keys)})")
         from tmuxorch.bridge.send import press
 
@@ -712,6 +725,13 @@ class Supervisor:
                 self.events.put(("note", f"{task_id}: could not answer its dialog: {why}"))
 
         threading.Thread(target=answer, daemon=True).start()
+
+    def _recheck_dialogs(self) -> None:
+        now = time.monotonic()
+        for attempt in list(self.attempts.values()):
+            due = attempt.dialog_recheck
+            if due is not None and now >= due and not attempt.ending:
+                self._dialogs(attempt, self._profile(attempt))
 
     def _agent_state(self, attempt: Attempt, state: str) -> None:
         task_id = attempt.task.id

@@ -491,7 +491,9 @@ class Collector:
                     col + 1,
                     where,
                     f"no value for template variable {name!r}",
-                    "set it in the task's vars" + (f" (used in {source})" if source else ""),
+                    "set it in the task's vars"
+                    + (f" (used in {source})" if source else "")
+                    + f"; for a literal {{{name}}} or ${name}, write {{{{{name}}}}} or $${name}",
                 )
             )
         return rendered, tuple(kept), (source,) if source else ()
