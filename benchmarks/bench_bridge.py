@@ -21,34 +21,26 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import common
 
 from tmuxorch.bridge.frames import apply_patch
 from tmuxorch.bridge.poller import Poller
-from tmuxorch.tmux.client import Client
+
+if TYPE_CHECKING:
+    from tmuxorch.tmux.client import Client
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 TICKER = "import time\nfor _ in range({n}):\n    print(f'tick {{time.time():.6f}}', flush=True)\n    time.sleep(0.02)\ntime.sleep(1)\n"
 
 
-def env() -> dict[str, str]:
-    result = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
-    result["SHELL"] = "/bin/sh"
-    return result
-
-
 def server() -> tuple[str, Client]:
-    name = f"tmuxorch-bench-{uuid.uuid4().hex[:8]}"
-    client = Client(name, config_file="/dev/null", env=env())
-    client.run(
-        [
-            ("start-server",),
-            ("set-option", "-g", "exit-empty", "off"),
-            ("new-session", "-d", "-s", "bench", "-x", "160", "-y", "40"),
-            ("set-option", "-g", "remain-on-exit", "on"),
-        ]
+    return common.server(
+        ("new-session", "-d", "-s", "bench", "-x", "160", "-y", "40"),
+        ("set-option", "-g", "remain-on-exit", "on"),
     )
-    return name, client
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -161,7 +153,7 @@ def send_cost(runs: int) -> dict[str, object]:
         for _ in range(runs):
             for name, argv in commands.items():  # interleaved
                 started = time.perf_counter()
-                subprocess.run(argv, env=env(), check=True, stdout=subprocess.DEVNULL)
+                subprocess.run(argv, env=common.env(), check=True, stdout=subprocess.DEVNULL)
                 samples[name].append((time.perf_counter() - started) * 1000)
         medians = {k: round(statistics.median(v), 2) for k, v in samples.items()}
         floor = medians["python -c pass"] + medians["tmux send-keys"]

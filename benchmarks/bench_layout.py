@@ -23,12 +23,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
+
+import common
 
 from tmuxorch.spec.workspace import load_workspace
 from tmuxorch.tmux.build import build
-from tmuxorch.tmux.client import Client
 from tmuxorch.tmux.plan import plan
 
 HERE = Path(__file__).resolve().parent
@@ -67,9 +67,7 @@ def median_ms(samples: list[float]) -> float:
 
 
 def whole_process(runs: int, files: dict[str, Path], env: dict[str, str]) -> dict[str, object]:
-    socket = f"tmuxorch-bench-{uuid.uuid4().hex[:8]}"
-    server = Client(socket, config_file="/dev/null", env=env)
-    server.run([("start-server",), ("set-option", "-g", "exit-empty", "off")])
+    socket, server = common.server()
     commands = {
         "tmuxorch": lambda f: [tool("tmuxorch"), "layout", "-d", "-L", socket, str(f)],
         "tmuxp": lambda f: [tool("tmuxp"), "load", "-d", "-y", "-L", socket, str(f)],
@@ -101,9 +99,7 @@ def whole_process(runs: int, files: dict[str, Path], env: dict[str, str]) -> dic
 
 
 def in_process(runs: int, files: dict[str, Path], env: dict[str, str]) -> dict[str, object]:
-    socket = f"tmuxorch-bench-{uuid.uuid4().hex[:8]}"
-    client = Client(socket, config_file="/dev/null", env=env)
-    client.run([("start-server",), ("set-option", "-g", "exit-empty", "off")])
+    _, client = common.server()
     results: dict[str, object] = {}
     try:
         for label, path in files.items():
@@ -138,8 +134,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
-    env["SHELL"] = "/bin/sh"
+    env = common.env()
     with tempfile.TemporaryDirectory() as tmp:
         files = {}
         for label, text in WORKSPACES.items():

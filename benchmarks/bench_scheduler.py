@@ -14,20 +14,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
+
+import common
 
 from tmuxorch.run.scheduler import Scheduler
 from tmuxorch.run.store import Store, state_dir
 from tmuxorch.spec.workspace import load_workspace
-from tmuxorch.tmux.client import Client
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -56,23 +55,10 @@ def validate_and_plan(path: Path, runs: int) -> dict[str, float]:
     return {"median_ms": round(statistics.median(times) * 1000, 1), "runs": runs}
 
 
-def env() -> dict[str, str]:
-    result = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
-    result["SHELL"] = "/bin/sh"
-    return result
-
-
-def server() -> tuple[str, Client]:
-    name = f"tmuxorch-bench-{uuid.uuid4().hex[:8]}"
-    client = Client(name, config_file="/dev/null", env=env())
-    client.run([("start-server",), ("set-option", "-g", "exit-empty", "off")])
-    return name, client
-
-
 def run_cli(socket: str, file: Path, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "tmuxorch", "run", "-L", socket, str(file), *args],
-        env=env(),
+        env=common.env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,
@@ -90,7 +76,7 @@ def reaction(tmp: Path, links: int) -> dict[str, object]:
         lines.append(f"  - {{id: c{i}, command: '{stamp}.start; {stamp}.end'{dep}}}")
     file = tmp / "chain.yaml"
     file.write_text("\n".join(lines) + "\n")
-    socket, client = server()
+    socket, client = common.server()
     try:
         proc = run_cli(socket, file)
         if proc.wait(timeout=300) != 0:
@@ -118,7 +104,7 @@ def rss_with_live_panes(tmp: Path, count: int) -> dict[str, object]:
     ]
     file = tmp / "wide.yaml"
     file.write_text("\n".join(lines) + "\n")
-    socket, client = server()
+    socket, client = common.server()
     try:
         proc = run_cli(socket, file)
         deadline = time.monotonic() + 120
