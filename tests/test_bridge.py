@@ -22,6 +22,7 @@ from tmuxorch.bridge.frames import apply_patch, make_patch
 from tmuxorch.bridge.poller import Poller
 from tmuxorch.bridge.send import deliver
 from tmuxorch.bridge.sinks import Transcripts
+from tmuxorch.tmux.client import TmuxError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -705,3 +706,91 @@ def test_send_when_idle_and_to_all(tmux_server: Server, tmp_path: Path) -> None:
         return all(c.cmd("display-message", "-p", "-t", p, "#{pane_dead}") == ["1"] for p in panes)
 
     eventually(all_dead, what="both exited")
+
+
+def _task_panes(server: Server) -> list[str]:
+    try:
+        return server.client.cmd("list-panes", "-a", "-F", "#{@tmuxorch-task}")
+    except TmuxError:  # no session yet
+        return []
+
+
+def test_watch_and_send_follow_tasks_not_panes(tmux_server: Server, tmp_path: Path) -> None:
+    """A task target is followed through its life: waited for while pending, each retry's
+    pane from its first line, and a finished task is named as such (not "no pane")."""
+    file = tmp_path / "tasks.yaml"
+    file.write_text(
+        textwrap.dedent(
+            """\
+            tasks:
+              - {id: gate, command: 'read go; echo gate-open'}
+              - {id: after, depends_on: [gate], command: 'echo after-1; echo after-2'}
+              - id: flaky
+                depends_on: [gate]
+                command: 'n=${TMUXORCH_ATTEMPT##*/}; echo "try $n"; sleep 0.5; [ $n -ge 2 ]'
+                retries: 1
+                retry_delay: 300ms
+              - {id: hold, depends_on: [after, flaky], command: 'printf "Go on? (y/n) "; read go'}
+              - {id: last, depends_on: [hold], command: 'read go'}
+            """
+        )
+    )
+    argv = [*tmuxorch_argv("run", "-L", tmux_server.name, str(file))]
+    run = subprocess.Popen(argv, env=tmux_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    send = [*tmuxorch_argv("send", "-L", tmux_server.name)]
+    watch = [*tmuxorch_argv("watch", "-L", tmux_server.name)]
+
+    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(argv, env=tmux_env(), capture_output=True, text=True, timeout=60)
+
+    try:
+        eventually(lambda: "gate" in _task_panes(tmux_server), what="gate has started")
+        early = cli(*send, "after", "hello")
+        assert (early.returncode, early.stderr) == (
+            1,
+            "tmuxorch: not delivered: after is pending (not started yet)"
+            " (--when-idle waits for it)\n",
+        )
+        viewer = subprocess.Popen(
+            [*watch, "after", "flaky"],
+            env=tmux_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert viewer.stderr is not None
+        notices = [viewer.stderr.readline(), viewer.stderr.readline()]
+        assert sorted(notices) == [
+            "after is pending (not started yet): following it once it has a pane\n",
+            "flaky is pending (not started yet): following it once it has a pane\n",
+        ]
+        answer = subprocess.Popen(  # hold is pending: --when-idle waits for its prompt
+            [*send, "--when-idle", "hold", "y"], env=tmux_env(), stderr=subprocess.PIPE, text=True
+        )
+        assert cli(*send, "gate", "go").returncode == 0
+        out, _ = viewer.communicate(timeout=60)
+        assert viewer.returncode == 0
+        shown = [ln for ln in out.splitlines() if " │ " in ln and "[" not in ln]
+        assert [ln for ln in shown if ln.startswith("after")] == [
+            "after │ after-1",
+            "after │ after-2",
+        ]
+        assert [ln for ln in shown if ln.startswith("flaky")] == [
+            "flaky │ try 1",
+            "flaky │ try 2",
+        ]
+        ended = cli(*watch, "gate")
+        assert (ended.returncode, ended.stderr) == (
+            1,
+            "gate has succeeded (exit 0); its output: tmuxorch logs gate\n",
+        )
+        late = cli(*send, "flaky", "hello")
+        assert late.returncode == 1 and "not delivered: flaky has succeeded" in late.stderr
+        assert answer.wait(timeout=60) == 0, answer.communicate()[1]
+        eventually(lambda: "last" in _task_panes(tmux_server), what="last has started")
+        assert cli(*send, "last", "go").returncode == 0
+        assert run.wait(timeout=60) == 0
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()

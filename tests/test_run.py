@@ -742,3 +742,30 @@ def test_a_finished_pane_closes_with_its_whole_transcript_while_the_run_goes_on(
     flag.touch()
     proc.communicate(timeout=60)
     assert proc.returncode == 0
+
+
+def test_a_session_closed_under_the_run(tmux_server: Server, tmp_path: Path) -> None:
+    """Closing the session (even the server's last one) fails the attempts that ran in it;
+    a retry makes the session again and the run goes on."""
+    mark = tmp_path / "mark"
+    file = tasks_file(
+        tmp_path,
+        f"""
+        tasks:
+          - id: long
+            command: '[ -e {mark} ] || {{ touch {mark}; sleep 300; }}'
+            retries: 1
+            retry_delay: 50ms
+          - {{id: after, depends_on: [long], command: 'true'}}
+        """,
+    )
+    proc = start(tmux_server, file)
+    eventually(mark.exists, what="the first attempt started")
+    (session,) = eventually(tmux_server.sessions, what="the run's session")
+    tmux_server.client.cmd("kill-session", "-t", f"={session}")
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert "long: its pane was closed; retrying" in out
+    assert f"session {session!r} is gone: making it again" in out
+    assert states(file) == {"long": "succeeded", "after": "succeeded"}
+    assert attempts(file) == {"long": 2, "after": 1}

@@ -85,7 +85,13 @@ def _agent_of_program(command: str) -> str:
 
 
 def panes(client: Client) -> list[Target]:
-    return [Target(row) for row in client.cmd("list-panes", "-a", "-F", PANE_FORMAT)]
+    try:
+        rows = client.cmd("list-panes", "-a", "-F", PANE_FORMAT)
+    except TmuxError as exc:
+        if exc.nothing_there:
+            return []
+        raise
+    return [Target(row) for row in rows]
 
 
 def resolve(client: Client, targets: list[str], *, everything: bool = False) -> list[Target]:
@@ -99,22 +105,25 @@ def resolve(client: Client, targets: list[str], *, everything: bool = False) -> 
             if key not in latest or t.attempt > latest[key].attempt:
                 latest[key] = t
         return list(latest.values())
-    chosen = []
-    for target in targets:
-        if target.startswith("%"):
-            match = [t for t in found if t.pane == target]
-        elif ":" in target:
-            session, _, task = target.partition(":")
-            match = [t for t in tasks if t.session == session and t.task == task]
-        else:
-            match = [t for t in tasks if t.task == target]
-            if len({t.session for t in match}) > 1:
-                names = sorted(t.name for t in match)
-                raise UnknownTarget(target, [f"{n} (ambiguous: say which)" for n in names])
-        if not match:
-            raise UnknownTarget(target, sorted({t.name for t in tasks}))
-        chosen.append(max(match, key=lambda t: t.attempt))
-    return chosen
+    return [match(found, target) for target in targets]
+
+
+def match(found: list[Target], target: str) -> Target:
+    """The live pane of ``target`` among ``found`` (a task's latest attempt)."""
+    tasks = [t for t in found if t.task and not t.dead]
+    if target.startswith("%"):
+        matching = [t for t in found if t.pane == target]
+    elif ":" in target:
+        session, _, task = target.partition(":")
+        matching = [t for t in tasks if t.session == session and t.task == task]
+    else:
+        matching = [t for t in tasks if t.task == target]
+        if len({t.session for t in matching}) > 1:
+            names = sorted(t.name for t in matching)
+            raise UnknownTarget(target, [f"{n} (ambiguous: say which)" for n in names])
+    if not matching:
+        raise UnknownTarget(target, sorted({t.name for t in tasks}))
+    return max(matching, key=lambda t: t.attempt)
 
 
 def _typed(text: str) -> bool:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
-from tmuxorch.bridge.send import UnknownTarget, deliver, resolve
+from tmuxorch.bridge.send import Target, UnknownTarget, deliver, match, resolve
+from tmuxorch.bridge.send import panes as all_panes
 from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail
 from tmuxorch.tmux.client import Client, TmuxError
 
@@ -39,8 +40,11 @@ def send(
     if not text and not keys:
         return fail("nothing to send: give TEXT, - (read stdin) or --key KEY", EXIT_BAD_INPUT)
     try:
-        if everything or any(not t.startswith("%") for t in targets):
-            panes = [t.pane for t in resolve(client, targets, everything=everything)]
+        if everything:
+            panes = [t.pane for t in resolve(client, targets, everything=True)]
+        elif any(not t.startswith("%") for t in targets):
+            found = all_panes(client)
+            panes = [_pane_of(client, found, t, when_idle, timeout) for t in targets]
         else:
             panes = targets
         if everything and not panes:
@@ -53,6 +57,8 @@ def send(
             why = deliver(client, pane, text, keys=keys, enter=enter, delay=delay)
             if why:
                 failures.append(why)
+    except NoPane as exc:
+        return fail(f"not delivered: {exc}", EXIT_FAILED)
     except UnknownTarget as exc:
         valid = exc.valid or _task_names(client)
         return fail(str(UnknownTarget(exc.target, valid)), EXIT_BAD_INPUT)
@@ -61,6 +67,36 @@ def send(
     for why in failures:
         fail(f"not delivered: {why}")
     return EXIT_FAILED if failures else EXIT_OK
+
+
+class NoPane(Exception):
+    """A task of a run on the server that has no pane now (not started, or over)."""
+
+
+def _pane_of(
+    client: Client, found: list[Target], target: str, when_idle: bool, timeout: float
+) -> str:
+    """The pane of ``target``; with ``when_idle``, a task not started yet is waited for."""
+    try:
+        return match(found, target).pane
+    except UnknownTarget:
+        if target.startswith("%"):
+            raise
+        from tmuxorch.run.whereabouts import find_task
+
+        where = find_task(client, target)
+        if where is None:
+            raise
+    deadline = time.monotonic() + timeout
+    while when_idle and where.coming and time.monotonic() < deadline:
+        time.sleep(0.2)
+        try:
+            return match(all_panes(client), target).pane
+        except UnknownTarget:
+            where = find_task(client, target) or where
+    if when_idle and where.coming:
+        raise NoPane(f"{where.describe()}: it had no pane within {timeout:g}s")
+    raise NoPane(where.describe() + (" (--when-idle waits for it)" if where.coming else ""))
 
 
 def _task_names(client: Client) -> list[str]:

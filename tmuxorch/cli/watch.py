@@ -10,8 +10,9 @@ import time
 from tmuxorch.agents.patterns import for_agent
 from tmuxorch.bridge.frames import apply_patch
 from tmuxorch.bridge.poller import Poller
-from tmuxorch.bridge.send import UnknownTarget, resolve
-from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail
+from tmuxorch.bridge.send import Target, UnknownTarget, match, panes, resolve
+from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail, info
+from tmuxorch.run.whereabouts import find_task
 from tmuxorch.tmux.client import Client, TmuxError
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
     from typing import TextIO
 
     from tmuxorch.bridge.poller import Event
+
+
+RECHECK = 0.25
+"""Seconds between looks for the pane of a task that has none yet (pending, retrying)."""
 
 
 def watch(
@@ -31,43 +36,125 @@ def watch(
     client: Client,
     out: TextIO | None = None,
 ) -> int:
-    """Follow panes live until they all end (or Ctrl-C); 2 for an unknown target."""
+    """Follow panes live until they all end (or Ctrl-C); 2 for an unknown target.
+
+    A task target follows the task, not one pane: a task not started yet is waited for, and
+    a retry's new pane is followed from its first line, until the task is over."""
     out = out or sys.stdout
     if not targets:
         return fail("watch TARGET... (a task, session:task or %pane)", EXIT_BAD_INPUT)
     try:
-        chosen = resolve(client, targets)
-    except UnknownTarget as exc:
-        return fail(str(exc), EXIT_BAD_INPUT)
+        found = panes(client)
     except TmuxError as exc:
         return fail(str(exc))
+    live: dict[str, Target] = {}
+    waiting: dict[str, int] = {}  # task target → attempt already followed (0: none)
+    for target in dict.fromkeys(targets):
+        try:
+            live[target] = match(found, target)
+        except UnknownTarget as exc:
+            where = None if target.startswith("%") else find_task(client, target)
+            if where is None:
+                return fail(str(exc), EXIT_BAD_INPUT)
+            if where.coming:
+                info(f"{where.describe()}: following it once it has a pane")
+                waiting[target] = 0 if from_start else where.ended_attempts
+            else:
+                info(f"{where.describe()}; its output: tmuxorch logs {where.task}")
+    if not live and not waiting:
+        return EXIT_FAILED
     printer: Callable[[Event], None]
     if as_json:
         printer = JsonPrinter(out)
     elif frames:
-        printer = MirrorPrinter(out, [t.pane for t in chosen])
+        printer = MirrorPrinter(out, [p.label for p in live.values()] + [_task(t) for t in waiting])
     else:
-        printer = LogPrinter(out, prefix=len(chosen) > 1, from_start=from_start)
+        printer = LogPrinter(out, prefix=len(live) + len(waiting) > 1, from_start=from_start)
     poller = Poller(client)
-    for target in chosen:
-        poller.watch(
-            target.pane, label=target.label, patterns=for_agent(target.agent), from_start=from_start
-        )
+    following: dict[str, str] = {}  # pane → target
+
+    def follow(target: str, pane: Target, *, whole: bool) -> None:
+        following[pane.pane] = target
+        if whole and isinstance(printer, LogPrinter):
+            printer.whole.add(pane.pane)
+        poller.watch(pane.pane, label=pane.label, patterns=for_agent(pane.agent), from_start=whole)
+
+    for target, pane in live.items():
+        follow(target, pane, whole=from_start)
     subscription = poller.subscribe()
-    remaining = {t.pane for t in chosen}
+    checked = time.monotonic()
     try:
         with poller:
-            for event in subscription:
-                printer(event)
-                if event["type"] in ("exit", "gone"):
-                    remaining.discard(str(event["pane"]))
-                    if not remaining:
-                        break
+            while following or waiting:
+                event = subscription.get(timeout=RECHECK if waiting else None)
+                if event is not None:
+                    printer(event)
+                    if event["type"] in ("exit", "gone"):
+                        target = following.pop(str(event["pane"]), "")
+                        if target and not target.startswith("%"):
+                            waiting[target] = int(live[target].attempt)
+                if waiting and time.monotonic() - checked >= RECHECK:
+                    checked = time.monotonic()
+                    for target, pane in _arrived(client, waiting, printer):
+                        live[target] = pane
+                        follow(target, pane, whole=True)  # from its first line: nothing lost
     except KeyboardInterrupt:
         pass
     except BrokenPipeError:  # `tmuxorch watch ... | head`
         return EXIT_OK
     return EXIT_OK
+
+
+def _task(target: str) -> str:
+    return target.rpartition(":")[2]
+
+
+def _arrived(
+    client: Client, waiting: dict[str, int], printer: Callable[[Event], None]
+) -> list[tuple[str, Target]]:
+    """Task targets whose next attempt has a pane (alive, or ended and not yet closed).
+    Attempts that came and went between two looks are printed from their transcripts;
+    targets that will have no pane again are forgotten."""
+    try:
+        found = panes(client)
+    except TmuxError:
+        return []
+    arrived = []
+    for target, seen in list(waiting.items()):
+        session, _, task = target.rpartition(":")
+        mine = [t for t in found if t.task == task and session in ("", t.session)]
+        pane = max(mine, key=lambda t: t.attempt, default=None)
+        if pane is not None and pane.attempt > seen:
+            arrived.append((target, pane))
+            del waiting[target]
+            continue
+        where = find_task(client, target)
+        if where is None:
+            del waiting[target]
+            continue
+        for attempt in range(seen + 1, where.ended_attempts + 1):
+            printer(_transcript_event(where.transcript(attempt), task, attempt))
+            waiting[target] = attempt
+        if not where.coming:
+            del waiting[target]
+    return arrived
+
+
+def _transcript_event(path: str, label: str, attempt: int) -> Event:
+    """An attempt's transcript as one ``lines`` event (it ended before it could be seen)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except FileNotFoundError:
+        lines = []
+    return {
+        "type": "lines",
+        "pane": f"{label}.{attempt}",
+        "label": label,
+        "start": 0,
+        "lines": lines,
+        "transcript": path,
+    }
 
 
 class JsonPrinter:
@@ -87,6 +174,8 @@ class LogPrinter:
         self.out = out
         self.prefix = prefix
         self.from_start = from_start
+        self.whole: set[str] = set()
+        """Panes to print from their first line whatever ``from_start`` says."""
         self.screens: dict[str, str] = {}
         self.printed: dict[str, int] = {}
 
@@ -109,8 +198,11 @@ class LogPrinter:
             rows = screen.split("\n")
             history = int(event["history"])  # type: ignore[call-overload]
             cursor_row = int(event["cursor"][1])  # type: ignore[index]
-            done = self.printed.setdefault(pane, 0 if self.from_start else history + cursor_row)
+            whole = self.from_start or pane in self.whole
+            done = self.printed.setdefault(pane, 0 if whole else history + cursor_row)
             complete = rows[:cursor_row]
+            while complete and not complete[-1].strip():
+                complete.pop()  # blank rows wait for the text below them (or stay unprinted)
             first = max(0, done - history)
             if first < len(complete):
                 self._print(event, complete[first:])
@@ -150,26 +242,25 @@ class LogPrinter:
 
 
 class MirrorPrinter:
-    """The panes' screens, redrawn in place (``--frames``)."""
+    """The panes' screens, redrawn in place (``--frames``), one block per label (a task's
+    next attempt takes its place)."""
 
-    def __init__(self, out: TextIO, panes: list[str]) -> None:
+    def __init__(self, out: TextIO, labels: list[str]) -> None:
         self.out = out
-        self.panes = panes
-        self.screens: dict[str, str] = dict.fromkeys(panes, "")
-        self.labels: dict[str, str] = dict.fromkeys(panes, "")
-        self.states: dict[str, str] = dict.fromkeys(panes, "")
+        self.labels = labels
+        self.screens: dict[str, str] = dict.fromkeys(labels, "")
+        self.states: dict[str, str] = dict.fromkeys(labels, "")
         self.drawn = 0.0
 
     def __call__(self, event: Event) -> None:
-        pane = str(event["pane"])
-        self.labels[pane] = str(event["label"])
+        label = str(event["label"])
         if event["type"] == "frame":
             if event.get("key"):
-                self.screens[pane] = str(event["text"])
+                self.screens[label] = str(event["text"])
             else:
-                self.screens[pane] = apply_patch(self.screens[pane], str(event["patch"]))
+                self.screens[label] = apply_patch(self.screens[label], str(event["patch"]))
         elif event["type"] == "state":
-            self.states[pane] = str(event["state"])
+            self.states[label] = str(event["state"])
         elif event["type"] not in ("exit", "gone"):
             return
         now = time.monotonic()
@@ -177,9 +268,9 @@ class MirrorPrinter:
             return  # at most 20 redraws a second
         self.drawn = now
         parts = ["\x1b[H\x1b[2J"]
-        for p in self.panes:
-            parts.append(f"\x1b[7m {self.labels[p]} · {self.states[p] or '…'} \x1b[0m\n")
-            parts.append(self.screens[p].rstrip("\n") + "\n")
+        for shown in self.labels:
+            parts.append(f"\x1b[7m {shown} · {self.states[shown] or '…'} \x1b[0m\n")
+            parts.append(self.screens[shown].rstrip("\n") + "\n")
         self.out.write("".join(parts))
         self.out.flush()
 

@@ -854,10 +854,9 @@ class Supervisor:
                 "retry_at": outcome.retry_at,
             },
         )
-        for skipped in outcome.skipped:
-            why = self.scheduler.states[skipped].reason
+        skipped_why = {t: self.scheduler.states[t].reason for t in outcome.skipped}
+        for skipped, why in skipped_why.items():
             self.store.update_task(self.run_id, skipped, "skipped", state="skipped", reason=why)
-            self.display.event(f"{skipped}: skipped ({why})")
         if outcome.created:
             self.store.add_tasks(self.run_id, outcome.created)
             for created in outcome.created:
@@ -870,6 +869,8 @@ class Supervisor:
             self.display.event(f"{task_id}: {reason}; retrying in {wait:.1f}s")
         else:
             self.display.event(f"{task_id}: {outcome.state} ({reason})")
+        for skipped, why in skipped_why.items():
+            self.display.event(f"{skipped}: skipped ({why})")
         if attempt.pane:
             keep = outcome.state == FAILED and (self.inside or self.keep)
             self.closing[attempt.pane] = (attempt, keep, time.monotonic() + CLOSE_WITHIN)

@@ -49,6 +49,15 @@ class TmuxError(Exception):
 
         return f"tmux {shlex.join(self.command)}: {self.message}"
 
+    @property
+    def nothing_there(self) -> bool:
+        """The server is not running, or has no session (``list-panes -a`` then says
+        "no current target"): for a listing, no panes rather than an error."""
+        return any(
+            words in self.message
+            for words in ("no server running", "error connecting", "no current target")
+        )
+
 
 class TmuxNotFound(TmuxError):
     pass

@@ -168,7 +168,7 @@ def task_panes(client: Client, run_id: str | None = None) -> list[PaneFacts]:
     try:
         rows = client.cmd("list-panes", "-a", "-F", _SEP.join(fields))
     except TmuxError as exc:
-        if "no server running" in exc.message or "error connecting" in exc.message:
+        if exc.nothing_there:
             return []
         raise
     facts = []

@@ -1,0 +1,95 @@
+"""Where a task is when it has no live pane: not started yet, between two attempts, or
+over. Read from the latest run of each tmuxorch session on a server (``@tmuxorch-file``),
+for ``watch`` and ``send`` to say more than "no such pane"."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from tmuxorch.run.store import Store, state_dir
+from tmuxorch.tmux.client import Client, TmuxError
+
+OVER = frozenset({"succeeded", "failed", "skipped", "stopped"})
+
+
+@dataclass(frozen=True)
+class Whereabouts:
+    session: str
+    task: str
+    state: str
+    attempts: int
+    exit_code: int | None
+    reason: str | None
+    coming: bool
+    """It will have a pane (again): not over, and its run's supervisor is alive."""
+    run: str
+    directory: str
+    """Its run's state directory (``.tmuxorch``)."""
+
+    @property
+    def ended_attempts(self) -> int:
+        """How many of its attempts have ended (all of them, unless one is running)."""
+        return self.attempts - 1 if self.state == "running" else self.attempts
+
+    def transcript(self, attempt: int) -> str:
+        from tmuxorch.agents.launch import AttemptFiles
+
+        run_dir = os.path.join(self.directory, "runs", self.run)
+        return AttemptFiles.of(run_dir, self.task, attempt).transcript
+
+    def describe(self) -> str:
+        if self.coming:
+            return f"{self.task} is {self.state}" + ("" if self.attempts else " (not started yet)")
+        if self.state not in OVER:
+            return f"{self.task} is {self.state}, but its run's supervisor is not running"
+        detail = [] if self.exit_code is None else [f"exit {self.exit_code}"]
+        detail += [self.reason] if self.reason else []
+        return f"{self.task} has {self.state}" + (f" ({', '.join(detail)})" if detail else "")
+
+
+def find_task(client: Client, target: str) -> Whereabouts | None:
+    """The task named by ``target`` (``task`` or ``session:task``) in the latest run of a
+    tmuxorch session on ``client``'s server; None if no such task."""
+    wanted_session, _, task = target.rpartition(":")
+    try:
+        rows = client.cmd(
+            "list-sessions", "-F", "#{session_activity}\t#{session_name}\t#{@tmuxorch-file}"
+        )
+    except TmuxError:
+        return None
+    sessions = sorted((row.split("\t") for row in rows if not row.endswith("\t")), reverse=True)
+    for _, session, file in sessions:
+        if wanted_session and session != wanted_session:
+            continue
+        found = _in_run(session, file, task)
+        if found is not None:
+            return found
+    return None
+
+
+def _in_run(session: str, file: str, task: str) -> Whereabouts | None:
+    if not os.path.exists(os.path.join(state_dir(file), "state.db")):
+        return None
+    store = Store(state_dir(file))
+    try:
+        run = next((r for r in store.runs(file) if r.session == session), None)
+        row = store.tasks(run.id).get(task) if run is not None else None
+        if run is None or row is None:
+            return None
+        from tmuxorch.run.supervisor import supervisor_alive
+
+        live = run.state == "running" and supervisor_alive(file)
+        return Whereabouts(
+            session,
+            task,
+            row.state,
+            row.attempts,
+            row.exit_code,
+            row.reason,
+            coming=live and row.state not in OVER,
+            run=run.id,
+            directory=store.directory,
+        )
+    finally:
+        store.close()
