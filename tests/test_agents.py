@@ -395,3 +395,13 @@ def test_shipped_layouts_and_prompt_templates(tmp_path: Path) -> None:
     review = results.fill(tasks.task("implement-review"), fixed, lambda _: str(done))
     assert '"summary": "added --json"' in review  # what the work reported
     assert '{"file": ..., "line": ...' in review  # a literal brace, written {{ in the file
+
+
+def test_send_knows_each_presets_enter_delay_and_a_panes_own_patterns() -> None:
+    from tmuxorch.agents.patterns import for_agent, of_pane
+    from tmuxorch.bridge.send import ENTER_DELAYS
+
+    assert {p.name: p.enter_delay for p in presets.PRESETS} == ENTER_DELAYS
+    assert of_pane("claude") == for_agent("claude")
+    assert of_pane("claude", '[["idle", "READY"]]') == (("idle", "READY"),)
+    assert of_pane("claude", "not json") == for_agent("claude")

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import Server, eventually, screen, tmux_env, tmuxorch_argv, wait_for_text
 from tmuxorch.agents import patterns
+from tmuxorch.agents.patterns import SHELL
 from tmuxorch.bridge.detect import Detector
 from tmuxorch.bridge.frames import apply_patch, make_patch
 from tmuxorch.bridge.poller import Poller
@@ -672,6 +673,45 @@ def test_clear_history_resize_alternate_screen_and_respawn(
     assert after[:50] == [f"after {i}" for i in range(1, 51)]  # the cleared history lost none
 
 
+def test_lines_taken_back_onto_a_growing_screen_are_not_repeated(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    """A pane that grows takes lines back from its history onto the screen: history
+    shrinks, but nothing was lost, so no gap, and no line twice (the transcript's end)."""
+    script = tmp_path / "grow.sh"
+    script.write_text(
+        textwrap.dedent(
+            """\
+            for i in $(seq 1 30); do echo "line $i"; done
+            while [ ! -e go ]; do sleep 0.05; done
+            for i in $(seq 31 35); do echo "line $i"; done
+            """
+        )
+    )
+    c = tmux_server.client
+    pane = new_pane(tmux_server, "sh", "-c", f"cd {tmp_path} && sh grow.sh")
+    other = c.cmd("split-window", "-d", "-t", pane, "-v", "-l", "40", "-P", "-F", "#{pane_id}")[0]
+    poller = Poller(c)
+    poller.watch(pane, from_start=True)
+    sub = poller.subscribe()
+    with poller:
+        wait_for_text(tmux_server, pane, "line 30")
+        history = int(c.cmd("display-message", "-p", "-t", pane, "#{history_size}")[0])
+        assert history > 0  # some lines scrolled into history while the pane was small
+        seen = _events_until(sub, f"line {history}")  # each emitted, as history
+        c.cmd("kill-pane", "-t", other)
+        eventually(
+            lambda: c.cmd("display-message", "-p", "-t", pane, "#{history_size}")[0] == "0",
+            what="the lines taken back onto the grown screen",
+        )
+        seen += _events_until(sub, "frame")
+        (tmp_path / "go").touch()
+        seen += _events_until(sub, "exit")
+    assert not [e for e in seen if e["type"] == "gap"]
+    lines = [str(x) for e in seen if e["type"] == "lines" for x in e["lines"]]  # type: ignore[attr-defined]
+    assert lines == [f"line {i}" for i in range(1, 36)]
+
+
 def test_send_when_idle_and_to_all(tmux_server: Server, tmp_path: Path) -> None:
     """--when-idle waits for the agent's prompt; --all reaches every task pane."""
     c = tmux_server.client
@@ -778,7 +818,7 @@ def test_watch_and_send_follow_tasks_not_panes(tmux_server: Server, tmp_path: Pa
         assert [ln for ln in shown if ln.startswith("flaky")] == [
             "flaky │ try 1",
             "flaky │ try 2",
-        ]
+        ], out
         ended = cli(*watch, "gate")
         assert (ended.returncode, ended.stderr) == (
             1,
@@ -790,6 +830,60 @@ def test_watch_and_send_follow_tasks_not_panes(tmux_server: Server, tmp_path: Pa
         eventually(lambda: "last" in _task_panes(tmux_server), what="last has started")
         assert cli(*send, "last", "go").returncode == 0
         assert run.wait(timeout=60) == 0
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+
+
+def test_send_and_watch_use_the_profile_of_a_run_pane(tmux_server: Server, tmp_path: Path) -> None:
+    """A profile's own patterns and Enter delay reach ``send``/``watch`` in other processes
+    through the pane's options: here only the profile's pattern sees the prompt as idle."""
+    got = tmp_path / "got"
+    file = tmp_path / "tasks.yaml"
+    file.write_text(
+        textwrap.dedent(
+            rf"""
+            agents:
+              custom: {{preset: shell, enter_delay: 0.25, patterns: {{idle: 'READY>\s*\Z'}}}}
+            tasks:
+              - {{id: t, agent: custom, command: 'printf "READY> "; read line; echo "$line" > {got}'}}
+            """
+        )
+    )
+    run = subprocess.Popen(
+        tmuxorch_argv("run", "-L", tmux_server.name, str(file)),
+        env=tmux_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        eventually(lambda: "t" in _task_panes(tmux_server), what="t has started")
+        options = tmux_server.client.cmd(
+            "display-message",
+            "-p",
+            "-t",
+            tmux_server.client.cmd("list-panes", "-a", "-F", "#{pane_id}")[-1],
+            "#{@tmuxorch-agent}|#{@tmuxorch-enter-delay}|#{@tmuxorch-patterns}",
+        )
+        agent, delay, patterns = options[0].split("|", 2)
+        assert (agent, delay) == ("shell", "0.25")
+        assert json.loads(patterns) == [  # the profile's first, then the rest of the preset's
+            ["idle", r"READY>\s*\Z"],
+            ["waiting_input", dict(SHELL)["waiting_input"]],
+        ]
+        sent = subprocess.run(
+            tmuxorch_argv(
+                "send", "-L", tmux_server.name, "--when-idle", "--timeout", "30", "t", "hi"
+            ),
+            env=tmux_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert sent.returncode == 0, sent.stderr
+        assert run.wait(timeout=60) == 0
+        assert got.read_text() == "hi\n"
     finally:
         if run.poll() is None:
             run.kill()

@@ -97,3 +97,16 @@ PROGRAMS = {
 
 def for_agent(name: str | None) -> Patterns:
     return PATTERNS.get(name or "shell", SHELL)
+
+
+def of_pane(agent: str | None, patterns: str = "") -> Patterns:
+    """A pane's patterns: those its run gave it (``@tmuxorch-patterns``, JSON), else its
+    agent's."""
+    if patterns:
+        import json
+
+        try:
+            return tuple((str(state), str(regex)) for state, regex in json.loads(patterns))
+        except (ValueError, TypeError):
+            pass  # not ours after all: the agent's own
+    return for_agent(agent)

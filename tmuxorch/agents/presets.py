@@ -94,6 +94,7 @@ PRESETS: tuple[Preset, ...] = (
         "the task's command, run with sh -c",
         (("headless", Mode(("sh", "-c", "{command}"))),),
         takes_command=True,
+        enter_delay=0.0,
     ),
     Preset(
         "demo",
@@ -122,6 +123,7 @@ PRESETS: tuple[Preset, ...] = (
         ),
         session_capture=r"demo --resume ([0-9a-f-]{36})",
         dialogs=(TRUST_CLAUDE,),
+        enter_delay=0.05,
     ),
     Preset(
         "claude",

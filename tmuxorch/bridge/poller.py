@@ -462,7 +462,7 @@ class Poller:
         if ps.emitted < 0:  # the first look: from here on (or from the very start)
             ps.base = 0
             ps.emitted = 0 if ps.from_start else facts.history
-        events += self._history(ps, facts, history_part)
+        events += self._history(ps, facts, history_part, screen_lines)
         if ps.short:
             return events  # looked again at once, reaching far enough: frames and end then
         if events and events[0]["type"] == "gap":
@@ -483,11 +483,18 @@ class Poller:
             events.append(self._event(ps, "state", state=state))
         return events
 
-    def _history(self, ps: _Pane, facts: Facts, history_part: list[str]) -> list[Event]:
+    def _history(
+        self, ps: _Pane, facts: Facts, history_part: list[str], screen_lines: list[str]
+    ) -> list[Event]:
         """Emit history lines [emitted, base + history), in order, each once."""
         ps.short = False
         events: list[Event] = []
         top = ps.base + facts.history
+        back = ps.emitted - top  # > 0: lines emitted already are on the screen again (it grew)
+        if 0 < back <= len(screen_lines) and ps.tail:
+            last = min(back, len(ps.tail))
+            if screen_lines[back - last : back] == list(ps.tail)[-last:]:
+                return events
         first = top - len(history_part)
         overlap = min(len(ps.tail), ps.emitted - first)
         known = list(ps.tail)[-overlap:] if overlap > 0 else []
@@ -520,16 +527,21 @@ class Poller:
         return events
 
     def _realign(self, ps: _Pane, facts: Facts) -> list[Event]:
-        """History shrank or moved (trimmed at its limit, cleared, reflowed): find where we
-        are in it, by the last lines emitted, or by the top of the last screen seen (the
-        lines that come next); failing both, skip what is there now and say so."""
-        history = self.client.cmd("capture-pane", "-p", "-t", ps.pane, "-S", "-", "-E", "-1")
-        history = history[: facts.history]  # with no history, tmux still returns a line
+        """History shrank or moved (trimmed at its limit, cleared, reflowed, or lines taken
+        back onto a screen that grew): find where we are in it, by the last lines emitted
+        (in the history or at the top of the screen), or by the top of the last screen seen
+        (the lines that come next); failing both, skip what is there now and say so."""
+        everything = self.client.cmd("capture-pane", "-p", "-t", ps.pane, "-S", "-")
+        height = facts.size[1]
+        history = everything[: max(0, len(everything) - height)]
         tail = list(ps.tail)
+        if tail and ps.emitted == len(tail) and everything[: len(tail)] == tail:
+            ps.base = 0  # every line since the pane began is known: they are all still here
+            return []
         for size in (len(tail), 3):
             probe = tail[-size:]
             if size >= 2 and size <= len(tail) and any(line.strip() for line in probe):
-                at = _find(history, probe)
+                at = _find(everything, probe)
                 if at is not None:
                     ps.base = ps.emitted - (at + size)
                     return []
@@ -574,8 +586,9 @@ class Poller:
         }
 
     def _end(self, ps: _Pane, facts: Facts, screen_lines: list[str]) -> list[Event]:
-        """The program ended: its last screen as lines (the transcript's end), then ``exit``."""
-        lines = list(screen_lines)
+        """The program ended: its last screen as lines (the transcript's end), then ``exit``.
+        Rows emitted already (taken back from history onto the screen) are not repeated."""
+        lines = list(screen_lines[max(0, ps.emitted - (ps.base + facts.history)) :])
         while lines and not lines[-1].strip():
             lines.pop()
         if lines and lines[-1].startswith("Pane is dead"):

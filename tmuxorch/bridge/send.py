@@ -28,8 +28,19 @@ if TYPE_CHECKING:
 TYPED_LIMIT = 256
 """Longer text is pasted rather than typed."""
 DEFAULT_ENTER_DELAY = 0.1
-ENTER_DELAYS = {"shell": 0.0, "demo": 0.05, "claude": 0.3, "codex": 0.2, "gemini": 0.2}
-"""Seconds between text and Enter by agent (peers use 100-300 ms for agent TUIs)."""
+ENTER_DELAYS = {
+    "shell": 0.0,
+    "demo": 0.05,
+    "claude": 0.3,
+    "codex": 0.3,
+    "aider": 0.1,
+    "gemini": 0.3,
+    "goose": 0.2,
+    "opencode": 0.3,
+}
+"""Seconds between text and Enter by preset (peers use 100-300 ms for agent TUIs): the
+presets' own values, copied here to keep ``send`` free of heavy imports (a test holds them
+equal), for panes whose run did not say."""
 BOXED = frozenset({"claude", "codex", "gemini", "opencode", "goose", "aider"})
 """Agents with an input box the text must leave when Enter submits it."""
 _SEP = "\t"
@@ -42,21 +53,27 @@ PANE_FORMAT = _SEP.join(
         "#{@tmuxorch-agent}",
         "#{pane_dead}",
         "#{pane_current_command}",
+        "#{@tmuxorch-enter-delay}",
+        "#{@tmuxorch-patterns}",
     )
 )
 
 
 class Target:
-    __slots__ = ("agent", "attempt", "dead", "pane", "session", "task")
+    __slots__ = ("agent", "attempt", "dead", "enter_delay", "pane", "patterns", "session", "task")
 
     def __init__(self, row: str) -> None:
-        pane, session, task, attempt, agent, dead, command = row.split(_SEP)
+        pane, session, task, attempt, agent, dead, command, delay, patterns = row.split(_SEP)
         self.pane = pane
         self.session = session
         self.task = task
         self.attempt = int(attempt or 0)
         self.agent = agent or _agent_of_program(command)
         self.dead = dead == "1"
+        self.enter_delay = float(delay) if delay else ENTER_DELAYS.get(self.agent)
+        """Its profile's (set by the run that started it), else its preset's, else None."""
+        self.patterns = patterns
+        """Its profile's state patterns (JSON) where they are not its preset's, else ""."""
 
     @property
     def name(self) -> str:
@@ -197,7 +214,10 @@ def _deliver(
         return f"{target.name}: its program has ended"
     if not enter:
         return None
-    wait = ENTER_DELAYS.get(target.agent, DEFAULT_ENTER_DELAY) if delay is None else delay
+    if delay is not None:
+        wait = delay
+    else:
+        wait = DEFAULT_ENTER_DELAY if target.enter_delay is None else target.enter_delay
     try:
         if text and wait:
             time.sleep(wait)

@@ -108,12 +108,12 @@ def _task_names(client: Client) -> list[str]:
 
 def _wait_ready(client: Client, pane: str, timeout: float) -> bool:
     """Until the agent in ``pane`` shows it takes input (idle or asking), or ``timeout``."""
-    from tmuxorch.agents.patterns import for_agent
+    from tmuxorch.agents.patterns import of_pane
     from tmuxorch.bridge.detect import Detector
     from tmuxorch.bridge.send import PANE_FORMAT, Target
 
     target = Target(client.cmd("display-message", "-p", "-t", pane, PANE_FORMAT)[0])
-    detector = Detector(for_agent(target.agent))
+    detector = Detector(of_pane(target.agent, target.patterns))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         screen = "\n".join(client.cmd("capture-pane", "-p", "-t", pane))

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from tmuxorch.agents.patterns import for_agent
+from tmuxorch.agents.patterns import of_pane
 from tmuxorch.bridge.frames import apply_patch
 from tmuxorch.bridge.poller import Poller
 from tmuxorch.bridge.send import Target, UnknownTarget, match, panes, resolve
@@ -77,7 +77,12 @@ def watch(
         following[pane.pane] = target
         if whole and isinstance(printer, LogPrinter):
             printer.whole.add(pane.pane)
-        poller.watch(pane.pane, label=pane.label, patterns=for_agent(pane.agent), from_start=whole)
+        poller.watch(
+            pane.pane,
+            label=pane.label,
+            patterns=of_pane(pane.agent, pane.patterns),
+            from_start=whole,
+        )
 
     for target, pane in live.items():
         follow(target, pane, whole=from_start)
@@ -88,6 +93,9 @@ def watch(
             while following or waiting:
                 event = subscription.get(timeout=RECHECK if waiting else None)
                 if event is not None:
+                    if event["type"] == "gone" and str(event["pane"]) in following:
+                        target = following[str(event["pane"])]
+                        _catch_up(client, target, live[target].attempt, event, printer)
                     printer(event)
                     if event["type"] in ("exit", "gone"):
                         target = following.pop(str(event["pane"]), "")
@@ -138,6 +146,21 @@ def _arrived(
         if not where.coming:
             del waiting[target]
     return arrived
+
+
+def _catch_up(
+    client: Client, target: str, attempt: int, gone: Event, printer: Callable[[Event], None]
+) -> None:
+    """A task's pane closed before this viewer saw its end: the rest is in the transcript
+    (complete: the run closes a pane only once its own look saw the end)."""
+    if target.startswith("%") or not isinstance(printer, LogPrinter):
+        return
+    where = find_task(client, target)
+    if where is None:
+        return
+    pane = str(gone["pane"])  # its lines are numbered from the pane's start, as are these
+    event = _transcript_event(where.transcript(attempt), str(gone["label"]), attempt)
+    printer({**event, "pane": pane})
 
 
 def _transcript_event(path: str, label: str, attempt: int) -> Event:
@@ -342,7 +365,9 @@ def _live(client: Client, pane: str, *, follow: bool, out: TextIO) -> int | None
         return None
     printer = LogPrinter(out, prefix=False, from_start=True)
     poller = Poller(client)
-    poller.watch(pane, label=target.label, patterns=for_agent(target.agent), from_start=True)
+    poller.watch(
+        pane, label=target.label, patterns=of_pane(target.agent, target.patterns), from_start=True
+    )
     subscription = poller.subscribe()
     try:
         with poller:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 
 from tmuxorch.agents import dialogs
 from tmuxorch.agents.launch import AttemptFiles, launch, needs_session
-from tmuxorch.agents.patterns import IDLE, WAITING
+from tmuxorch.agents.patterns import IDLE, WAITING, for_agent
 from tmuxorch.bridge.poller import Poller
 from tmuxorch.bridge.sinks import EventLog, Transcripts
 from tmuxorch.run import proctree, results, worktrees
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
     from tmuxorch.agents.launch import Launch
     from tmuxorch.bridge.poller import Event
-    from tmuxorch.spec.model import Workspace
+    from tmuxorch.spec.model import Pairs, Workspace
     from tmuxorch.spec.task_model import AgentProfile, Task, TaskSet
     from tmuxorch.tmux.client import Client
 
@@ -123,6 +123,15 @@ def run_id_now() -> str:
 def lock_path(file: str) -> str:
     digest = hashlib.sha1(os.path.abspath(file).encode()).hexdigest()[:12]
     return os.path.join(state_dir(file), f"supervisor-{digest}.lock")
+
+
+def _agent_options(profile: AgentProfile) -> Pairs:
+    """What a pane tells other processes (``send``, ``watch``) of how to talk to its agent."""
+    options = [(tmux_panes.AGENT, profile.preset)]
+    options.append((tmux_panes.ENTER_DELAY, f"{profile.enter_delay:g}"))
+    if profile.patterns != for_agent(profile.preset):
+        options.append((tmux_panes.PATTERNS, json.dumps(profile.patterns)))
+    return tuple(options)
 
 
 def supervisor_alive(file: str) -> bool:
@@ -354,8 +363,8 @@ class Supervisor:
                 continue
             if row is not None and row.pane is None:  # made but not yet recorded, nor tagged
                 self.store.attempt_opened(self.run_id, task_id, n, fact.pane, fact.pid)
-                preset = self.taskset.agent(task.agent).preset
-                tmux_panes.tag(self.client, self.run_id, task_id, n, fact.pane, preset)
+                agent = _agent_options(self.taskset.agent(task.agent))
+                tmux_panes.tag(self.client, self.run_id, task_id, n, fact.pane, agent)
             deadline = None
             if task.timeout is not None:
                 deadline = time.monotonic() + max(0.0, started + task.timeout - time.time())
@@ -499,7 +508,7 @@ class Supervisor:
                 os.unlink(AttemptFiles.of(self.run_dir, task.id, n).exit)
             self.store.start_attempt(self.run_id, task.id, n, None, None, time.time())
             window, new = self._place()
-            agent = self.taskset.agent(task.agent).preset
+            agent = _agent_options(self.taskset.agent(task.agent))
             requests.append(
                 tmux_panes.PaneRequest(
                     task.id, n, spec.argv, spec.env, spec.cwd, window, new, agent

@@ -20,6 +20,10 @@ RUN, TASK, ATTEMPT = "@tmuxorch-run", "@tmuxorch-task", "@tmuxorch-attempt"
 AGENT = "@tmuxorch-agent"
 """The agent preset a pane runs: how ``tmuxorch send`` times Enter, which patterns
 ``watch`` reads its state with."""
+ENTER_DELAY = "@tmuxorch-enter-delay"
+"""The profile's Enter delay (seconds), for ``send`` from another process."""
+PATTERNS = "@tmuxorch-patterns"
+"""The profile's state patterns as JSON when they are not its preset's."""
 WINDOW_TAG = "@tmuxorch-tasks"
 """Set on task windows: the run that made them."""
 TASK_LAYOUT = "tiled"
@@ -37,7 +41,9 @@ class PaneRequest:
     """Name of the task window to open it in."""
     new_window: bool
     """Create that window (with this pane as its first)."""
-    agent: str = ""
+    agent: Pairs = ()
+    """Pane options that say how to talk to its agent (:data:`AGENT`, :data:`ENTER_DELAY`,
+    :data:`PATTERNS`)."""
 
 
 @dataclass(frozen=True)
@@ -111,9 +117,9 @@ def open_panes(
     return [r if r is not None else TmuxError("not opened") for r in results]
 
 
-def _tags(run_id: str, task: str, attempt: int, pane: str, agent: str) -> list[tuple[str, ...]]:
+def _tags(run_id: str, task: str, attempt: int, pane: str, agent: Pairs) -> list[tuple[str, ...]]:
     return [
-        ("set-option", "-p", "-t", pane, AGENT, agent),
+        *(("set-option", "-p", "-t", pane, name, value) for name, value in agent),
         ("set-option", "-p", "-t", pane, RUN, run_id),
         ("set-option", "-p", "-t", pane, TASK, task),
         ("set-option", "-p", "-t", pane, ATTEMPT, str(attempt)),
@@ -121,7 +127,7 @@ def _tags(run_id: str, task: str, attempt: int, pane: str, agent: str) -> list[t
     ]
 
 
-def tag(client: Client, run_id: str, task: str, attempt: int, pane: str, agent: str) -> None:
+def tag(client: Client, run_id: str, task: str, attempt: int, pane: str, agent: Pairs) -> None:
     """Tag a pane found by its command's marker (a supervisor died before tagging it)."""
     client.run_each(_tags(run_id, task, attempt, pane, agent))
 
