@@ -270,3 +270,30 @@ def test_attaches_with_a_terminal_and_switches_inside_tmux(
             _drain(fd)
             time.sleep(0.02)
         os.close(fd)
+
+
+def test_the_fast_path_reads_exactly_the_typer_commands_options() -> None:
+    """``send`` and ``layout`` are read without typer (it costs ~40 ms): every option the
+    fast grammar knows is the typer command's, of the same kind, and none is missing."""
+    import typer
+    from typer.core import TyperArgument, TyperGroup, TyperOption
+
+    from tmuxorch.cli.app import app
+    from tmuxorch.cli.fast import COMMANDS
+
+    group = typer.main.get_command(app)
+    assert isinstance(group, TyperGroup)
+    for name, (grammar, _) in COMMANDS.items():
+        command = group.commands[name]
+        options = {o: p for p in command.params if isinstance(p, TyperOption) for o in p.opts}
+        arguments = [p.name for p in command.params if isinstance(p, TyperArgument)]
+        assert set(grammar.flags) | set(grammar.values) == set(options) - {"--help"}, name
+        for option, keyword in grammar.flags.items():
+            param = options[option]
+            assert param.is_flag, option
+            assert param.name == ("no_" if option.startswith("--no-") else "") + keyword
+        for option, keyword in grammar.values.items():
+            param = options[option]
+            assert not param.is_flag and param.name == keyword, option
+            assert param.multiple == (keyword in grammar.lists), option
+        assert arguments == ([grammar.rest] if grammar.rest else list(grammar.positionals))

@@ -3,7 +3,7 @@
 Importing typer costs ~40 ms, most of the time ``tmuxorch layout -d`` needs in all. The
 commands listed here are read from plain argv when it is unambiguous; anything else
 (``--help``, an unknown or malformed option, a missing argument) goes to the typer
-application, which owns help and usage errors. ``tests/test_cli_fast.py`` checks that
+application, which owns help and usage errors. ``tests/test_cli.py`` checks that
 every option here is an option of the same typer command.
 """
 
