@@ -118,12 +118,13 @@ def _file_here() -> str | None:
 
 def _file_of_sessions(client: Client) -> str | None:
     """The file of the tmuxorch session last active on the server (``@tmuxorch-file``)."""
+    from tmuxorch.tmux.panes import run_sessions
+
     try:
-        rows = client.cmd("list-sessions", "-F", "#{session_activity}\t#{@tmuxorch-file}")
+        sessions = run_sessions(client)
     except TmuxError:
         return None
-    found = sorted((row.split("\t") for row in rows if not row.endswith("\t")), reverse=True)
-    return found[0][1] if found else None
+    return sessions[0][1] if sessions else None
 
 
 def client_of(run: RunRow, chosen: Client | None = None) -> Client:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from tmuxorch.run.store import Store, state_dir
 from tmuxorch.tmux.client import Client, TmuxError
+from tmuxorch.tmux.panes import run_sessions
 
 OVER = frozenset({"succeeded", "failed", "skipped", "stopped"})
 
@@ -53,13 +54,10 @@ def find_task(client: Client, target: str) -> Whereabouts | None:
     tmuxorch session on ``client``'s server; None if no such task."""
     wanted_session, _, task = target.rpartition(":")
     try:
-        rows = client.cmd(
-            "list-sessions", "-F", "#{session_activity}\t#{session_name}\t#{@tmuxorch-file}"
-        )
+        sessions = run_sessions(client)
     except TmuxError:
         return None
-    sessions = sorted((row.split("\t") for row in rows if not row.endswith("\t")), reverse=True)
-    for _, session, file in sessions:
+    for session, file in sessions:
         if wanted_session and session != wanted_session:
             continue
         found = _in_run(session, file, task)

@@ -194,6 +194,20 @@ def task_panes(client: Client, run_id: str | None = None) -> list[PaneFacts]:
     return facts
 
 
+def run_sessions(client: Client) -> list[tuple[str, str]]:
+    """``(session, file)`` of each session a run marked with ``@tmuxorch-file``, the most
+    recently active first; none if the server is not running."""
+    fields = _SEP.join(("#{session_activity}", "#{session_name}", "#{@tmuxorch-file}"))
+    try:
+        rows = client.cmd("list-sessions", "-F", fields)
+    except TmuxError as exc:
+        if exc.nothing_there:
+            return []
+        raise
+    marked = sorted((r.split(_SEP) for r in rows if not r.endswith(_SEP)), reverse=True)
+    return [(session, file) for _, session, file in marked]
+
+
 def windows(client: Client, session: str) -> dict[str, int]:
     """Window name → number of panes, for the session's windows."""
     rows = client.cmd(
