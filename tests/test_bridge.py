@@ -543,26 +543,33 @@ def test_enter_is_checked_and_rescued_once(
         assert why is not None and "still in the input box" in why
 
 
-def test_waiting_input_in_status_titles_and_notify(tmux_server: Server, tmp_path: Path) -> None:
-    notified = tmp_path / "notified.json"
+def _start_run(server: Server, tmp_path: Path, tasks: str) -> tuple[Path, subprocess.Popen[str]]:
+    """``tmuxorch run`` of a tasks file written from ``tasks``, in the background (its output
+    and errors together on ``stdout``)."""
     file = tmp_path / "tasks.yaml"
-    file.write_text(
-        textwrap.dedent(
-            f"""
-            notify: 'cat > {notified}'
-            agents:
-              asker: {{preset: demo, args: [--fast]}}
-            tasks:
-              - {{id: q, agent: asker, prompt: "@ask Deploy?"}}
-            """
-        )
-    )
+    file.write_text(textwrap.dedent(tasks))
     run = subprocess.Popen(
-        tmuxorch_argv("run", "-L", tmux_server.name, str(file)),
+        tmuxorch_argv("run", "-L", server.name, str(file)),
         env=tmux_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+    )
+    return file, run
+
+
+def test_waiting_input_in_status_titles_and_notify(tmux_server: Server, tmp_path: Path) -> None:
+    notified = tmp_path / "notified.json"
+    file, run = _start_run(
+        tmux_server,
+        tmp_path,
+        f"""
+        notify: 'cat > {notified}'
+        agents:
+          asker: {{preset: demo, args: [--fast]}}
+        tasks:
+          - {{id: q, agent: asker, prompt: "@ask Deploy?"}}
+        """,
     )
     eventually(notified.exists, what="the notify hook ran")
     event = json.loads(eventually(lambda: notified.read_text() or None))
@@ -758,25 +765,22 @@ def _task_panes(server: Server) -> list[str]:
 def test_watch_and_send_follow_tasks_not_panes(tmux_server: Server, tmp_path: Path) -> None:
     """A task target is followed through its life: waited for while pending, each retry's
     pane from its first line, and a finished task is named as such (not "no pane")."""
-    file = tmp_path / "tasks.yaml"
-    file.write_text(
-        textwrap.dedent(
-            """\
-            tasks:
-              - {id: gate, command: 'read go; echo gate-open'}
-              - {id: after, depends_on: [gate], command: 'echo after-1; echo after-2'}
-              - id: flaky
-                depends_on: [gate]
-                command: 'n=${TMUXORCH_ATTEMPT##*/}; echo "try $n"; sleep 0.5; [ $n -ge 2 ]'
-                retries: 1
-                retry_delay: 300ms
-              - {id: hold, depends_on: [after, flaky], command: 'printf "Go on? (y/n) "; read go'}
-              - {id: last, depends_on: [hold], command: 'read go'}
-            """
-        )
+    _, run = _start_run(
+        tmux_server,
+        tmp_path,
+        """
+        tasks:
+          - {id: gate, command: 'read go; echo gate-open'}
+          - {id: after, depends_on: [gate], command: 'echo after-1; echo after-2'}
+          - id: flaky
+            depends_on: [gate]
+            command: 'n=${TMUXORCH_ATTEMPT##*/}; echo "try $n"; sleep 0.5; [ $n -ge 2 ]'
+            retries: 1
+            retry_delay: 300ms
+          - {id: hold, depends_on: [after, flaky], command: 'printf "Go on? (y/n) "; read go'}
+          - {id: last, depends_on: [hold], command: 'read go'}
+        """,
     )
-    argv = [*tmuxorch_argv("run", "-L", tmux_server.name, str(file))]
-    run = subprocess.Popen(argv, env=tmux_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     send = [*tmuxorch_argv("send", "-L", tmux_server.name)]
     watch = [*tmuxorch_argv("watch", "-L", tmux_server.name)]
 
@@ -829,33 +833,27 @@ def test_watch_and_send_follow_tasks_not_panes(tmux_server: Server, tmp_path: Pa
         assert answer.wait(timeout=60) == 0, answer.communicate()[1]
         eventually(lambda: "last" in _task_panes(tmux_server), what="last has started")
         assert cli(*send, "last", "go").returncode == 0
-        assert run.wait(timeout=60) == 0
+        ran, _ = run.communicate(timeout=60)
+        assert run.returncode == 0, ran
     finally:
         if run.poll() is None:
             run.kill()
-            run.wait()
+            run.communicate()
 
 
 def test_send_and_watch_use_the_profile_of_a_run_pane(tmux_server: Server, tmp_path: Path) -> None:
     """A profile's own patterns and Enter delay reach ``send``/``watch`` in other processes
     through the pane's options: here only the profile's pattern sees the prompt as idle."""
     got = tmp_path / "got"
-    file = tmp_path / "tasks.yaml"
-    file.write_text(
-        textwrap.dedent(
-            rf"""
-            agents:
-              custom: {{preset: shell, enter_delay: 0.25, patterns: {{idle: 'READY>\s*\Z'}}}}
-            tasks:
-              - {{id: t, agent: custom, command: 'printf "READY> "; read line; echo "$line" > {got}'}}
-            """
-        )
-    )
-    run = subprocess.Popen(
-        tmuxorch_argv("run", "-L", tmux_server.name, str(file)),
-        env=tmux_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    _, run = _start_run(
+        tmux_server,
+        tmp_path,
+        rf"""
+        agents:
+          custom: {{preset: shell, enter_delay: 0.25, patterns: {{idle: 'READY>\s*\Z'}}}}
+        tasks:
+          - {{id: t, agent: custom, command: 'printf "READY> "; read line; echo "$line" > {got}'}}
+        """,
     )
     try:
         eventually(lambda: "t" in _task_panes(tmux_server), what="t has started")
@@ -882,9 +880,10 @@ def test_send_and_watch_use_the_profile_of_a_run_pane(tmux_server: Server, tmp_p
             timeout=60,
         )
         assert sent.returncode == 0, sent.stderr
-        assert run.wait(timeout=60) == 0
+        ran, _ = run.communicate(timeout=60)
+        assert run.returncode == 0, ran
         assert got.read_text() == "hi\n"
     finally:
         if run.poll() is None:
             run.kill()
-            run.wait()
+            run.communicate()
