@@ -774,7 +774,7 @@ def test_watch_and_send_follow_tasks_not_panes(tmux_server: Server, tmp_path: Pa
           - {id: after, depends_on: [gate], command: 'echo after-1; echo after-2'}
           - id: flaky
             depends_on: [gate]
-            command: 'n=${TMUXORCH_ATTEMPT##*/}; echo "try $n"; sleep 0.5; [ $n -ge 2 ]'
+            command: 'echo "try $TMUXORCH_ATTEMPT"; sleep 0.5; [ $TMUXORCH_ATTEMPT -ge 2 ]'
             retries: 1
             retry_delay: 300ms
           - {id: hold, depends_on: [after, flaky], command: 'printf "Go on? (y/n) "; read go'}

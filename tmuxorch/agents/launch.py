@@ -102,7 +102,8 @@ def launch(
     env.update(
         TMUXORCH_RUN=run_id,
         TMUXORCH_TASK=task.id,
-        TMUXORCH_ATTEMPT=f"{run_id}/{task.id}/{attempt}",
+        TMUXORCH_ATTEMPT=str(attempt),
+        TMUXORCH_ATTEMPT_ID=f"{run_id}/{task.id}/{attempt}",
         TMUXORCH_EXIT=files.exit,
         TMUXORCH_RESULT=files.result,
         TMUXORCH_STDIN=files.prompt if delivery == "stdin" else "",

@@ -2,7 +2,7 @@
 
 Killing a pane does not kill grandchildren that called ``setsid`` or double-forked. A tree is
 every descendant of the pane's process (by parent pid, from ``/proc``), plus every process
-still carrying the attempt's own marker in its environment (``TMUXORCH_ATTEMPT=run/task/n``,
+still carrying the attempt's own marker in its environment (``TMUXORCH_ATTEMPT_ID=run/task/n``,
 unique to one attempt: a daemon reparented to init keeps it). Never a name pattern.
 """
 
@@ -60,7 +60,7 @@ def tree(root: int | None, marker: str | None = None) -> list[int]:
                     found.add(pid)
                     changed = True
     if marker:
-        token = f"TMUXORCH_ATTEMPT={marker}".encode()
+        token = f"TMUXORCH_ATTEMPT_ID={marker}".encode()
         me = os.getpid()
         found.update(p for p in parents if p != me and p not in found and _has_marker(p, token))
     return sorted(found)
