@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import textwrap
 import threading
 import time
+from functools import partial
 from typing import TYPE_CHECKING
 
 import pytest
@@ -887,3 +889,48 @@ def test_send_and_watch_use_the_profile_of_a_run_pane(tmux_server: Server, tmp_p
         if run.poll() is None:
             run.kill()
             run.communicate()
+
+
+INTERRUPTS = r"""
+import os, sys, time, tty
+tty.setraw(0)
+with open(sys.argv[1], "a") as log:
+    print("ready", file=log, flush=True)
+    while True:
+        for byte in os.read(0, 64):
+            if byte == 3:
+                print(f"{time.time():.6f}", file=log, flush=True)
+"""
+
+
+def _has(path: Path, text: str) -> bool:
+    return path.exists() and text in path.read_text()
+
+
+def test_no_two_interrupts_close_together_to_an_agent(tmux_server: Server, tmp_path: Path) -> None:
+    """A second C-c soon after the first quits agent TUIs: ``send`` spaces them (even when
+    they come from two processes); to a shell they go at once."""
+    from tmuxorch.bridge.send import INTERRUPT_GAP
+
+    c = tmux_server.client
+    script = tmp_path / "interrupts.py"
+    script.write_text(INTERRUPTS)
+    logs = {agent: tmp_path / f"{agent}.log" for agent in ("claude", "shell")}
+    panes = {}
+    for agent, log in logs.items():
+        panes[agent] = new_pane(tmux_server, sys.executable, str(script), str(log))
+        c.cmd("set-option", "-p", "-t", panes[agent], "@tmuxorch-agent", agent)
+        eventually(partial(_has, log, "ready"), what="the reader")
+    send = tmuxorch_argv("send", "-L", tmux_server.name)
+    for pane in panes.values():
+        for keys in (["--key", "C-c", "--key", "C-c"], ["--key", "C-c"]):  # then another process
+            done = subprocess.run([*send, *keys, pane], env=tmux_env(), capture_output=True)
+            assert done.returncode == 0, done.stderr
+
+    def times(agent: str) -> list[float] | None:
+        stamps = [float(x) for x in logs[agent].read_text().split()[1:]]
+        return stamps if len(stamps) == 3 else None
+
+    claude = eventually(lambda: times("claude"), what="three interrupts to claude")
+    assert all(b - a >= INTERRUPT_GAP for a, b in itertools.pairwise(claude))
+    assert eventually(lambda: times("shell"), what="three interrupts to the shell")

@@ -178,7 +178,7 @@ def deliver(
     """
     fd = _lock(client, pane)
     try:
-        return _deliver(client, pane, text, keys or [], enter, delay, check)
+        return _deliver(client, pane, text, keys or [], enter, delay, check, fd)
     finally:
         os.close(fd)
 
@@ -191,6 +191,7 @@ def _deliver(
     enter: bool,
     delay: float | None,
     check: bool,
+    lock: int,
 ) -> str | None:
     commands: list[tuple[str, ...]] = [("display-message", "-p", "-t", pane, PANE_FORMAT)]
     stdin = None
@@ -203,9 +204,12 @@ def _deliver(
             ("paste-buffer", "-r", "-p", "-d", "-b", buffer, "-t", pane),
         ]
         stdin = text.encode("utf-8", "surrogateescape")
-    commands += [("send-keys", "-t", pane, key) for key in keys]
+    spaced = INTERRUPT in keys  # sent once the agent is known (see _press_spaced)
+    commands += [] if spaced else [("send-keys", "-t", pane, key) for key in keys]
     try:
         target = Target(client.run(commands, input=stdin)[0][0])
+        if spaced and not target.dead:
+            _press_spaced(client, target, keys, lock)
     except TmuxError as exc:
         if "can't find pane" in exc.message:
             raise UnknownTarget(pane, []) from None
@@ -227,6 +231,30 @@ def _deliver(
         return _check(client, target, text, wait)
     except TmuxError as exc:
         return f"{target.name}: {exc}"
+
+
+INTERRUPT = "C-c"
+INTERRUPT_GAP = 2.0
+"""Seconds between two C-c to an agent TUI: a second one soon after the first quits Claude
+Code, Codex, Gemini, Aider (their "press Ctrl-C again to exit" lasts up to ~2 s)."""
+
+
+def _press_spaced(client: Client, target: Target, keys: list[str], lock: int) -> None:
+    """Press ``keys``; to an agent TUI, never a C-c within :data:`INTERRUPT_GAP` of the last
+    one sent to its pane (by any process: the time is kept in the pane's lock file)."""
+    guarded = target.agent in BOXED
+    for key in keys:
+        if key == INTERRUPT and guarded:
+            try:
+                last = float(os.pread(lock, 32, 0) or 0)
+            except ValueError:
+                last = 0.0
+            time.sleep(max(0.0, last + INTERRUPT_GAP - time.time()))
+        client.cmd("send-keys", "-t", target.pane, key)
+        if key == INTERRUPT and guarded:
+            stamp = f"{time.time():.6f}".encode()
+            os.pwrite(lock, stamp, 0)
+            os.ftruncate(lock, len(stamp))
 
 
 def press(client: Client, pane: str, keys: tuple[str, ...], *, delay: float = 0.1) -> str | None:
