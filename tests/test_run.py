@@ -769,3 +769,27 @@ def test_a_session_closed_under_the_run(tmux_server: Server, tmp_path: Path) -> 
     assert f"session {session!r} is gone: making it again" in out
     assert states(file) == {"long": "succeeded", "after": "succeeded"}
     assert attempts(file) == {"long": 2, "after": 1}
+
+
+def test_what_a_finished_task_left_running_is_stopped(tmux_server: Server, tmp_path: Path) -> None:
+    """A task that ends leaving a detached child (``setsid``, SIGHUP ignored) behind: the
+    child is stopped when the task ends, not left to outlive the run."""
+    pidfile = tmp_path / "leftover.pid"
+    (tmp_path / "leave.sh").write_text(
+        f"setsid sh -c 'echo $$ > {pidfile}; trap \"\" HUP; exec sleep 300' &\n"
+        f"while [ ! -s {pidfile} ]; do sleep 0.05; done\n"
+    )
+    file = tasks_file(
+        tmp_path,
+        f"""
+        tasks:
+          - {{id: leaves, command: 'sh {tmp_path}/leave.sh'}}
+          - id: after
+            depends_on: [leaves]
+            command: 'while kill -0 $(cat {pidfile}) 2>/dev/null; do sleep 0.1; done'
+            timeout: 60s
+        """,
+    )
+    result = run(tmux_server, file)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert not proctree.alive(int(pidfile.read_text()))

@@ -176,6 +176,7 @@ class Supervisor:
         self.windows: dict[str, int] = {}
         """Task window name → how many panes it holds."""
         self.kept: dict[str, str] = {}
+        self.sweeps: list[threading.Thread] = []
         """Task → pane kept (dead) after its final failure."""
         self.closing: dict[str, tuple[Attempt, bool, float]] = {}
         """Pane → its finished attempt, whether to keep it, and when to close it at the latest
@@ -360,6 +361,7 @@ class Supervisor:
                         code=None,
                         reason="its pane was gone when the supervisor came back",
                     )
+                self._sweep(attempt)
                 continue
             if row is not None and row.pane is None:  # made but not yet recorded, nor tagged
                 self.store.attempt_opened(self.run_id, task_id, n, fact.pane, fact.pid)
@@ -941,6 +943,16 @@ class Supervisor:
         else:
             tmux_panes.kill_panes(self.client, [pane])
             self._pane_closed(attempt.window)
+            self._sweep(attempt)
+
+    def _sweep(self, attempt: Attempt) -> None:
+        """Stop what an ended attempt left running (a ``nohup``/``setsid`` child outlives its
+        pane), found by the attempt's marker; in a thread, nothing waits for it."""
+        marker = _marker(self.run_id, attempt)
+        self.sweeps = [t for t in self.sweeps if t.is_alive()]
+        sweep = threading.Thread(target=proctree.kill_tree, args=(None, marker), daemon=True)
+        sweep.start()
+        self.sweeps.append(sweep)
 
     def _close_overdue(self) -> None:
         """Panes whose end the poller has not seen in time (a process that will not die):
@@ -1272,6 +1284,8 @@ class Supervisor:
 
     def _finish(self) -> int:
         self._close_all()
+        for sweep in self.sweeps:  # what ended attempts left behind is gone before we are
+            sweep.join()
         if self.interrupted is not None:
             return self._interrupt(self.interrupted)
         ok = self.scheduler.all_succeeded()
