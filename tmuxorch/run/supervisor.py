@@ -61,6 +61,8 @@ BACKSTOP = 2.0
 """Seconds between checks that every running pane is still there and alive."""
 EXIT_GRACE = 1.0
 """How long a dead pane may wait for its exit file before it counts as lost."""
+SWEEP_AFTER = 0.5
+"""Seconds after an attempt's end to stop what it left running."""
 CLOSE_WITHIN = 3.0
 """How long a finished attempt's pane may take to show its program ended before it is closed
 anyway."""
@@ -176,7 +178,7 @@ class Supervisor:
         self.windows: dict[str, int] = {}
         """Task window name → how many panes it holds."""
         self.kept: dict[str, str] = {}
-        self.sweeps: list[threading.Thread] = []
+        self.sweeps: list[tuple[threading.Timer, str]] = []
         """Task → pane kept (dead) after its final failure."""
         self.closing: dict[str, tuple[Attempt, bool, float]] = {}
         """Pane → its finished attempt, whether to keep it, and when to close it at the latest
@@ -947,12 +949,23 @@ class Supervisor:
 
     def _sweep(self, attempt: Attempt) -> None:
         """Stop what an ended attempt left running (a ``nohup``/``setsid`` child outlives its
-        pane), found by the attempt's marker; in a thread, nothing waits for it."""
+        pane), found by the attempt's marker: in a thread, a moment later (the look through
+        ``/proc`` must not slow the start of what depended on the attempt)."""
         marker = _marker(self.run_id, attempt)
-        self.sweeps = [t for t in self.sweeps if t.is_alive()]
-        sweep = threading.Thread(target=proctree.kill_tree, args=(None, marker), daemon=True)
+        self.sweeps = [(t, m) for t, m in self.sweeps if t.is_alive()]
+        sweep = threading.Timer(SWEEP_AFTER, proctree.kill_tree, args=(None, marker))
+        sweep.daemon = True
         sweep.start()
-        self.sweeps.append(sweep)
+        self.sweeps.append((sweep, marker))
+
+    def _sweep_now(self) -> None:
+        """The run ends: the sweeps not done yet, done now."""
+        for sweep, marker in self.sweeps:
+            if sweep.is_alive():
+                sweep.cancel()
+                sweep.join()
+                proctree.kill_tree(None, marker)
+        self.sweeps = []
 
     def _close_overdue(self) -> None:
         """Panes whose end the poller has not seen in time (a process that will not die):
@@ -1284,8 +1297,7 @@ class Supervisor:
 
     def _finish(self) -> int:
         self._close_all()
-        for sweep in self.sweeps:  # what ended attempts left behind is gone before we are
-            sweep.join()
+        self._sweep_now()  # what ended attempts left behind is gone before we are
         if self.interrupted is not None:
             return self._interrupt(self.interrupted)
         ok = self.scheduler.all_succeeded()
