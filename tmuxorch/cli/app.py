@@ -256,7 +256,10 @@ def watch(
         bool, typer.Option("--from-start", help="Replay the panes' history first.")
     ] = False,
 ) -> None:
-    """Follow panes live: their output as it comes, their agents' state, their exit."""
+    """Follow panes live: their output as it comes, their agents' state, their exit.
+
+    A task is followed through its life: waited for, each retry shown in full, until done.
+    """
     from tmuxorch.cli import watch as watch_cmd
 
     _done(
