@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import time
 import uuid
@@ -78,11 +79,47 @@ class Server:
             return []
 
     def kill(self) -> None:
+        tmpdir = self.env.get("TMUX_TMPDIR") or "/tmp"
+        socket = Path(tmpdir) / f"tmux-{os.getuid()}" / self.name
+        pids = _listening_on(socket)
         with contextlib.suppress(TmuxError):  # unless the test stopped it already
             self.client.cmd("kill-server")
-        # tmux leaves its socket file behind; remove ours (and only ours), alive or not
-        tmpdir = self.env.get("TMUX_TMPDIR") or "/tmp"
-        (Path(tmpdir) / f"tmux-{os.getuid()}" / self.name).unlink(missing_ok=True)
+        # tmux 3.3a may hang on its way out (a control client whose reader died) and then
+        # answers every client "server exited unexpectedly": the process that listens on
+        # our socket goes, whatever it says
+        deadline = time.monotonic() + 3
+        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for pid in pids:
+            if _alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        socket.unlink(missing_ok=True)  # tmux leaves it behind; ours only, alive or not
+
+
+def _listening_on(socket: Path) -> list[int]:
+    """The pids holding the listening unix socket at ``socket`` (our server), from /proc."""
+    try:
+        table = Path("/proc/net/unix").read_text().splitlines()[1:]
+    except OSError:
+        return []
+    inodes = {f"socket:[{row.split()[6]}]" for row in table if row.endswith(" " + str(socket))}
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) in inodes for fd in (proc / "fd").iterdir()):
+                pids.append(int(proc.name))
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 @pytest.fixture(autouse=True)
