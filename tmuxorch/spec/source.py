@@ -214,6 +214,18 @@ class Reader:
         self.error(node, where, f"expected text, got {_kind(node)}")
         return None
 
+    def word(
+        self, node: Node, where: str, choices: Collection[str], what: str, hint: str | None = None
+    ) -> str | None:
+        """Text that must be one of ``choices`` (else "unknown WHAT 'x'", and None)."""
+        word = self.text(node, where)
+        if word is not None and word not in choices:
+            self.error(
+                node, where, f"unknown {what} {word!r}", hint or "one of: " + ", ".join(choices)
+            )
+            return None
+        return word
+
     def boolean(self, node: Node, where: str) -> bool | None:
         if isinstance(node, ScalarNode) and node.tag == _BOOL:
             return bool(_constructor.construct_yaml_bool(node))

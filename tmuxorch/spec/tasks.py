@@ -243,15 +243,10 @@ class Collector:
             args = [reader.text(a, join(join(where, "args"), i)) for i, a in enumerate(items)]
             changes["args"] = tuple(a for a in args if a is not None)
         if "prompt" in entries:
-            delivery = reader.text(entries["prompt"][1], join(where, "prompt"))
-            if delivery not in DELIVERIES:
-                reader.error(
-                    entries["prompt"][1],
-                    join(where, "prompt"),
-                    f"unknown prompt delivery {delivery!r}",
-                    "one of: " + ", ".join(DELIVERIES),
-                )
-            elif delivery != profile.prompt:
+            delivery = reader.word(
+                entries["prompt"][1], join(where, "prompt"), DELIVERIES, "prompt delivery"
+            )
+            if delivery is not None and delivery != profile.prompt:
                 changes["prompt"] = delivery
                 changes["prompt_args"] = ()  # the preset's were for its own delivery
         if "ready" in entries:
@@ -269,15 +264,14 @@ class Collector:
                 reader, entries["patterns"][1], join(where, "patterns"), profile.patterns
             )
         if "dialogs" in entries:
-            policy = reader.text(entries["dialogs"][1], join(where, "dialogs"))
-            if policy not in DIALOG_POLICIES:
-                reader.error(
-                    entries["dialogs"][1],
-                    join(where, "dialogs"),
-                    f"unknown dialog policy {policy!r}",
-                    "accept (answer them), ask (leave them to a person) or fail (end the attempt)",
-                )
-            else:
+            policy = reader.word(
+                entries["dialogs"][1],
+                join(where, "dialogs"),
+                DIALOG_POLICIES,
+                "dialog policy",
+                "accept (answer them), ask (leave them to a person) or fail (end the attempt)",
+            )
+            if policy is not None:
                 changes["dialog_policy"] = policy
         if "done_when" in entries:
             changes["done_when"] = self.done_when(
@@ -554,15 +548,8 @@ class Collector:
         }
         values: dict[str, str] = {}
         for key, (_, value) in entries.items():
-            word = reader.text(value, join(where, key))
-            if word is not None and word not in choices[key]:
-                reader.error(
-                    value,
-                    join(where, key),
-                    f"unknown {key} policy {word!r}",
-                    "one of: " + ", ".join(choices[key]),
-                )
-            elif word is not None:
+            word = reader.word(value, join(where, key), choices[key], f"{key} policy")
+            if word is not None:
                 values[key] = word
         return Worktree(**values)
 
