@@ -14,6 +14,8 @@ import re
 import sys
 from dataclasses import dataclass
 
+from tmuxorch.tmux.panes import MARKER
+
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
     from tmuxorch.spec.model import Pairs
@@ -28,6 +30,12 @@ WRAPPER = (
     'exit "$rc"'
 )
 """``sh -c WRAPPER tmuxorch-task:RUN/TASK/N AGENT ARGS...`` (``$0`` names the attempt)."""
+
+
+def attempt_id(run_id: str, task: str, attempt: int) -> str:
+    """``RUN/TASK/N``: names one attempt, in its pane's command and in the environment
+    (``$TMUXORCH_ATTEMPT_ID``) of every process it starts, so its whole tree can be found."""
+    return f"{run_id}/{task}/{attempt}"
 
 
 @dataclass(frozen=True)
@@ -103,7 +111,7 @@ def launch(
         TMUXORCH_RUN=run_id,
         TMUXORCH_TASK=task.id,
         TMUXORCH_ATTEMPT=str(attempt),
-        TMUXORCH_ATTEMPT_ID=f"{run_id}/{task.id}/{attempt}",
+        TMUXORCH_ATTEMPT_ID=attempt_id(run_id, task.id, attempt),
         TMUXORCH_EXIT=files.exit,
         TMUXORCH_RESULT=files.result,
         TMUXORCH_STDIN=files.prompt if delivery == "stdin" else "",
@@ -111,7 +119,7 @@ def launch(
     if session:
         env["TMUXORCH_SESSION"] = session
     return Launch(
-        argv=("sh", "-c", WRAPPER, f"tmuxorch-task:{run_id}/{task.id}/{attempt}", *argv),
+        argv=("sh", "-c", WRAPPER, MARKER + attempt_id(run_id, task.id, attempt), *argv),
         env=tuple(env.items()),
         cwd=cwd or task.cwd or os.getcwd(),
         prompt_file=files.prompt if delivery in ("file", "stdin") else None,

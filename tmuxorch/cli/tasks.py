@@ -283,7 +283,9 @@ def stop(
 
 def _stop_directly(store: Store, run_row: RunRow, names: list[str], chosen: Client | None) -> int:
     """No supervisor: kill the tasks' process trees ourselves and record it."""
+    from tmuxorch.agents.launch import attempt_id
     from tmuxorch.run import proctree
+    from tmuxorch.run.scheduler import TERMINAL
     from tmuxorch.tmux import panes as tmux_panes
 
     client = client_of(run_row, chosen)
@@ -291,11 +293,11 @@ def _stop_directly(store: Store, run_row: RunRow, names: list[str], chosen: Clie
     rows_now = store.tasks(run_row.id)
     for name in names:
         row = rows_now[name]
-        if row.state in ("succeeded", "failed", "skipped", "stopped"):
+        if row.state in TERMINAL:
             continue
         fact = facts.get(name)
         if fact is not None:
-            proctree.kill_tree(fact.pid, f"{run_row.id}/{name}/{fact.attempt}")
+            proctree.kill_tree(fact.pid, attempt_id(run_row.id, name, fact.attempt))
             tmux_panes.kill_panes(client, [fact.pane])
         store.update_task(
             run_row.id, name, "stopped", state="stopped", reason="stopped (no supervisor running)"

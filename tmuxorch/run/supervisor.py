@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass, replace
 
 from tmuxorch.agents import dialogs
-from tmuxorch.agents.launch import AttemptFiles, launch, needs_session
+from tmuxorch.agents.launch import AttemptFiles, attempt_id, launch, needs_session
 from tmuxorch.agents.patterns import IDLE, WAITING, for_agent
 from tmuxorch.bridge.poller import Poller
 from tmuxorch.bridge.sinks import EventLog, Transcripts
@@ -1404,7 +1404,7 @@ class Supervisor:
 
 
 def _marker(run_id: str, attempt: Attempt) -> str:
-    return f"{run_id}/{attempt.task.id}/{attempt.n}"
+    return attempt_id(run_id, attempt.task.id, attempt.n)
 
 
 def _read_exit(path: str) -> int | None:

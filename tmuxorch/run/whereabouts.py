@@ -7,11 +7,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from tmuxorch.run.scheduler import TERMINAL
 from tmuxorch.run.store import Store, state_dir
 from tmuxorch.tmux.client import Client, TmuxError
 from tmuxorch.tmux.panes import run_sessions
-
-OVER = frozenset({"succeeded", "failed", "skipped", "stopped"})
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class Whereabouts:
     def describe(self) -> str:
         if self.coming:
             return f"{self.task} is {self.state}" + ("" if self.attempts else " (not started yet)")
-        if self.state not in OVER:
+        if self.state not in TERMINAL:
             return f"{self.task} is {self.state}, but its run's supervisor is not running"
         detail = [] if self.exit_code is None else [f"exit {self.exit_code}"]
         detail += [self.reason] if self.reason else []
@@ -85,7 +84,7 @@ def _in_run(session: str, file: str, task: str) -> Whereabouts | None:
             row.attempts,
             row.exit_code,
             row.reason,
-            coming=live and row.state not in OVER,
+            coming=live and row.state not in TERMINAL,
             run=run.id,
             directory=store.directory,
         )
