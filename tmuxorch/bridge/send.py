@@ -125,17 +125,22 @@ def resolve(client: Client, targets: list[str], *, everything: bool = False) -> 
     return [match(found, target) for target in targets]
 
 
-def match(found: list[Target], target: str) -> Target:
-    """The live pane of ``target`` among ``found`` (a task's latest attempt)."""
-    tasks = [t for t in found if t.task and not t.dead]
+def split_target(target: str) -> tuple[str, str]:
+    """A task target, ``session:task`` or ``task``, as (session or "", task)."""
+    session, colon, task = target.partition(":")
+    return (session, task) if colon else ("", target)
+
+
+def match(found: list[Target], target: str, *, dead: bool = False) -> Target:
+    """The live pane of ``target`` among ``found`` (a task's latest attempt); ``dead``: or
+    its pane whose program has ended (not yet closed)."""
+    tasks = [t for t in found if t.task and (dead or not t.dead)]
     if target.startswith("%"):
         matching = [t for t in found if t.pane == target]
-    elif ":" in target:
-        session, _, task = target.partition(":")
-        matching = [t for t in tasks if t.session == session and t.task == task]
     else:
-        matching = [t for t in tasks if t.task == target]
-        if len({t.session for t in matching}) > 1:
+        session, task = split_target(target)
+        matching = [t for t in tasks if t.task == task and session in ("", t.session)]
+        if not session and len({t.session for t in matching}) > 1:
             names = sorted(t.name for t in matching)
             raise UnknownTarget(target, [f"{n} (ambiguous: say which)" for n in names])
     if not matching:

@@ -10,7 +10,7 @@ import time
 from tmuxorch.agents.patterns import of_pane
 from tmuxorch.bridge.frames import apply_patch
 from tmuxorch.bridge.poller import Poller
-from tmuxorch.bridge.send import Target, UnknownTarget, match, panes, resolve
+from tmuxorch.bridge.send import Target, UnknownTarget, match, panes, resolve, split_target
 from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail, info
 from tmuxorch.run.whereabouts import find_task
 from tmuxorch.tmux.client import Client, TmuxError
@@ -67,7 +67,9 @@ def watch(
     if as_json:
         printer = JsonPrinter(out)
     elif frames:
-        printer = MirrorPrinter(out, [p.label for p in live.values()] + [_task(t) for t in waiting])
+        printer = MirrorPrinter(
+            out, [p.label for p in live.values()] + [split_target(t)[1] for t in waiting]
+        )
     else:
         printer = LogPrinter(out, prefix=len(live) + len(waiting) > 1, from_start=from_start)
     poller = Poller(client)
@@ -113,10 +115,6 @@ def watch(
     return EXIT_OK
 
 
-def _task(target: str) -> str:
-    return target.rpartition(":")[2]
-
-
 def _arrived(
     client: Client, waiting: dict[str, int], printer: Callable[[Event], None]
 ) -> list[tuple[str, Target]]:
@@ -129,9 +127,10 @@ def _arrived(
         return []
     arrived = []
     for target, seen in list(waiting.items()):
-        session, _, task = target.rpartition(":")
-        mine = [t for t in found if t.task == task and session in ("", t.session)]
-        pane = max(mine, key=lambda t: t.attempt, default=None)
+        try:
+            pane: Target | None = match(found, target, dead=True)
+        except UnknownTarget:
+            pane = None
         if pane is not None and pane.attempt > seen:
             arrived.append((target, pane))
             del waiting[target]
@@ -141,7 +140,7 @@ def _arrived(
             del waiting[target]
             continue
         for attempt in range(seen + 1, where.ended_attempts + 1):
-            printer(_transcript_event(where.transcript(attempt), task, attempt))
+            printer(_transcript_event(where.transcript(attempt), where.task, attempt))
             waiting[target] = attempt
         if not where.coming:
             del waiting[target]

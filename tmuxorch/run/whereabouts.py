@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from tmuxorch.bridge.send import split_target
 from tmuxorch.run.scheduler import TERMINAL
 from tmuxorch.run.store import Store, state_dir
 from tmuxorch.tmux.client import Client, TmuxError
@@ -51,7 +52,7 @@ class Whereabouts:
 def find_task(client: Client, target: str) -> Whereabouts | None:
     """The task named by ``target`` (``task`` or ``session:task``) in the latest run of a
     tmuxorch session on ``client``'s server; None if no such task."""
-    wanted_session, _, task = target.rpartition(":")
+    wanted_session, task = split_target(target)
     try:
         sessions = run_sessions(client)
     except TmuxError:
