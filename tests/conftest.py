@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 import libtmux
 import pytest
 
+from tmuxorch.run.proctree import alive
 from tmuxorch.spec.workspace import load_workspace
 from tmuxorch.tmux.build import build
 from tmuxorch.tmux.client import Client, TmuxError
@@ -88,10 +89,10 @@ class Server:
         # answers every client "server exited unexpectedly": the process that listens on
         # our socket goes, whatever it says
         deadline = time.monotonic() + 3
-        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        while any(alive(p) for p in pids) and time.monotonic() < deadline:
             time.sleep(0.02)
         for pid in pids:
-            if _alive(pid):
+            if alive(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
         socket.unlink(missing_ok=True)  # tmux leaves it behind; ours only, alive or not
@@ -112,14 +113,6 @@ def _listening_on(socket: Path) -> list[int]:
             if any(os.readlink(fd) in inodes for fd in (proc / "fd").iterdir()):
                 pids.append(int(proc.name))
     return pids
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 @pytest.fixture(autouse=True)
