@@ -245,36 +245,48 @@ def _follow(store: Store, run_row: RunRow, chosen: Client | None) -> int:
         return EXIT_OK
 
 
-def _tasks_of(store: Store, run_row: RunRow, tasks: list[str]) -> list[str] | str:
+def _named(
+    file: str | None, tasks: list[str], chosen: Client | None = None
+) -> tuple[Store, RunRow, list[str]] | int:
+    """The latest run and ``tasks`` of it (all known), or the exit status of why not."""
+    found = find_run(file, chosen)
+    if isinstance(found, str):
+        return fail(found)
+    store, run_row = found
     known = store.tasks(run_row.id)
     unknown = [t for t in tasks if t not in known]
     if unknown:
-        return (
-            f"no task {', '.join(unknown)} in run {run_row.id} (tasks: {', '.join(sorted(known))})"
+        store.close()
+        return fail(
+            f"no task {', '.join(unknown)} in run {run_row.id} (tasks: {', '.join(sorted(known))})",
+            EXIT_BAD_INPUT,
         )
-    return tasks
+    return store, run_row, tasks
+
+
+def _asked(run_row: RunRow, action: str, names: list[str], what: str, **options: bool) -> bool:
+    """Whether the run's supervisor is alive and was asked to do it (it acts on its own)."""
+    from tmuxorch.run.supervisor import request, supervisor_alive
+
+    if not supervisor_alive(run_row.file):
+        return False
+    request(run_row.file, action, names, **options)
+    info(f"asked the supervisor of run {run_row.id} to {what}")
+    return True
 
 
 def stop(
     file: str | None, tasks: list[str], *, everything: bool = False, chosen: Client | None = None
 ) -> int:
-    from tmuxorch.run.supervisor import request, supervisor_alive
-
     if not tasks and not everything:
         return fail("name the tasks to stop, or --all", EXIT_BAD_INPUT)
-    found = find_run(file, chosen)
-    if isinstance(found, str):
-        return fail(found)
-    store, run_row = found
+    found = _named(file, tasks, chosen)
+    if isinstance(found, int):
+        return found
+    store, run_row, names = found
     try:
-        names = _tasks_of(store, run_row, tasks)
-        if isinstance(names, str):
-            return fail(names, EXIT_BAD_INPUT)
-        if supervisor_alive(run_row.file):
-            request(run_row.file, "stop", names, everything=everything)
-            info(
-                f"asked the supervisor of run {run_row.id} to stop {'everything' if everything else ', '.join(names)}"
-            )
+        what = "stop " + ("everything" if everything else ", ".join(names))
+        if _asked(run_row, "stop", names, what, everything=everything):
             return EXIT_OK
         return _stop_directly(store, run_row, names or list(store.tasks(run_row.id)), chosen)
     finally:
@@ -307,19 +319,12 @@ def _stop_directly(store: Store, run_row: RunRow, names: list[str], chosen: Clie
 
 
 def retry(file: str | None, tasks: list[str]) -> int:
-    from tmuxorch.run.supervisor import request, supervisor_alive
-
-    found = find_run(file)
-    if isinstance(found, str):
-        return fail(found)
-    store, run_row = found
+    found = _named(file, tasks)
+    if isinstance(found, int):
+        return found
+    store, run_row, names = found
     try:
-        names = _tasks_of(store, run_row, tasks)
-        if isinstance(names, str):
-            return fail(names, EXIT_BAD_INPUT)
-        if supervisor_alive(run_row.file):
-            request(run_row.file, "retry", names)
-            info(f"asked the supervisor of run {run_row.id} to run {', '.join(names)} again")
+        if _asked(run_row, "retry", names, f"run {', '.join(names)} again"):
             return EXIT_OK
         for name in names:
             store.update_task(
@@ -375,14 +380,11 @@ def attach(file: str | None, task: str, chosen: Client | None = None) -> int:
     from tmuxorch.tmux import panes as tmux_panes
     from tmuxorch.tmux.attach import attach as attach_pane
 
-    found = find_run(file, chosen)
-    if isinstance(found, str):
-        return fail(found)
-    store, run_row = found
+    found = _named(file, [task], chosen)
+    if isinstance(found, int):
+        return found
+    store, run_row, _ = found
     try:
-        names = _tasks_of(store, run_row, [task])
-        if isinstance(names, str):
-            return fail(names, EXIT_BAD_INPUT)
         client = client_of(run_row, chosen)
         facts = [f for f in tmux_panes.task_panes(client, run_row.id) if f.task == task]
         if not facts:
