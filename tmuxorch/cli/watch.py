@@ -14,6 +14,7 @@ from tmuxorch.bridge.send import Target, UnknownTarget, match, panes, resolve, s
 from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail, info
 from tmuxorch.run.whereabouts import find_task
 from tmuxorch.tmux.client import Client, TmuxError
+from tmuxorch.tmux.panes import run_sessions
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -123,6 +124,7 @@ def _arrived(
     targets that will have no pane again are forgotten."""
     try:
         found = panes(client)
+        sessions = run_sessions(client)  # once for every target without a pane
     except TmuxError:
         return []
     arrived = []
@@ -135,7 +137,7 @@ def _arrived(
             arrived.append((target, pane))
             del waiting[target]
             continue
-        where = find_task(client, target)
+        where = find_task(client, target, sessions)
         if where is None:
             del waiting[target]
             continue

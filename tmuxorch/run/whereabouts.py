@@ -49,14 +49,18 @@ class Whereabouts:
         return f"{self.task} has {self.state}" + (f" ({', '.join(detail)})" if detail else "")
 
 
-def find_task(client: Client, target: str) -> Whereabouts | None:
+def find_task(
+    client: Client, target: str, sessions: list[tuple[str, str]] | None = None
+) -> Whereabouts | None:
     """The task named by ``target`` (``task`` or ``session:task``) in the latest run of a
-    tmuxorch session on ``client``'s server; None if no such task."""
+    tmuxorch session on ``client``'s server (``sessions``: :func:`run_sessions` already
+    asked); None if no such task."""
     wanted_session, task = split_target(target)
-    try:
-        sessions = run_sessions(client)
-    except TmuxError:
-        return None
+    if sessions is None:
+        try:
+            sessions = run_sessions(client)
+        except TmuxError:
+            return None
     for session, file in sessions:
         if wanted_session and session != wanted_session:
             continue
