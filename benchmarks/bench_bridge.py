@@ -13,7 +13,6 @@ Prints a table, writes JSON. Run with ``./dev bench``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -31,8 +30,6 @@ from tmuxorch.bridge.poller import Poller
 if TYPE_CHECKING:
     from tmuxorch.tmux.client import Client
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
 TICKER = "import time\nfor _ in range({n}):\n    print(f'tick {{time.time():.6f}}', flush=True)\n    time.sleep(0.02)\ntime.sleep(1)\n"
 
 
@@ -201,10 +198,7 @@ def main() -> None:
     print(f"  {'tmuxorch send (whole process, median)':<52} {send['tmuxorch send']:>10}ms")
     print(f"  {'  python -c pass + tmux send-keys':<52} {send['floor_ms']:>10}ms")
     print(f"  {'  ratio':<52} {send['ratio']:>11}x {1.2:>9}x")
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "bench_bridge.json"
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out.relative_to(HERE.parent)}")
+    common.write_results("bench_bridge", report)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ Run with ``./dev bench`` (a virtualenv that also has tmuxp). ``--runs N`` (defau
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -30,9 +29,6 @@ import common
 from tmuxorch.spec.workspace import load_workspace
 from tmuxorch.tmux.build import build
 from tmuxorch.tmux.plan import plan
-
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
 
 WORKSPACES = {
     "3 panes": (
@@ -193,10 +189,7 @@ def main() -> None:
             print(
                 f"  {label:<10} {kind:<12} {i['open_ms']:>6.1f}ms {open_goal[label]:>4}ms {ready}"
             )
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "bench_layout.json"
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out.relative_to(HERE.parent)}")
+    common.write_results("bench_layout", report)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ Prints a table, writes JSON. Run with ``./dev bench``.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import subprocess
@@ -27,9 +26,6 @@ import common
 from tmuxorch.run.scheduler import Scheduler
 from tmuxorch.run.store import Store, state_dir
 from tmuxorch.spec.workspace import load_workspace
-
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
 
 
 def big_dag(path: Path, count: int = 1000, seed: int = 7) -> None:
@@ -166,10 +162,7 @@ def main() -> None:
         f"  {'supervisor RSS, 50 live panes':<46} {memory['rss_mb']:>8.1f}MB {80:>6}MB"
         f"   ({memory['live_panes']} panes)"
     )
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "bench_scheduler.json"
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out.relative_to(HERE.parent)}")
+    common.write_results("bench_scheduler", report)
 
 
 if __name__ == "__main__":

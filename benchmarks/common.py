@@ -4,10 +4,12 @@ directory (removed at exit, so no socket file is left in /tmp/tmux-UID) and a fr
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import tempfile
 import uuid
+from pathlib import Path
 
 from tmuxorch.tmux.client import Client
 
@@ -28,3 +30,12 @@ def server(*setup: tuple[str, ...]) -> tuple[str, Client]:
     client = Client(name, config_file="/dev/null", env=env())
     client.run([("start-server",), ("set-option", "-g", "exit-empty", "off"), *setup])
     return name, client
+
+
+def write_results(name: str, report: dict[str, object]) -> None:
+    """``benchmarks/results/NAME.json``, and say so."""
+    here = Path(__file__).resolve().parent
+    out = here / "results" / f"{name}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {out.relative_to(here.parent)}")
