@@ -43,6 +43,7 @@ from tmuxorch.run.scheduler import (
 )
 from tmuxorch.run.store import Store, state_dir
 from tmuxorch.tmux import panes as tmux_panes
+from tmuxorch.tmux.build import session_exists
 from tmuxorch.tmux.client import TmuxError
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
@@ -523,7 +524,7 @@ class Supervisor:
             return
         opened = tmux_panes.open_panes(self.client, self.session, self.run_id, requests)
         refused = all(isinstance(r, TmuxError) for r in opened)
-        if refused and not self.inside and not tmux_panes.session_exists(self.client, self.session):
+        if refused and not self.inside and not session_exists(self.client, self.session):
             # someone closed the session (or the whole server): make it again, once
             self.display.event(f"session {self.session!r} is gone: making it again")
             self._ensure_session()

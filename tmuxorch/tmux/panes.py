@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
+from tmuxorch.tmux.build import session_exists
 from tmuxorch.tmux.client import TmuxError
 from tmuxorch.tmux.plan import HEIGHT, WIDTH
 
@@ -235,14 +236,6 @@ def capture(client: Client, panes: list[str], *, history: bool = False) -> dict[
 def kill_panes(client: Client, panes: Iterable[str]) -> None:
     """Close panes (their programs get SIGHUP); ones already gone are fine."""
     client.run_each([("kill-pane", "-t", pane) for pane in panes])
-
-
-def session_exists(client: Client, session: str) -> bool:
-    try:
-        client.cmd("has-session", "-t", f"={session}")
-    except TmuxError:
-        return False
-    return True
 
 
 def ensure_session(client: Client, session: str, window: str, argv: tuple[str, ...]) -> bool:
