@@ -25,6 +25,17 @@ def server(socket_name: str | None, socket_path: str | None) -> Client | None:
     return Client(socket_name, socket_path)
 
 
+def prepare(
+    file: str, socket_name: str | None, socket_path: str | None
+) -> tuple[Client, Workspace] | int:
+    """The server chosen and the file read (every problem with either reported), or 2."""
+    client = server(socket_name, socket_path)
+    loaded = load(file)
+    if client is None or isinstance(loaded, int):
+        return EXIT_BAD_INPUT
+    return client, loaded.workspace
+
+
 def load(file: str) -> Loaded | int:
     try:
         loaded = load_workspace(file)
@@ -45,11 +56,10 @@ def layout(
     dry_run: bool = False,
 ) -> int:
     """Build the session ``file`` describes; attach unless ``detach`` or no terminal."""
-    client = server(socket_name, socket_path)
-    loaded = load(file)
-    if client is None or isinstance(loaded, int):
-        return EXIT_BAD_INPUT
-    ws = loaded.workspace
+    prepared = prepare(file, socket_name, socket_path)
+    if isinstance(prepared, int):
+        return prepared
+    client, ws = prepared
     if ws.tasks is not None:
         ws = with_supervisor(ws, client)
     if dry_run:

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from tmuxorch.cli.layout import load, server
+from tmuxorch.cli.layout import load, prepare
 from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail, info
 from tmuxorch.run.display import Display, Row
 from tmuxorch.run.store import RunRow, Store, state_dir
@@ -31,11 +31,10 @@ def run(
     from tmuxorch.run.display import LiveDisplay
     from tmuxorch.run.supervisor import Supervisor, SupervisorBusy
 
-    client = server(socket_name, socket_path)
-    loaded = load(file)
-    if client is None or isinstance(loaded, int):
-        return EXIT_BAD_INPUT
-    ws = loaded.workspace
+    prepared = prepare(file, socket_name, socket_path)
+    if isinstance(prepared, int):
+        return prepared
+    client, ws = prepared
     if ws.tasks is None:
         return fail(
             f"{file} has no tasks to run (a layout without tasks: use 'tmuxorch layout')",
