@@ -762,6 +762,10 @@ def test_a_session_closed_under_the_run(tmux_server: Server, tmp_path: Path) -> 
     proc = start(tmux_server, file)
     eventually(mark.exists, what="the first attempt started")
     (session,) = eventually(tmux_server.sessions, what="the run's session")
+    # once the run's control client is attached (the bridge follows the pane), as a person
+    # closing the session would find it
+    clients = ("list-clients", "-F", "#{client_control_mode} #{session_name}")
+    eventually(lambda: f"1 {session}" in tmux_server.client.cmd(*clients), what="the run's watcher")
     tmux_server.client.cmd("kill-session", "-t", f"={session}")
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
