@@ -14,6 +14,8 @@ import re
 import sys
 from dataclasses import dataclass
 
+from tmuxorch.agents.patterns import for_agent
+from tmuxorch.tmux import panes as tmux_panes
 from tmuxorch.tmux.panes import MARKER
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
@@ -125,6 +127,17 @@ def launch(
         prompt_file=files.prompt if delivery in ("file", "stdin") else None,
         type_prompt=text if delivery == "type" else None,
     )
+
+
+def pane_options(profile: AgentProfile) -> Pairs:
+    """What a pane tells other processes (``send``, ``watch``) of how to talk to its agent."""
+    options = [(tmux_panes.AGENT, profile.preset)]
+    options.append((tmux_panes.ENTER_DELAY, f"{profile.enter_delay:g}"))
+    if profile.patterns != for_agent(profile.preset):
+        import json
+
+        options.append((tmux_panes.PATTERNS, json.dumps(profile.patterns)))
+    return tuple(options)
 
 
 def needs_session(profile: AgentProfile, *, resume: bool) -> bool:

@@ -59,6 +59,14 @@ def _layout(kwargs: dict[str, object]) -> int:
     return layout.layout(file, **kwargs)  # type: ignore[arg-type]
 
 
+def _run(kwargs: dict[str, object]) -> int:
+    from tmuxorch.cli import tasks
+
+    file = kwargs.pop("file")
+    assert isinstance(file, str)
+    return tasks.run(file, **kwargs)  # type: ignore[arg-type]
+
+
 SERVER = {"-L": "socket_name", "--socket-name": "socket_name"} | {
     "-S": "socket_path",
     "--socket-path": "socket_path",
@@ -87,6 +95,14 @@ COMMANDS: dict[str, tuple[Grammar, Callable[[dict[str, object]], int]]] = {
             positionals=("file",),
         ),
         _layout,
+    ),
+    "run": (
+        Grammar(
+            flags={"--keep": "keep", "--new": "new", "--inside": "inside"},
+            values=SERVER,
+            positionals=("file",),
+        ),
+        _run,
     ),
 }
 

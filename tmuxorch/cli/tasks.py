@@ -265,7 +265,8 @@ def _named(
 
 def _asked(run_row: RunRow, action: str, names: list[str], what: str, **options: bool) -> bool:
     """Whether the run's supervisor is alive and was asked to do it (it acts on its own)."""
-    from tmuxorch.run.supervisor import request, supervisor_alive
+    from tmuxorch.run.opening import supervisor_alive
+    from tmuxorch.run.requests import request
 
     if not supervisor_alive(run_row.file):
         return False

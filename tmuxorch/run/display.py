@@ -10,7 +10,7 @@ from tmuxorch.spec.duration import format_duration
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from rich.live import Live
     from rich.table import Table
@@ -112,16 +112,12 @@ class Display:
 
 
 class LiveDisplay(Display):
-    """A table redrawn in place (a terminal, or the ``tmuxorch`` window of a session)."""
+    """A table redrawn in place (a terminal, or the ``tmuxorch`` window of a session).
+    rich is loaded when the table is first drawn, not before the first agents start."""
 
     def __init__(self) -> None:
         super().__init__()
-        from rich.console import Console
-        from rich.live import Live
-
-        self.console = Console()
-        self.live: Live = Live(console=self.console, auto_refresh=False, transient=False)
-        self.live.start()
+        self.live: Live | None = None
         self.lines: list[str] = []
 
     def event(self, text: str) -> None:
@@ -132,6 +128,12 @@ class LiveDisplay(Display):
         from rich.console import Group
         from rich.text import Text
 
+        if self.live is None:
+            from rich.console import Console
+            from rich.live import Live
+
+            self.live = Live(console=Console(), auto_refresh=False, transient=False)
+            self.live.start()
         self.live.update(Group(table(rows, title), Text("\n".join(self.lines), style="dim")))
         self.live.refresh()
 
@@ -140,4 +142,40 @@ class LiveDisplay(Display):
 
     def close(self, rows: Sequence[Row], title: str) -> None:
         self.update(rows, title)
+        assert self.live is not None
         self.live.stop()
+
+
+class DisplayFeed:
+    """A display as a subscriber of a run's bus: a line for each event that says something
+    (:mod:`tmuxorch.run.words`), the table redrawn when a row changes and on each tick (for
+    the agents' last lines, ``last_line(pane)``), the final table when the run is over."""
+
+    def __init__(self, display: Display, last_line: Callable[[str], str]) -> None:
+        from tmuxorch.run.view import RunView
+
+        self.display = display
+        self.last_line = last_line
+        self.view = RunView()
+
+    def __call__(self, event: dict[str, object]) -> None:
+        from tmuxorch.run import events, words
+
+        kind = event["type"]
+        if kind == "tick":
+            if self.display.wants_last_lines():
+                self._draw()
+            return
+        if kind == "gap":
+            self.display.event(f"(the display missed {event.get('dropped')} event(s))")
+        changed = self.view.apply(event)
+        said = words.lines(event)
+        for line in said:
+            self.display.event(line)
+        if kind == events.RUN_FINISHED:
+            self.display.close(self.view.table(self.last_line), self.view.title)
+        elif changed or said:
+            self._draw()
+
+    def _draw(self) -> None:
+        self.display.update(self.view.table(self.last_line), self.view.title)

@@ -12,6 +12,8 @@ from tmuxorch.tmux.client import TmuxError
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tmuxorch.tmux.client import Client
 
 
@@ -22,6 +24,33 @@ def message(event: dict[str, object]) -> str:
     if event["event"] == "failed":
         return f"tmuxorch: {task} failed: {event.get('reason')}"
     return f"tmuxorch: {event['event']}"
+
+
+class Notifier:
+    """Notifications as a subscriber of a run's bus: an agent waiting for a person is told
+    to the session's tmux clients and to the ``notify:`` hook (``command()``: the task
+    file's now, as reloads may change it)."""
+
+    def __init__(self, client: Client, command: Callable[[], str | None]) -> None:
+        self.client = client
+        self.command = command
+        self.file = ""
+        self.session = ""
+
+    def __call__(self, event: dict[str, object]) -> None:
+        if event["type"] == "run-opened":
+            self.file, self.session = str(event["file"]), str(event["session"])
+        elif event["type"] == "task-waiting":
+            payload = {
+                "event": "waiting_input",
+                "run": event["run"],
+                "task": event["task"],
+                "pane": event["pane"],
+                "session": self.session,
+                "file": self.file,
+                "last_lines": event["last_lines"],
+            }
+            notify(self.client, self.session, self.command(), payload)
 
 
 def notify(client: Client, session: str, command: str | None, event: dict[str, object]) -> None:

@@ -79,7 +79,7 @@ def _in_run(session: str, file: str, task: str) -> Whereabouts | None:
         row = store.tasks(run.id).get(task) if run is not None else None
         if run is None or row is None:
             return None
-        from tmuxorch.run.supervisor import supervisor_alive
+        from tmuxorch.run.opening import supervisor_alive
 
         live = run.state == "running" and supervisor_alive(file)
         return Whereabouts(

@@ -54,6 +54,8 @@ class Opened:
     pane: str
     pid: int
     window: str
+    window_id: str = ""
+    session_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,14 +101,12 @@ def open_panes(
             req = requests[index]
             if failed is not None and position + size > done:  # tmux stopped in this group
                 if done > position:  # after its pane was made: the pane runs, keep it
-                    pane, pid = outputs[position][0].split(_SEP)
-                    results[index] = Opened(req.task, req.attempt, pane, int(pid), req.window)
+                    results[index] = _opened(req, outputs[position][0])
                 else:
                     results[index] = failed
                 first = index + 1
                 break
-            pane, pid = outputs[position][0].split(_SEP)  # a group's first command prints
-            results[index] = Opened(req.task, req.attempt, pane, int(pid), req.window)
+            results[index] = _opened(req, outputs[position][0])  # a group's first prints
             position += size
         else:
             first = len(groups)
@@ -116,6 +116,11 @@ def open_panes(
         [c for o in opened for c in _tags(run_id, o.task, o.attempt, o.pane, agents[o.task])]
     )
     return [r if r is not None else TmuxError("not opened") for r in results]
+
+
+def _opened(req: PaneRequest, printed: str) -> Opened:
+    pane, pid, window_id, session_id = printed.split(_SEP)
+    return Opened(req.task, req.attempt, pane, int(pid), req.window, window_id, session_id)
 
 
 def _tags(run_id: str, task: str, attempt: int, pane: str, agent: Pairs) -> list[tuple[str, ...]]:
@@ -134,10 +139,10 @@ def tag(client: Client, run_id: str, task: str, attempt: int, pane: str, agent: 
 
 
 def _open_commands(session: str, run_id: str, req: PaneRequest) -> list[tuple[str, ...]]:
-    """The commands that open one pane; the first prints its id and pid."""
+    """The commands that open one pane; the first prints its id, pid, window and session."""
     where = _target(session, req.window)
     env = [arg for name, value in req.env for arg in ("-e", f"{name}={value}")]
-    fmt = ("-P", "-F", f"#{{pane_id}}{_SEP}#{{pane_pid}}")
+    fmt = ("-P", "-F", _SEP.join(("#{pane_id}", "#{pane_pid}", "#{window_id}", "#{session_id}")))
     program = ("-c", req.cwd, *env, "--", *req.argv)
     if not req.new_window:
         return [
@@ -209,12 +214,14 @@ def run_sessions(client: Client) -> list[tuple[str, str]]:
     return [(session, file) for _, session, file in marked]
 
 
-def windows(client: Client, session: str) -> dict[str, int]:
-    """Window name → number of panes, for the session's windows."""
-    rows = client.cmd(
-        "list-windows", "-t", f"={session}", "-F", f"#{{window_name}}{_SEP}#{{window_panes}}"
-    )
-    return {name: int(count) for name, count in (r.split(_SEP) for r in rows)}
+def list_windows(session: str) -> tuple[str, ...]:
+    """The command that lists a session's windows for :func:`parse_windows`."""
+    return ("list-windows", "-t", f"={session}", "-F", f"#{{window_name}}{_SEP}#{{window_panes}}")
+
+
+def parse_windows(rows: list[str]) -> dict[str, int]:
+    """Window name → number of panes, from :func:`list_windows`."""
+    return {name: int(count) for name, count in (r.rsplit(_SEP, 1) for r in rows)}
 
 
 def set_titles(client: Client, titles: Iterable[tuple[str, str]]) -> None:

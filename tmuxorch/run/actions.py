@@ -1,0 +1,83 @@
+"""What people may ask of a live run, done in its loop: stop tasks, run tasks again.
+
+Each action takes task ids (unknown ones are left out) and returns those it acted on. The
+transports — request files (:mod:`tmuxorch.run.requests`), and in-process callers through
+:class:`tmuxorch.run.control.Control` — all end here.
+"""
+
+from __future__ import annotations
+
+import time
+
+from tmuxorch.run import events, worktree_end
+from tmuxorch.run.scheduler import TERMINAL
+from tmuxorch.tmux import panes as tmux_panes
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tmuxorch.run.context import Run
+    from tmuxorch.run.ending import Ending
+
+
+class Actions:
+    def __init__(self, run: Run, ending: Ending) -> None:
+        self.run = run
+        self.ending = ending
+        self.table: dict[str, Callable[[list[str]], list[str]]] = {
+            "stop": self.stop,
+            "retry": self.retry,
+        }
+
+    def known(self, tasks: list[str] | None) -> list[str]:
+        """``tasks`` that are part of the run (None: all of them)."""
+        states = self.run.scheduler.states
+        if tasks is None:
+            return list(self.run.scheduler.tasks)
+        return [t for t in tasks if t in states]
+
+    def stop(self, tasks: list[str], reason: str = "stopped by request") -> list[str]:
+        done = []
+        for task_id in tasks:
+            if self._stop(task_id, reason):
+                done.append(task_id)
+        return done
+
+    def _stop(self, task_id: str, reason: str) -> bool:
+        run = self.run
+        attempt = run.attempts.get(task_id)
+        st = run.scheduler.states[task_id]
+        live = None
+        if attempt is not None:
+            if attempt.ending:
+                return False
+            self.ending.kill_now(attempt)
+            live = attempt.n
+        elif st.state in TERMINAL:
+            return False
+        outcome = run.scheduler.stop(task_id, reason)
+        if live is not None:
+            started = run.times.get(task_id, (None, None))[0]
+            run.times[task_id] = (started, time.time())
+        run.task_event(events.STOPPED, task_id, live=live)
+        if attempt is not None and attempt.checkout is not None:
+            worktree_end.finish(run, attempt, succeeded=False)
+        for skipped in outcome.skipped:
+            run.task_event(events.SKIPPED, skipped)
+        return True
+
+    def retry(self, tasks: list[str]) -> list[str]:
+        run = self.run
+        done = []
+        for task_id in tasks:
+            if run.scheduler.states[task_id].state not in TERMINAL:
+                continue
+            pane = run.kept.pop(task_id, None)
+            if pane:
+                tmux_panes.kill_panes(run.client, [pane])
+            again = run.scheduler.retry(task_id)
+            for t in again:
+                run.task_event(events.RESET, t, requested=task_id)
+            done.append(task_id)
+        return done

@@ -1,0 +1,88 @@
+"""Crash adoption: a resumed run's attempts that were running when its last supervisor
+died. Panes still there (found by their ``@tmuxorch-*`` tags, or by their command's marker
+if the supervisor died before tagging them) are followed again; what ended meanwhile is
+recorded from its exit file; an attempt recorded but never given a pane never ran."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from tmuxorch.agents.launch import pane_options
+from tmuxorch.run import events, worktrees
+from tmuxorch.run.backstop import EXIT_GRACE, read_exit
+from tmuxorch.run.context import Attempt
+from tmuxorch.run.scheduler import PENDING, RUNNING
+from tmuxorch.tmux import panes as tmux_panes
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from tmuxorch.run.context import Run
+    from tmuxorch.run.ending import Ending
+    from tmuxorch.run.launching import Launcher
+    from tmuxorch.run.store import AttemptRow
+
+
+def adopt(run: Run, recorded: list[AttemptRow], ending: Ending, launcher: Launcher) -> None:
+    running = [t for t, s in run.scheduler.states.items() if s.state == RUNNING]
+    if not running:
+        return
+    facts = {(f.task, f.attempt): f for f in tmux_panes.task_panes(run.client, run.run_id)}
+    rows = {(a.task, a.n): a for a in recorded}
+    for task_id in running:
+        n = run.scheduler.states[task_id].attempts
+        task = run.taskset.task(task_id)
+        files = run.files(task_id, n)
+        fact = facts.get((task_id, n))
+        row = rows.get((task_id, n))
+        started = row.started if row else time.time()
+        if fact is None:
+            code = read_exit(files.exit)
+            if code is None and row is not None and row.pane is None:
+                # recorded, but the supervisor died before making the pane: never ran
+                st = run.scheduler.states[task_id]
+                st.state, st.attempts = PENDING, n - 1
+                run.times[task_id] = (None, None)
+                run.task_event(events.FORGOTTEN, task_id, forgotten=n)
+                continue
+            attempt = Attempt(task, n, "", 0, files, started, None, "")
+            run.attempts[task_id] = attempt
+            if code is not None:
+                ending.exited(attempt, code)
+            else:
+                why = "its pane was gone when the supervisor came back"
+                ending.complete(attempt, ok=False, code=None, reason=why)
+            ending.sweep(attempt)
+            continue
+        deadline = None
+        if task.timeout is not None:
+            deadline = time.monotonic() + max(0.0, started + task.timeout - time.time())
+        attempt = Attempt(task, n, fact.pane, fact.pid, files, started, deadline, fact.window)
+        attempt.handle = run.pane_maker().pane(
+            fact.pane, fact.pid, window_name=fact.window, session_name=fact.session
+        )
+        attempt.profile = run.taskset.agent(task.agent)
+        attempt.typed = True  # whether its prompt was typed is not known: never twice
+        if task.worktree is not None:
+            try:  # its worktree is there already: found again
+                attempt.checkout = worktrees.prepare(
+                    task.cwd or os.getcwd(), run.state_dir, run.run_id, task_id
+                )
+                run.checkouts[task_id] = attempt.checkout
+            except worktrees.GitError as exc:
+                run.note(f"{task_id}: its worktree is gone ({exc})", task_id)
+        attempt.cwd = attempt.checkout.cwd if attempt.checkout else (task.cwd or "")
+        run.attempts[task_id] = attempt
+        record = row is not None and row.pane is None  # made but not yet recorded, nor tagged
+        if record:
+            agent = pane_options(run.taskset.agent(task.agent))
+            tmux_panes.tag(run.client, run.run_id, task_id, n, fact.pane, agent)
+        run.task_event(
+            events.ADOPTED, task_id, pid=fact.pid, transcript=files.transcript, record=record
+        )
+        launcher.follow(attempt)
+        code = read_exit(files.exit)
+        if code is not None:
+            ending.exited(attempt, code)
+        elif fact.dead:
+            attempt.dead_since = time.monotonic() - EXIT_GRACE

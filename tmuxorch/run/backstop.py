@@ -1,0 +1,72 @@
+"""What a run checks on its own clock: attempts past their ``timeout``, and — now and then
+— panes that died without a word or vanished, and exit files the watch missed."""
+
+from __future__ import annotations
+
+import time
+
+from tmuxorch.tmux import panes as tmux_panes
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from tmuxorch.run.context import Run
+    from tmuxorch.run.ending import Ending
+
+EXIT_GRACE = 1.0
+"""How long a dead pane may wait for its exit file before it counts as lost."""
+
+
+def read_exit(path: str) -> int | None:
+    """The exit status the pane's wrapper recorded, if it did."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+class Backstop:
+    def __init__(self, run: Run, ending: Ending) -> None:
+        self.run = run
+        self.ending = ending
+
+    def look(self) -> None:
+        """Panes that died without a word (or vanished), and exit files the watch missed.
+        One listing of our own format (see :mod:`tmuxorch.tmux.agent_panes` for why not
+        libtmux's): a pane that vanishes meanwhile is simply not in it."""
+        run = self.run
+        if not run.attempts:
+            return
+        facts = {f.pane: f for f in tmux_panes.task_panes(run.client, run.run_id)}
+        now = time.monotonic()
+        for attempt in list(run.attempts.values()):
+            if attempt.ending:
+                continue
+            code = read_exit(attempt.files.exit)
+            if code is not None:
+                self.ending.exited(attempt, code)
+                continue
+            fact = facts.get(attempt.pane)
+            if fact is None:
+                self.ending.complete(attempt, ok=False, code=None, reason="its pane was closed")
+            elif fact.dead:
+                attempt.dead_since = attempt.dead_since or now
+                if now - attempt.dead_since >= EXIT_GRACE:
+                    reason = "ended without recording an exit status (killed?)"
+                    self.ending.complete(attempt, ok=False, code=None, reason=reason)
+
+    def due(self) -> float | None:
+        """The next timeout."""
+        times = [a.deadline for a in self.run.attempts.values() if a.deadline and not a.ending]
+        return min(times, default=None)
+
+    def check_timeouts(self) -> None:
+        now = time.monotonic()
+        for attempt in list(self.run.attempts.values()):
+            if attempt.deadline is not None and now >= attempt.deadline and not attempt.ending:
+                timeout = attempt.task.timeout or 0
+                task_id = attempt.task.id
+                self.run.note(f"{task_id}: timed out after {timeout:g}s; stopping it", task_id)
+                self.ending.end(
+                    attempt, ok=False, code=None, reason=f"timed out after {timeout:g}s"
+                )

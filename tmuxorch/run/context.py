@@ -1,0 +1,179 @@
+"""What the parts of a run share: its file and tasks, its tmux server and session, its
+scheduler, its live attempts, and the two ends of its bus — inputs in (:meth:`Run.put`,
+read by the loop alone), domain events out (:meth:`Run.publish`)."""
+
+from __future__ import annotations
+
+import os
+import queue
+import time
+from dataclasses import dataclass
+
+from tmuxorch.agents.launch import AttemptFiles, attempt_id
+from tmuxorch.bridge.poller import Poller
+from tmuxorch.run import events
+from tmuxorch.run.store import state_dir
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from tmuxorch.run import worktrees
+    from tmuxorch.run.bus import Bus, Event
+    from tmuxorch.run.conditions import Condition
+    from tmuxorch.run.scheduler import Scheduler
+    from tmuxorch.spec.model import Workspace
+    from tmuxorch.spec.task_model import AgentProfile, Task
+    from tmuxorch.tmux.agent_panes import AgentPane, AgentPanes
+    from tmuxorch.tmux.client import Client
+
+DIALOG_SETTLE = 1.0
+"""Seconds to let a dialog draw itself, or go away once answered, before looking again."""
+
+
+@dataclass
+class Attempt:
+    task: Task
+    n: int
+    pane: str
+    pid: int
+    files: AttemptFiles
+    started: float
+    """Wall-clock start."""
+    deadline: float | None
+    """Monotonic time the attempt times out, if the task has a timeout."""
+    window: str
+    handle: AgentPane | None = None
+    """Its pane as a ``libtmux.Pane`` (None if it has no pane)."""
+    ending: bool = False
+    """Being stopped by us: its exit file no longer decides anything."""
+    idle_since: float | None = None
+    """Since when its agent shows it is idle (for ``done_when: idle``)."""
+    dead_since: float | None = None
+    typed: bool = False
+    cwd: str = ""
+    checkout: worktrees.Checkout | None = None
+    profile: AgentProfile | None = None
+    """Its agent profile (kept: a reload may change the task set's)."""
+    typed_prompt: str | None = None
+    dialog_answers: dict[str, int] | None = None
+    dialog_at: float = -DIALOG_SETTLE
+    dialog_recheck: float | None = None
+    condition: Condition | None = None
+    """Its ``done_when`` strategy (see :func:`tmuxorch.run.conditions.of`)."""
+
+
+class Run:
+    def __init__(
+        self, workspace: Workspace, client: Client, bus: Bus, *, keep: bool, inside: bool
+    ) -> None:
+        assert workspace.tasks is not None
+        self.ws = workspace
+        self.taskset = workspace.tasks
+        self.graph = self.taskset.graph
+        self.client = client
+        self.bus = bus
+        self.session = workspace.session_name
+        self.state_dir = state_dir(workspace.file)
+        self.keep = keep
+        self.inside = inside
+        self.inputs: queue.Queue[tuple[str, object]] = queue.Queue()
+        self.poller = Poller(client)
+        self.panes: AgentPanes | None = None
+        """libtmux's side of the server (made with the first panes)."""
+        self.run_id = ""
+        self.run_dir = ""
+        self.scheduler: Scheduler
+        self.attempts: dict[str, Attempt] = {}
+        """Live attempts by task id."""
+        self.activity: dict[str, str] = {}
+        """Task → what its agent is doing (busy, waiting_input, idle...), from its screen."""
+        self.sessions: dict[str, str] = {}
+        """Task → its agent's conversation id (a retry resumes it)."""
+        self.checkouts: dict[str, worktrees.Checkout] = {}
+        """Task → its worktree, from its first attempt until the task is over."""
+        self.kept: dict[str, str] = {}
+        """Task → pane kept (dead) after its final failure."""
+        self.kept_worktrees: list[str] = []
+        self.times: dict[str, tuple[float | None, float | None]] = {}
+        """Task → wall-clock start and end of its latest attempt."""
+        self.created_session = False
+        self.interrupted: str | None = None
+
+    # -- inputs and outputs -----------------------------------------------------------------
+    def put(self, kind: str, payload: object = None) -> None:
+        """An input for the loop (from any thread)."""
+        self.inputs.put((kind, payload))
+
+    def publish(self, kind: str, **fields: object) -> Event:
+        event: Event = {"type": kind, "run": self.run_id, "t": time.time(), **fields}
+        return self.bus.publish(event)
+
+    def task_event(self, kind: str, task_id: str, **fields: object) -> Event:
+        """An event about one task, with its row as it is now."""
+        return self.publish(kind, **{**self.row(task_id), **fields})
+
+    def note(self, text: str, task: str | None = None) -> None:
+        self.publish(events.NOTE, text=text, task=task)
+
+    def row(self, task_id: str) -> Event:
+        st = self.scheduler.states[task_id]
+        attempt = self.attempts.get(task_id)
+        started, ended = self.times.get(task_id, (None, None))
+        return {
+            "task": task_id,
+            "state": st.state,
+            "attempt": st.attempts,
+            "pane": attempt.pane if attempt and attempt.pane else self.kept.get(task_id),
+            "exit_code": st.exit_code,
+            "reason": st.reason,
+            "started": started,
+            "ended": ended,
+            "activity": self.activity.get(task_id),
+        }
+
+    def rows(self) -> list[Event]:
+        return [self.row(t) for t in self.graph.order if t in self.scheduler.states]
+
+    def snapshot(self) -> Event:
+        return {"type": events.RUN_SNAPSHOT, "run": self.run_id, "t": time.time(), **self.facts()}
+
+    def facts(self) -> Event:
+        """The run as a whole: what ``run-opened`` and ``run-snapshot`` carry."""
+        return {
+            "file": os.path.abspath(self.ws.file),
+            "session": self.session,
+            "server": list(self.client.server_args),
+            "tasks": self.rows(),
+        }
+
+    # -- small shared facts -------------------------------------------------------------------
+    def profile(self, attempt: Attempt) -> AgentProfile:
+        return attempt.profile or self.taskset.agent(attempt.task.agent)
+
+    def files(self, task_id: str, n: int) -> AttemptFiles:
+        return AttemptFiles.of(self.run_dir, task_id, n)
+
+    def marker(self, attempt: Attempt) -> str:
+        return attempt_id(self.run_id, attempt.task.id, attempt.n)
+
+    @staticmethod
+    def load_pane_maker_meanwhile() -> None:
+        """libtmux takes ~70 ms to import, more than the rest of the way to the first panes:
+        a thread imports it while this one waits on tmux and SQLite. Called once every
+        module the way needs is imported (and ``typing``, which dataclasses look up and
+        libtmux imports): two threads importing one module at once could see it half-made."""
+        import importlib
+        import threading
+        import typing  # noqa: F401 - see above
+
+        module = "tmuxorch.tmux.agent_panes"
+        threading.Thread(target=importlib.import_module, args=(module,), daemon=True).start()
+
+    def pane_maker(self) -> AgentPanes:
+        if self.panes is None:
+            from tmuxorch.tmux.agent_panes import AgentPanes
+
+            self.panes = AgentPanes(self.client)
+        return self.panes
+
+    def attempt_on(self, pane: str) -> Attempt | None:
+        return next((a for a in self.attempts.values() if a.pane == pane), None)

@@ -1,0 +1,164 @@
+"""Ending attempts: what an exit means, stopping one still running, moving its task on
+(success, a retry, a failure that skips what depends on it), and closing its pane once its
+transcript is complete — then stopping what it left running."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from tmuxorch.run import conditions, events, proctree, worktree_end
+from tmuxorch.run.scheduler import FAILED, RETRYING
+from tmuxorch.tmux import panes as tmux_panes
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from tmuxorch.run.context import Attempt, Run
+    from tmuxorch.run.placement import Placement
+
+SWEEP_AFTER = 0.5
+"""Seconds after an attempt's end to stop what it left running."""
+CLOSE_WITHIN = 3.0
+"""How long a finished attempt's pane may take to show its program ended before it is closed
+anyway."""
+
+
+class Ending:
+    def __init__(self, run: Run, placement: Placement) -> None:
+        self.run = run
+        self.placement = placement
+        self.closing: dict[str, tuple[Attempt, bool, float]] = {}
+        """Pane → its finished attempt, whether to keep it, and when to close it at the latest
+        (it closes once the poller has seen its program end: the transcript is complete)."""
+        self.sweeps: list[tuple[threading.Timer, str]] = []
+
+    def exited(self, attempt: Attempt, code: int) -> None:
+        """The agent's process ended with ``code``: does that complete the task?"""
+        ok, reason = conditions.of(attempt).on_exit(self.run, attempt, code)
+        self.complete(attempt, ok=ok, code=code, reason=reason)
+
+    def end(self, attempt: Attempt, *, ok: bool, code: int | None, reason: str | None) -> None:
+        """Stop a still-running attempt (tree kill in a thread), then complete it."""
+        if attempt.ending:
+            return
+        attempt.ending = True
+        marker = self.run.marker(attempt)
+
+        def kill() -> None:
+            proctree.kill_tree(attempt.pid or None, marker)
+            self.run.put("killed", (attempt, ok, code, reason))
+
+        threading.Thread(target=kill, daemon=True).start()
+
+    def complete(self, attempt: Attempt, *, ok: bool, code: int | None, reason: str | None) -> None:
+        run = self.run
+        task_id = attempt.task.id
+        if run.attempts.get(task_id) is not attempt:
+            return  # already completed
+        del run.attempts[task_id]
+        attempt.ending = True
+        run.activity.pop(task_id, None)
+        if ok and attempt.checkout is not None:
+            unmerged = worktree_end.finish(run, attempt, succeeded=True)
+            if unmerged is not None:
+                ok, reason = False, unmerged
+        now = time.time()
+        outcome = run.scheduler.finish(task_id, now, ok=ok, exit_code=code, reason=reason)
+        if outcome.state == FAILED and attempt.checkout is not None:
+            worktree_end.finish(run, attempt, succeeded=False)
+        run.times[task_id] = (run.times.get(task_id, (attempt.started, None))[0], now)
+        retry_in = None
+        if outcome.state == RETRYING:
+            retry_in = (outcome.retry_at or now) - now
+        run.task_event(
+            events.ENDED,
+            task_id,
+            outcome=outcome.state,
+            attempt=attempt.n,
+            took=now - attempt.started,
+            retry_at=outcome.retry_at,
+            retry_in=retry_in,
+            attempt_pane=attempt.pane or None,
+        )
+        for skipped in outcome.skipped:
+            run.task_event(events.SKIPPED, skipped)
+        if outcome.created:
+            rows = [run.row(t) for t in outcome.created]
+            run.publish(events.TASKS_ADDED, tasks=rows, follows=task_id, order=run.graph.order)
+        if attempt.pane:
+            keep = outcome.state == FAILED and (run.inside or run.keep)
+            self.closing[attempt.pane] = (attempt, keep, time.monotonic() + CLOSE_WITHIN)
+            if not run.poller.expect_end(attempt.pane):
+                self.close(attempt.pane)  # the poller saw it end already
+
+    def close(self, pane: str) -> None:
+        """Close a finished attempt's pane, or keep it after a final failure (a person may
+        want to look). Nothing waits for this: dependents start as soon as a task ends."""
+        if pane not in self.closing:
+            return
+        attempt, keep, _ = self.closing.pop(pane)
+        run = self.run
+        run.poller.unwatch(pane)
+        task_id = attempt.task.id
+        if keep:
+            run.kept[task_id] = pane
+            run.publish(events.PANE_KEPT, task=task_id, pane=pane)
+        else:
+            tmux_panes.kill_panes(run.client, [pane])
+            self.placement.pane_closed(attempt.window)
+            self.sweep(attempt)
+
+    def sweep(self, attempt: Attempt) -> None:
+        """Stop what an ended attempt left running (a ``nohup``/``setsid`` child outlives its
+        pane), found by the attempt's marker: in a thread, a moment later (the look through
+        ``/proc`` must not slow the start of what depended on the attempt)."""
+        marker = self.run.marker(attempt)
+        self.sweeps = [(t, m) for t, m in self.sweeps if t.is_alive()]
+        sweep = threading.Timer(SWEEP_AFTER, proctree.kill_tree, args=(None, marker))
+        sweep.daemon = True
+        sweep.start()
+        self.sweeps.append((sweep, marker))
+
+    def sweep_now(self) -> None:
+        """The run ends: the sweeps not done yet, done now."""
+        for sweep, marker in self.sweeps:
+            if sweep.is_alive():
+                sweep.cancel()
+                sweep.join()
+                proctree.kill_tree(None, marker)
+        self.sweeps = []
+
+    def due(self) -> float | None:
+        return min((deadline for _, _, deadline in self.closing.values()), default=None)
+
+    def close_overdue(self) -> None:
+        """Panes whose end the poller has not seen in time (a process that will not die):
+        the tree is killed with the pane."""
+        now = time.monotonic()
+        for pane, (attempt, _, deadline) in list(self.closing.items()):
+            if now >= deadline:
+                proctree.kill_tree(None, self.run.marker(attempt))
+                self.close(pane)
+
+    def close_all(self) -> None:
+        """The run is over: a last look at each finishing pane, then close it."""
+        for pane, (attempt, _, _) in list(self.closing.items()):
+            self.final_look(attempt)
+            self.close(pane)
+
+    def final_look(self, attempt: Attempt) -> None:
+        """The poller's last look (after the program ended): the transcript's end."""
+        if attempt.pane:
+            self.run.poller.finish(attempt.pane)
+
+    def kill_now(self, attempt: Attempt) -> None:
+        """Stop a live attempt here and now (a person asked): its tree, its last look, its
+        pane; it is no longer live."""
+        run = self.run
+        attempt.ending = True
+        proctree.kill_tree(attempt.pid or None, run.marker(attempt))
+        self.final_look(attempt)
+        run.attempts.pop(attempt.task.id, None)
+        if attempt.pane:
+            tmux_panes.kill_panes(run.client, [attempt.pane])
+            self.placement.pane_closed(attempt.window)

@@ -1,0 +1,56 @@
+"""The domain events a run publishes on its bus (see :mod:`tmuxorch.run.bus`).
+
+Every event has ``type``, ``run``, ``t`` and ``seq``. Events about one task carry its row
+as ``status --json`` shows it: ``task``, ``state`` (pending, running, retrying, succeeded,
+failed, skipped, stopped), ``attempt``, ``pane``, ``exit_code``, ``reason``, and
+``started`` / ``ended`` (wall clock of its latest attempt) and ``activity`` (what its agent
+is doing: busy, idle, waiting_input...). Events about the whole run carry ``tasks``: a row
+per task, in the order of the task graph.
+"""
+
+from __future__ import annotations
+
+RUN_OPENED = "run-opened"
+"""A run began, or was resumed (``resumed``); ``file``, ``session``, ``server``, ``tasks``."""
+RUN_SNAPSHOT = "run-snapshot"
+"""Every task's row now (``tasks``): sent to a subscriber that fell behind, after a gap."""
+TASKS_ADDED = "tasks-added"
+"""Tasks joined the run (``tasks``, ``order``): follow-ups (``follows``), or a reload."""
+TASKS_REMOVED = "tasks-removed"
+"""Tasks left the run before they started (``ids``, ``reason``, ``order``)."""
+ATTEMPT_STARTING = "attempt-starting"
+"""An attempt is recorded, before its pane exists (``pane`` is None; "" if it never will)."""
+STARTED = "task-started"
+"""Its pane runs its agent: ``pane``, ``pid``, ``window``, ``transcript``, ``branch``."""
+ADOPTED = "task-adopted"
+"""A pane of an earlier supervisor is followed again (``record``: it was never recorded)."""
+FORGOTTEN = "attempt-forgotten"
+"""An attempt recorded but never made a pane: as if it had not begun."""
+ACTIVITY = "task-activity"
+"""Its agent's screen says what it does (``activity``)."""
+WAITING = "task-waiting"
+"""Its agent waits for a person (``last_lines``: the screen's last lines)."""
+CONVERSATION = "task-conversation"
+"""Its agent's conversation id (``session``): a retry resumes it."""
+ENDED = "task-ended"
+"""An attempt ended: ``outcome`` (the task's state after it, or ``interrupted``), ``took``
+(seconds), ``retry_in`` (seconds, when retrying)."""
+SKIPPED = "task-skipped"
+"""It will never run: something it needs failed or was stopped (``reason``)."""
+STOPPED = "task-stopped"
+"""Stopped by a person (``reason``); ``live``: an attempt of it was running."""
+RESET = "task-reset"
+"""It will run again (``tmuxorch retry``)."""
+PANE_KEPT = "pane-kept"
+"""The pane of its final failure stays open for a person to look at (``pane``)."""
+RELOADED = "tasks-reloaded"
+"""The task files changed: ``added``, ``changed``, ``removed``, ``ignored``."""
+NOTE = "note"
+"""Something a person should read (``text``; ``task`` if it is about one)."""
+RUN_FINISHED = "run-finished"
+"""The run is over: ``state`` (finished, interrupted), ``summary``, ``ok``."""
+
+TASK_EVENTS = frozenset(
+    {ATTEMPT_STARTING, STARTED, ADOPTED, FORGOTTEN, ENDED, SKIPPED, STOPPED, RESET}
+)
+"""Events whose task row is up to date (the others only name their task)."""

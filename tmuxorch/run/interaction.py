@@ -1,0 +1,149 @@
+"""Talking with agents through their screens: what each agent is doing, its start-up
+dialogs (answered, left to a person, or the end of the attempt, as its profile says), its
+prompt typed once it is ready, and its conversation id when it shows one."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+from tmuxorch.agents import dialogs
+from tmuxorch.agents.patterns import IDLE, WAITING
+from tmuxorch.run import events
+from tmuxorch.run.context import DIALOG_SETTLE
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from tmuxorch.bridge.poller import Event
+    from tmuxorch.run.context import Attempt, Run
+    from tmuxorch.run.ending import Ending
+    from tmuxorch.spec.task_model import AgentProfile
+
+DIALOG_TRIES = 3
+"""Answers to one dialog before it is left to a person."""
+LAST_LINES = 5
+
+
+class Interaction:
+    def __init__(self, run: Run, ending: Ending) -> None:
+        self.run = run
+        self.ending = ending
+
+    def on_screen(self, attempt: Attempt, event: Event) -> None:
+        """A poller event (lines, a frame) of a live attempt's pane."""
+        profile = self.run.profile(attempt)
+        if profile.session_capture and event["type"] in ("lines", "frame"):
+            self._capture_session(attempt, profile, event)
+        if profile.dialogs and event["type"] == "frame":
+            self.dialogs(attempt)
+
+    def after_screen(self, attempt: Attempt) -> None:
+        """Once the screen was looked at: type the prompt if the agent is ready for it."""
+        if not attempt.typed and self.run.profile(attempt).prompt == "type":
+            self._type_prompt(attempt)
+
+    def agent_state(self, attempt: Attempt, state: str) -> None:
+        run = self.run
+        task_id = attempt.task.id
+        previous = run.activity.get(task_id)
+        run.activity[task_id] = state
+        attempt.idle_since = time.monotonic() if state == IDLE else None
+        run.publish(events.ACTIVITY, task=task_id, pane=attempt.pane, activity=state)
+        if state == WAITING and previous != WAITING:
+            screen = run.poller.screen(attempt.pane) or ""
+            lines = [ln for ln in screen.splitlines() if ln.strip()][-LAST_LINES:]
+            run.publish(events.WAITING, task=task_id, pane=attempt.pane, last_lines=lines)
+
+    def _capture_session(self, attempt: Attempt, profile: AgentProfile, event: Event) -> None:
+        """The agent showed its conversation id (codex prints it, claude on exit...)."""
+        assert profile.session_capture is not None
+        if event["type"] == "lines":
+            text = "\n".join(str(line) for line in event["lines"])  # type: ignore[attr-defined]
+        else:
+            text = self.run.poller.screen(attempt.pane) or ""
+        found = re.search(profile.session_capture, text)
+        task_id = attempt.task.id
+        if found and self.run.sessions.get(task_id) != found.group(1):
+            self.run.sessions[task_id] = found.group(1)
+            self.run.publish(events.CONVERSATION, task=task_id, session=found.group(1))
+
+    def dialogs(self, attempt: Attempt) -> None:
+        """A start-up dialog on screen: answered (policy accept), left to a person (ask,
+        or when the answer cannot be told), or the end of the attempt (fail). Looked at on
+        each new screen, and again a moment later (a screen that stays put sends none)."""
+        run, profile = self.run, self.run.profile(attempt)
+        attempt.dialog_recheck = None
+        screen = run.poller.screen(attempt.pane) or ""
+        dialog = next((d for d in profile.dialogs if dialogs.showing(d, screen)), None)
+        if dialog is None or profile.dialog_policy == "ask":
+            return
+        task_id = attempt.task.id
+        if profile.dialog_policy == "fail":
+            why = f"stopped at its {dialog.name} dialog (dialogs: fail)"
+            self.ending.end(attempt, ok=False, code=None, reason=why)
+            return
+        now = time.monotonic()
+        answers = attempt.dialog_answers = attempt.dialog_answers or {}
+        tries = answers.get(dialog.name, 0)
+        if now < attempt.dialog_at + DIALOG_SETTLE:
+            attempt.dialog_recheck = attempt.dialog_at + DIALOG_SETTLE
+            return  # the last answer may not have been drawn yet
+        keys = dialogs.answer(dialog, screen)
+        if keys is None and tries < DIALOG_TRIES:  # half drawn, maybe: look again soon
+            answers[dialog.name], attempt.dialog_at = tries + 1, now
+            attempt.dialog_recheck = now + DIALOG_SETTLE
+            return
+        if keys is None or tries >= DIALOG_TRIES:
+            if tries <= DIALOG_TRIES:
+                answers[dialog.name] = DIALOG_TRIES + 1
+                run.note(
+                    f"{task_id}: its {dialog.name} dialog needs you (tmuxorch attach {task_id})",
+                    task_id,
+                )
+            return
+        answers[dialog.name], attempt.dialog_at = tries + 1, now
+        attempt.dialog_recheck = now + DIALOG_SETTLE  # still there then: answer again
+        run.note(f"{task_id}: answered its {dialog.name} dialog ({' '.join(keys)})", task_id)
+        from tmuxorch.bridge.send import press
+
+        def answer() -> None:
+            why = press(run.client, attempt.pane, keys, delay=profile.enter_delay)
+            if why:
+                run.put("note", (task_id, f"{task_id}: could not answer its dialog: {why}"))
+
+        threading.Thread(target=answer, daemon=True).start()
+
+    def due(self) -> float | None:
+        """When a dialog is to be looked at again."""
+        times = [a.dialog_recheck for a in self.run.attempts.values() if a.dialog_recheck]
+        return min(times, default=None)
+
+    def recheck_dialogs(self) -> None:
+        now = time.monotonic()
+        for attempt in list(self.run.attempts.values()):
+            due = attempt.dialog_recheck
+            if due is not None and now >= due and not attempt.ending:
+                self.dialogs(attempt)
+
+    def _type_prompt(self, attempt: Attempt) -> None:
+        """Type delivery: once the agent's ``ready`` pattern shows, paste the prompt and
+        press Enter (in a thread: the Enter protocol waits)."""
+        from tmuxorch.bridge.send import deliver
+
+        run, profile = self.run, self.run.profile(attempt)
+        screen = run.poller.screen(attempt.pane) or ""
+        if profile.ready and not re.search(profile.ready, screen, re.MULTILINE):
+            return
+        if any(dialogs.showing(d, screen) for d in profile.dialogs):
+            return
+        attempt.typed = True
+        prompt = attempt.typed_prompt or ""
+        task_id = attempt.task.id
+
+        def type_it() -> None:
+            why = deliver(run.client, attempt.pane, prompt, delay=profile.enter_delay)
+            if why:
+                run.put("note", (task_id, f"{task_id}: could not type the prompt: {why}"))
+
+        threading.Thread(target=type_it, daemon=True).start()

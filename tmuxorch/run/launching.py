@@ -1,0 +1,220 @@
+"""Starting attempts: every task the scheduler lets start gets what it needs (its worktree,
+its prompt, its conversation id, its command line), is recorded, and then all of a round's
+panes are opened at once, through libtmux (:mod:`tmuxorch.tmux.agent_panes`)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import uuid
+from dataclasses import replace
+
+from tmuxorch.agents.launch import launch, needs_session, pane_options
+from tmuxorch.run import events, results, worktrees
+from tmuxorch.run.context import Attempt
+from tmuxorch.tmux import panes as tmux_panes
+from tmuxorch.tmux.client import TmuxError
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from tmuxorch.agents.launch import Launch
+    from tmuxorch.run.context import Run
+    from tmuxorch.run.ending import Ending
+    from tmuxorch.run.placement import Placement
+    from tmuxorch.spec.task_model import Task
+    from tmuxorch.tmux.panes import Opened
+
+RESUME_PROMPT = (
+    "(tmuxorch) This is attempt {attempt} of task {task}. The last attempt ended: {reason}. "
+    "Carry on with the task from where it stopped; its instructions are earlier in this "
+    "conversation."
+)
+"""What a resumed conversation is told (its first prompt is already in it)."""
+
+
+class Launcher:
+    def __init__(self, run: Run, placement: Placement, ending: Ending) -> None:
+        self.run = run
+        self.placement = placement
+        self.ending = ending
+
+    def start_ready(self) -> bool:
+        """Start what may start now; whether anything did."""
+        run = self.run
+        tasks = run.scheduler.startable(time.time())
+        if not tasks:
+            return False
+        requests = []
+        starting: list[tuple[Task, Launch, worktrees.Checkout | None]] = []
+        for task in tasks:
+            prepared = self._prepare(task)
+            if isinstance(prepared, str):
+                self.refuse(task, prepared)
+                continue
+            n, spec, checkout = prepared
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(run.files(task.id, n).exit)
+            self._record(task.id, n, None)
+            window, new = self.placement.place()
+            agent = pane_options(run.taskset.agent(task.agent))
+            requests.append(
+                tmux_panes.PaneRequest(
+                    task.id, n, spec.argv, spec.env, spec.cwd, window, new, agent
+                )
+            )
+            starting.append((task, spec, checkout))
+        if not requests:
+            return True
+        opened = self._open(requests)
+        for (task, spec, checkout), result in zip(starting, opened, strict=True):
+            n = run.scheduler.start(task.id)
+            if isinstance(result, TmuxError):
+                self.refuse(task, f"could not open a pane: {result}", n)
+                continue
+            self._started(task, n, spec, checkout, result)
+        return True
+
+    def _open(self, requests: list[tmux_panes.PaneRequest]) -> list[Opened | TmuxError]:
+        run = self.run
+        maker = run.pane_maker()
+        opened = maker.open(run.session, run.run_id, requests)
+        if all(isinstance(r, TmuxError) for r in opened) and self.placement.gone():
+            # someone closed the session (or the whole server): make it again, once
+            self.placement.make_again()
+            places = [self.placement.place() for _ in requests]
+            requests = [
+                replace(r, window=w, new_window=new)
+                for r, (w, new) in zip(requests, places, strict=True)
+            ]
+            opened = maker.open(run.session, run.run_id, requests)
+        if any(isinstance(r, TmuxError) for r in opened):
+            self.placement.count_windows()  # what tmux refused was counted in
+        return opened
+
+    def _started(
+        self,
+        task: Task,
+        n: int,
+        spec: Launch,
+        checkout: worktrees.Checkout | None,
+        opened: Opened,
+    ) -> None:
+        run = self.run
+        started = run.times.get(task.id, (None, None))[0] or time.time()
+        deadline = time.monotonic() + task.timeout if task.timeout is not None else None
+        files = run.files(task.id, n)
+        attempt = Attempt(task, n, opened.pane, opened.pid, files, started, deadline, opened.window)
+        attempt.handle = run.pane_maker().pane(
+            opened.pane,
+            opened.pid,
+            window_id=opened.window_id,
+            window_name=opened.window,
+            session_id=opened.session_id,
+            session_name=run.session,
+        )
+        attempt.cwd, attempt.checkout = spec.cwd, checkout
+        attempt.profile, attempt.typed_prompt = run.taskset.agent(task.agent), spec.type_prompt
+        run.attempts[task.id] = attempt
+        run.task_event(
+            events.STARTED,
+            task.id,
+            pid=opened.pid,
+            window=opened.window,
+            transcript=files.transcript,
+            branch=checkout.branch if checkout else None,
+        )
+        self.follow(attempt)
+
+    def follow(self, attempt: Attempt) -> None:
+        """Have the poller follow the pane from its first line: transcript, agent state."""
+        profile = self.run.profile(attempt)
+        self.run.poller.watch(
+            attempt.pane, label=attempt.task.id, patterns=profile.patterns, from_start=True
+        )
+
+    def _record(self, task_id: str, n: int, pane: str | None) -> None:
+        """The attempt is on record before its pane exists (``pane`` "": it never will)."""
+        run = self.run
+        now = time.time()
+        run.times[task_id] = (now, None)
+        fields = {"state": "running", "attempt": n, "pane": pane, "started": now, "ended": None}
+        fields.update(exit_code=None, reason=None, activity=None)
+        run.task_event(events.ATTEMPT_STARTING, task_id, **fields)
+
+    def refuse(self, task: Task, reason: str, n: int | None = None) -> None:
+        """An attempt that could not even start: it counts, and fails."""
+        run = self.run
+        n = n or run.scheduler.start(task.id)
+        self._record(task.id, n, "")
+        started = time.time()
+        attempt = Attempt(task, n, "", 0, run.files(task.id, n), started, None, "")
+        attempt.checkout = run.checkouts.get(task.id)
+        run.attempts[task.id] = attempt
+        self.ending.complete(attempt, ok=False, code=None, reason=reason)
+
+    def _prepare(self, task: Task) -> tuple[int, Launch, worktrees.Checkout | None] | str:
+        """Everything an attempt needs before its pane: its worktree, its prompt (run-time
+        fields filled, or what a resumed conversation is told), its conversation id, its
+        command line. A string: why it cannot start."""
+        run = self.run
+        n = run.scheduler.states[task.id].attempts + 1
+        profile = run.taskset.agent(task.agent)
+        files = run.files(task.id, n)
+        checkout = run.checkouts.get(task.id)
+        if task.worktree is not None and checkout is None:
+            try:
+                checkout = worktrees.prepare(
+                    task.cwd or os.getcwd(), run.state_dir, run.run_id, task.id
+                )
+            except worktrees.GitError as exc:
+                return f"could not make its worktree: {exc}"
+            run.checkouts[task.id] = checkout
+        cwd = checkout.cwd if checkout else (task.cwd or os.getcwd())
+        if not os.path.isdir(cwd):
+            # tmux would start the pane elsewhere: an agent in the wrong place is worse
+            return f"its working directory {cwd} does not exist"
+        session = run.sessions.get(task.id)
+        resume = n > 1 and profile.resume_argv is not None
+        if resume and needs_session(profile, resume=True) and not session:
+            resume = False  # no conversation to go back to: start afresh
+        if not resume and needs_session(profile, resume=False):
+            session = str(uuid.uuid4())
+            run.sessions[task.id] = session
+            run.publish(events.CONVERSATION, task=task.id, session=session)
+        prompt = task.prompt
+        if resume:
+            st = run.scheduler.states[task.id]
+            prompt = RESUME_PROMPT.format(
+                attempt=n, task=task.id, reason=st.reason or "it was interrupted"
+            )
+        elif task.prompt_fields:
+            fixed = {
+                "result_file": files.result,
+                "run": run.run_id,
+                "attempt": str(n),
+                "worktree": checkout.path if checkout else "",
+                "branch": checkout.branch if checkout else "",
+            }
+            try:
+                prompt = results.fill(task, fixed, lambda t: run.files(t, 1).result)
+            except results.ResultError as exc:
+                return f"its prompt needs a result: {exc}"
+        results.clear(files.result)
+        spec = launch(
+            task,
+            profile,
+            run_id=run.run_id,
+            attempt=n,
+            files=files,
+            prompt=prompt,
+            cwd=cwd,
+            session=session,
+            resume=resume,
+        )
+        if spec.prompt_file is not None:
+            with open(spec.prompt_file, "w", encoding="utf-8") as handle:
+                handle.write(prompt or "")
+        if resume:
+            run.note(f"{task.id}: resuming its conversation {session or ''}".rstrip(), task.id)
+        return n, spec, checkout

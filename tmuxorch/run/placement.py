@@ -1,0 +1,127 @@
+"""Where a run's panes go: its session (made, with a status window, if missing; made again
+if someone closes it), marked for other commands to find, and task windows of at most
+``panes_per_window`` panes each."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from tmuxorch.tmux import panes as tmux_panes
+from tmuxorch.tmux.build import session_exists
+from tmuxorch.tmux.client import TmuxError
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from tmuxorch.run.context import Run
+
+STATUS_WINDOW = "tmuxorch"
+HISTORY = 200_000
+"""Lines of history each agent pane keeps (tmux's default is 2,000)."""
+
+
+_PLACEHOLDER = ("sleep", "86400")
+"""The status window's program until its table starts (:meth:`Placement.start_status`)."""
+
+
+class Placement:
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.windows: dict[str, int] = {}
+        """Task window name → how many panes it holds."""
+        self.status_due = False
+        """The session was made: its status window waits for its table."""
+
+    def prepare(self) -> None:
+        """The session exists, keeps long histories, and names the run's file — in as few
+        tmux invocations as possible (they are on the way to the first agents)."""
+        made = self.ensure_session(count=False)
+        run = self.run
+        target = f"={run.session}:"
+        file = os.path.abspath(run.ws.file)
+        commands: list[tuple[str, ...]] = [
+            ("show-options", "-v", "-t", target, "history-limit"),
+            # @tmuxorch-file on the session: ``status``, ``logs``... find the run from it
+            ("set-option", "-t", target, "@tmuxorch-file", file),
+        ]
+        if not made and not run.inside:
+            commands.append(tmux_panes.list_windows(run.session))
+        outputs = run.client.run_each(commands)
+        if len(outputs) > 2 and outputs[2] is not None:
+            self._count(outputs[2])
+        self._keep_history(outputs[0])
+
+    def ensure_session(self, *, count: bool = True) -> bool:
+        """Make the session unless it is there (or the run lives inside a layout's);
+        whether it was made. ``count``: learn its task windows."""
+        run = self.run
+        if run.inside:
+            return False
+        made = tmux_panes.ensure_session(run.client, run.session, STATUS_WINDOW, _PLACEHOLDER)
+        run.created_session = run.created_session or made
+        if made:
+            self.windows = {}
+            self.status_due = True
+        elif count:
+            self.count_windows()
+        return made
+
+    def start_status(self) -> None:
+        """The status window's table starts once the first agents have (a Python process
+        starting beside them would slow them down)."""
+        if not self.status_due:
+            return
+        self.status_due = False
+        file = os.path.abspath(self.run.ws.file)
+        argv = (sys.executable, "-m", "tmuxorch", "status", "--follow", "--file", file)
+        target = f"={self.run.session}:={STATUS_WINDOW}"
+        self.run.client.run_each([("respawn-pane", "-k", "-t", target, "--", *argv)])
+
+    def gone(self) -> bool:
+        """The session was closed under us (not when the run lives inside a layout's)."""
+        run = self.run
+        return not run.inside and not session_exists(run.client, run.session)
+
+    def make_again(self) -> None:
+        self.run.note(f"session {self.run.session!r} is gone: making it again")
+        self.ensure_session()
+        self.start_status()
+
+    def _keep_history(self, shown: list[str] | None) -> None:
+        """Agents print a lot: let panes keep enough history for the poller to read it all
+        (tmux reads ``history-limit`` when a pane is made, so this is for the panes to come)."""
+        try:
+            if shown is not None and int(shown[0]) < HISTORY:
+                target = f"={self.run.session}:"
+                self.run.client.cmd("set-option", "-t", target, "history-limit", str(HISTORY))
+        except (TmuxError, ValueError, IndexError):
+            pass
+
+    def count_windows(self) -> None:
+        self._count(self.run.client.cmd(*tmux_panes.list_windows(self.run.session)))
+
+    def _count(self, rows: list[str]) -> None:
+        self.windows = {
+            name: count
+            for name, count in tmux_panes.parse_windows(rows).items()
+            if name == "tasks" or name.startswith("tasks-")
+        }
+
+    def place(self) -> tuple[str, bool]:
+        """A task window with room for one more pane, or a new one."""
+        for name, count in self.windows.items():
+            if count < self.run.taskset.panes_per_window:
+                self.windows[name] = count + 1
+                return name, False
+        n = 1
+        while (name := "tasks" if n == 1 else f"tasks-{n}") in self.windows:
+            n += 1
+        self.windows[name] = 1
+        return name, True
+
+    def pane_closed(self, window: str) -> None:
+        """One pane fewer in ``window`` (tmux closes a window with its last pane)."""
+        if window in self.windows:
+            self.windows[window] -= 1
+            if self.windows[window] <= 0:
+                del self.windows[window]

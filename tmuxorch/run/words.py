@@ -1,0 +1,95 @@
+"""Domain events as the lines a person reads (the run's log on its terminal; later the chat
+channels): one line per event, or none for those that say nothing new to a person."""
+
+from __future__ import annotations
+
+from tmuxorch.run import events
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tmuxorch.run.bus import Event
+
+
+def lines(event: Event) -> list[str]:
+    say = _SAY.get(str(event["type"]))
+    return say(event) if say else []
+
+
+def _opened(e: Event) -> list[str]:
+    if e.get("resumed"):
+        return [f"resuming run {e['run']}"]
+    count = len(e["tasks"])  # type: ignore[arg-type]
+    return [f"run {e['run']}: {count} task(s), session {e['session']!r}"]
+
+
+def _started(e: Event) -> list[str]:
+    attempt = e["attempt"]
+    again = f" (attempt {attempt})" if isinstance(attempt, int) and attempt > 1 else ""
+    where = f" in worktree {e['branch']}" if e.get("branch") else ""
+    return [f"{e['task']}: started in {e['pane']}{again}{where}"]
+
+
+def _ended(e: Event) -> list[str]:
+    task, outcome, reason = e["task"], e["outcome"], e["reason"]
+    if outcome == "succeeded":
+        return [f"{task}: succeeded in {float(e['took']):.1f}s"]  # type: ignore[arg-type]
+    if outcome == "retrying":
+        return [f"{task}: {reason}; retrying in {float(e['retry_in'] or 0):.1f}s"]  # type: ignore[arg-type]
+    if outcome == "interrupted":
+        return []
+    return [f"{task}: {outcome} ({reason})"]
+
+
+def _added(e: Event) -> list[str]:
+    if not e.get("follows"):
+        return []
+    rows = e["tasks"]
+    assert isinstance(rows, list)
+    return [f"{row['task']}: follows {e['follows']}, which succeeded" for row in rows]
+
+
+def _reloaded(e: Event) -> list[str]:
+    parts = []
+    for label in ("added", "changed", "removed"):
+        ids = e[label]
+        assert isinstance(ids, list)
+        if ids:
+            parts.append(f"{label} {', '.join(ids)}")
+    said = ["tasks reloaded: " + ("; ".join(parts) or "settings changed")]
+    ignored = e["ignored"]
+    assert isinstance(ignored, list)
+    if ignored:
+        said.append(
+            f"edits to {', '.join(ignored)} ignored: they have started, and go on as they began"
+        )
+    return said
+
+
+def _finished(e: Event) -> list[str]:
+    if e["state"] != "finished":
+        return []
+    kept = e.get("kept_worktrees") or []
+    assert isinstance(kept, list)
+    return [f"run {e['run']} finished: {e['summary']}", *(f"worktree kept: {k}" for k in kept)]
+
+
+def _reset(e: Event) -> list[str]:
+    return [f"{e['task']}: will run again"] if e.get("requested") == e["task"] else []
+
+
+_SAY: dict[str, Callable[[Event], list[str]]] = {
+    events.RUN_OPENED: _opened,
+    events.STARTED: _started,
+    events.ADOPTED: lambda e: [f"{e['task']}: adopted {e['pane']} (attempt {e['attempt']})"],
+    events.ENDED: _ended,
+    events.SKIPPED: lambda e: [f"{e['task']}: skipped ({e['reason']})"],
+    events.STOPPED: lambda e: [f"{e['task']}: stopped ({e['reason']})"],
+    events.RESET: _reset,
+    events.TASKS_ADDED: _added,
+    events.WAITING: lambda e: [f"{e['task']}: waiting for input (tmuxorch attach {e['task']})"],
+    events.RELOADED: _reloaded,
+    events.NOTE: lambda e: [str(e["text"])],
+    events.RUN_FINISHED: _finished,
+}
