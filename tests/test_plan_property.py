@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Server, build_file
-from tmuxorch.spec.workspace import LAYOUTS, load_workspace
+from tmuxorch.spec.workspace import load_workspace
+from tmuxorch.spec.workspace_values import LAYOUTS
 from tmuxorch.tmux.plan import plan
 
 if TYPE_CHECKING:

@@ -24,163 +24,27 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
 
 from tmuxorch.agents.patterns import for_agent
 from tmuxorch.bridge.detect import Detector
-from tmuxorch.bridge.frames import make_patch
+from tmuxorch.bridge.history import FACTS, Facts, PaneState, lookback, new_lines
+from tmuxorch.bridge.history import Event as Event
+from tmuxorch.bridge.subscription import Subscription
 from tmuxorch.tmux.client import TmuxError
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Sequence
 
     from tmuxorch.agents.patterns import Patterns
     from tmuxorch.tmux.client import Client
     from tmuxorch.tmux.control import ControlClient
 
-Event = dict[str, object]
-_SEP = "\t"
-FACTS = _SEP.join(
-    (
-        "#{pane_id}",
-        "#{history_size}",
-        "#{cursor_x}",
-        "#{cursor_y}",
-        "#{pane_width}",
-        "#{pane_height}",
-        "#{pane_dead}",
-        "#{pane_dead_status}",
-        "#{alternate_on}",
-        "#{pane_pid}",
-        "#{session_name}",
-        "#{pane_current_command}",
-        "#{history_limit}",
-    )
-)
 DEAD_SETTLE = 0.03
 """Seconds between the two looks that end a dead pane."""
 END_LOOK = 0.05
 """Seconds between looks at a pane whose program is said to be ending (deaths print nothing
 that would wake the poller)."""
-LOOKBACK = 64
-"""History lines fetched with each look beyond what the last look says is new."""
-
-
-@dataclass
-class Facts:
-    pane: str
-    history: int
-    cursor: tuple[int, int]
-    size: tuple[int, int]
-    dead: bool
-    dead_status: int | None
-    alternate: bool
-    pid: int
-    session: str
-    command: str
-    limit: int
-
-    @classmethod
-    def parse(cls, line: str) -> Facts:
-        f = line.split(_SEP)
-        return cls(
-            f[0],
-            int(f[1]),
-            (int(f[2]), int(f[3])),
-            (int(f[4]), int(f[5])),
-            f[6] == "1",
-            int(f[7]) if f[7] else None,
-            f[8] == "1",
-            int(f[9] or 0),
-            f[10],
-            f[11],
-            int(f[12] or 0),
-        )
-
-
-@dataclass
-class _Pane:
-    pane: str
-    label: str
-    detector: Detector
-    from_start: bool
-    facts: Facts | None = None
-    emitted: int = -1
-    """Absolute number of the next history line to emit (-1: not looked at yet)."""
-    base: int = 0
-    """Absolute number of the first line of tmux's history now (trims move it)."""
-    frame: str | None = None
-    key_at: float = 0.0
-    seq: int = 0
-    tail: deque[str] = field(default_factory=lambda: deque(maxlen=8))
-    margin: int = LOOKBACK
-    dead_seen: tuple[int, str] | None = None
-    settle_at: float | None = None
-    """When to look again at a pane just found dead."""
-    short: bool = False
-    """The last look did not reach all new history: look again at once."""
-    ending: bool = False
-    """Its program is ending (:meth:`Poller.expect_end`): look often until it is dead."""
-    ended: bool = False
-
-
-class Subscription:
-    """A bounded queue of events. Never blocks the poller: when full, what is queued is
-    dropped and the subscriber gets a ``gap`` and a keyframe per pane instead."""
-
-    def __init__(self, poller: Poller, maxsize: int, frames: bool) -> None:
-        self.poller = poller
-        self.maxsize = maxsize
-        self.frames = frames
-        self._events: deque[Event] = deque()
-        self._cond = threading.Condition()
-        self.lagging = False
-        self.dropped = 0
-        self.closed = False
-
-    def put(self, event: Event) -> None:
-        if not self.frames and event["type"] == "frame":
-            return
-        with self._cond:
-            if self.lagging:
-                self.dropped += 1
-                return
-            if len(self._events) >= self.maxsize:
-                self.dropped += len(self._events) + 1
-                self._events.clear()
-                self.lagging = True
-                self.poller.resync_later(self)
-                return
-            self._events.append(event)
-            self._cond.notify()
-
-    def resync(self, events: list[Event]) -> None:
-        """Back in step: a gap marker, then the poller's fresh keyframes."""
-        with self._cond:
-            gap: Event = {"type": "gap", "reason": "subscriber too slow", "dropped": self.dropped}
-            self._events.extend([gap, *events])
-            self.lagging, self.dropped = False, 0
-            self._cond.notify()
-
-    def get(self, timeout: float | None = None) -> Event | None:
-        with self._cond:
-            if not self._events and not self.closed:
-                self._cond.wait(timeout)
-            return self._events.popleft() if self._events else None
-
-    def __iter__(self) -> Iterator[Event]:
-        while not self.closed or self._events:
-            event = self.get(0.5)
-            if event is not None:
-                yield event
-
-    def close(self) -> None:
-        with self._cond:
-            self.closed = True
-            self._cond.notify_all()
-        self.poller.unsubscribe(self)
 
 
 class Poller:
@@ -196,7 +60,7 @@ class Poller:
         self.use_control = control
         self.backstop = backstop
         self.keyframe_every = keyframe_every
-        self._panes: dict[str, _Pane] = {}
+        self._panes: dict[str, PaneState] = {}
         self._subs: list[Subscription] = []
         self._sinks: list[Callable[[Event], None]] = []
         self._looking = threading.Lock()
@@ -223,7 +87,7 @@ class Poller:
         with self._lock:
             if pane not in self._panes:
                 detector = Detector(patterns if patterns is not None else for_agent(None))
-                self._panes[pane] = _Pane(pane, label or pane, detector, from_start)
+                self._panes[pane] = PaneState(pane, label or pane, detector, from_start)
                 self._dirty.add(pane)
         self._wake.set()
 
@@ -400,7 +264,7 @@ class Poller:
         for _ in range(20):  # each retry doubles the reach: 20 is more than any history
             with self._lock:
                 states = [self._panes[p] for p in todo if p in self._panes]
-            by_session: dict[str, list[_Pane]] = {}
+            by_session: dict[str, list[PaneState]] = {}
             for ps in states:
                 by_session.setdefault(ps.facts.session if ps.facts else "", []).append(ps)
             todo = []
@@ -409,10 +273,10 @@ class Poller:
             if not todo:
                 return
 
-    def _look_session(self, session: str | None, panes: list[_Pane]) -> list[str]:
+    def _look_session(self, session: str | None, panes: list[PaneState]) -> list[str]:
         groups = []
         for ps in panes:
-            capture = ("capture-pane", "-p", "-t", ps.pane, "-S", f"-{self._lookback(ps)}")
+            capture = ("capture-pane", "-p", "-t", ps.pane, "-S", f"-{lookback(ps)}")
             groups.append([("display-message", "-p", "-t", ps.pane, FACTS), capture])
         outputs = self._run_groups(groups, session)
         now = time.monotonic()
@@ -438,15 +302,10 @@ class Poller:
         self._publish(events)
         return again
 
-    def _lookback(self, ps: _Pane) -> int:
-        """History lines to capture above the screen: what is new since the last look, the
-        lines just before it (to check the alignment), and a margin for what comes meanwhile."""
-        if ps.facts is None:
-            return 10**9 if ps.from_start else 0
-        unseen = max(0, ps.base + ps.facts.history - ps.emitted)
-        return unseen + len(ps.tail) + ps.margin
+    def _capture_all(self, ps: PaneState) -> Callable[[], list[str]]:
+        return lambda: self.client.cmd("capture-pane", "-p", "-t", ps.pane, "-S", "-")
 
-    def _update(self, ps: _Pane, facts: Facts, captured: list[str], now: float) -> list[Event]:
+    def _update(self, ps: PaneState, facts: Facts, captured: list[str], now: float) -> list[Event]:
         if ps.ended:
             return []
         ps.settle_at = now + END_LOOK if ps.ending else None
@@ -462,7 +321,7 @@ class Poller:
         if ps.emitted < 0:  # the first look: from here on (or from the very start)
             ps.base = 0
             ps.emitted = 0 if ps.from_start else facts.history
-        events += self._history(ps, facts, history_part, screen_lines)
+        events += new_lines(ps, facts, history_part, screen_lines, self._capture_all(ps))
         if ps.short:
             return events  # looked again at once, reaching far enough: frames and end then
         if events and events[0]["type"] == "gap":
@@ -480,149 +339,33 @@ class Poller:
             return events
         state = ps.detector.observe(screen, now)
         if state is not None:
-            events.append(self._event(ps, "state", state=state))
+            events.append(ps.event("state", state=state))
         return events
 
-    def _history(
-        self, ps: _Pane, facts: Facts, history_part: list[str], screen_lines: list[str]
-    ) -> list[Event]:
-        """Emit history lines [emitted, base + history), in order, each once."""
-        ps.short = False
-        events: list[Event] = []
-        top = ps.base + facts.history
-        back = ps.emitted - top  # > 0: lines emitted already are on the screen again (it grew)
-        if 0 < back <= len(screen_lines) and ps.tail:
-            last = min(back, len(ps.tail))
-            if screen_lines[back - last : back] == list(ps.tail)[-last:]:
-                return events
-        first = top - len(history_part)
-        overlap = min(len(ps.tail), ps.emitted - first)
-        known = list(ps.tail)[-overlap:] if overlap > 0 else []
-        seen = (
-            history_part[ps.emitted - overlap - first : ps.emitted - first] if overlap > 0 else []
-        )
-        if top < ps.emitted or seen != known:
-            # history shrank (trimmed at its limit, cleared, reflowed): find our place again
-            events += self._realign(ps, facts)
-            top = ps.base + facts.history
-            if top <= ps.emitted:
-                return events
-            ps.short = True  # look again with the new alignment
-            return events
-        if ps.emitted < first:  # a burst outran this look: look again, reaching further
-            ps.short = True
-            ps.margin *= 2
-            return events
-        ps.margin = LOOKBACK
-        new = history_part[ps.emitted - first :]
-        if new and not ps.tail and facts.limit and facts.history >= facts.limit * 9 // 10:
-            # tmux drops the oldest tenth at its limit: with nothing read yet to align on,
-            # there is no telling what went before
-            reason = f"history reached its limit ({facts.limit} lines) before it was read"
-            events.append(self._event(ps, "gap", reason=reason))
-        if new:
-            events.append(self._event(ps, "lines", start=ps.emitted, lines=new))
-            ps.emitted += len(new)
-            ps.tail.extend(new)
-        return events
+    def _frame(self, ps: PaneState, screen: str, now: float, *, key: bool) -> list[Event]:
+        return ps.frame_event(screen, now, key=key, every=self.keyframe_every)
 
-    def _realign(self, ps: _Pane, facts: Facts) -> list[Event]:
-        """History shrank or moved (trimmed at its limit, cleared, reflowed, or lines taken
-        back onto a screen that grew): find where we are in it, by the last lines emitted
-        (in the history or at the top of the screen), or by the top of the last screen seen
-        (the lines that come next); failing both, skip what is there now and say so."""
-        everything = self.client.cmd("capture-pane", "-p", "-t", ps.pane, "-S", "-")
-        height = facts.size[1]
-        history = everything[: max(0, len(everything) - height)]
-        tail = list(ps.tail)
-        if tail and ps.emitted == len(tail) and everything[: len(tail)] == tail:
-            ps.base = 0  # every line since the pane began is known: they are all still here
-            return []
-        for size in (len(tail), 3):
-            probe = tail[-size:]
-            if size >= 2 and size <= len(tail) and any(line.strip() for line in probe):
-                at = _find(everything, probe)
-                if at is not None:
-                    ps.base = ps.emitted - (at + size)
-                    return []
-        screen = (ps.frame or "").split("\n")
-        for size in (3, 2):
-            probe = screen[:size]
-            if len(probe) == size and all(line.strip() for line in probe):
-                at = _find(history, probe)
-                if at is not None:
-                    ps.base = ps.emitted - at
-                    return []
-        ps.base = ps.emitted - len(history)
-        ps.tail.clear()
-        ps.tail.extend(history[-ps.tail.maxlen :] if ps.tail.maxlen else [])
-        lost = "history trimmed, cleared or reflowed before it was read"
-        return [self._event(ps, "gap", reason=lost)]
-
-    def _frame(self, ps: _Pane, screen: str, now: float, *, key: bool) -> list[Event]:
-        facts = ps.facts
-        assert facts is not None
-        key = key or ps.frame is None or now - ps.key_at >= self.keyframe_every
-        if not key and screen == ps.frame:
-            return []
-        data = self._frame_facts(ps)
-        if key:
-            data.update(key=True, text=screen)
-            ps.key_at = now
-        else:
-            data.update(key=False, patch=make_patch(ps.frame or "", screen))
-        ps.frame = screen
-        return [self._event(ps, "frame", **data)]
-
-    @staticmethod
-    def _frame_facts(ps: _Pane) -> Event:
-        facts = ps.facts
-        assert facts is not None
-        return {
-            "cursor": list(facts.cursor),
-            "size": list(facts.size),
-            "history": ps.base + facts.history,
-            "alternate": facts.alternate,
-        }
-
-    def _end(self, ps: _Pane, facts: Facts, screen_lines: list[str]) -> list[Event]:
+    def _end(self, ps: PaneState, facts: Facts, screen_lines: list[str]) -> list[Event]:
         """The program ended: its last screen as lines (the transcript's end), then ``exit``.
         Rows emitted already (taken back from history onto the screen) are not repeated."""
-        lines = list(screen_lines[max(0, ps.emitted - (ps.base + facts.history)) :])
-        while lines and not lines[-1].strip():
-            lines.pop()
-        if lines and lines[-1].startswith("Pane is dead"):
-            lines.pop()
-            while lines and not lines[-1].strip():
-                lines.pop()
+        lines = ps.final_lines(facts, screen_lines)
         events: list[Event] = []
         if lines:
-            events.append(self._event(ps, "lines", start=ps.emitted, lines=lines, final=True))
+            events.append(ps.event("lines", start=ps.emitted, lines=lines, final=True))
             ps.emitted += len(lines)
         state = ps.detector.observe("", time.monotonic(), alive=False, exit_code=facts.dead_status)
         if state is not None:
-            events.append(self._event(ps, "state", state=state))
-        events.append(self._event(ps, "exit", code=facts.dead_status))
+            events.append(ps.event("state", state=state))
+        events.append(ps.event("exit", code=facts.dead_status))
         ps.ended = True
         with self._lock:
             self._panes.pop(ps.pane, None)
         return events
 
-    def _gone(self, ps: _Pane) -> list[Event]:
+    def _gone(self, ps: PaneState) -> list[Event]:
         with self._lock:
             self._panes.pop(ps.pane, None)
-        return [self._event(ps, "gone")]
-
-    def _event(self, ps: _Pane, kind: str, **data: object) -> Event:
-        ps.seq += 1
-        return {
-            "type": kind,
-            "pane": ps.pane,
-            "label": ps.label,
-            "seq": ps.seq,
-            "t": time.time(),
-            **data,
-        }
+        return [ps.event("gone")]
 
     def _publish(self, events: list[Event]) -> None:
         if not events:
@@ -644,16 +387,6 @@ class Poller:
             frames = []
             for ps in self._panes.values():
                 if ps.facts is not None and ps.frame is not None:
-                    frames.append(
-                        self._event(ps, "frame", key=True, text=ps.frame, **self._frame_facts(ps))
-                    )
+                    frames.append(ps.event("frame", key=True, text=ps.frame, **ps.frame_facts()))
         for sub in waiting:
             sub.resync(frames)
-
-
-def _find(lines: list[str], probe: list[str]) -> int | None:
-    """Where ``probe`` last occurs in ``lines``."""
-    for j in range(len(lines) - len(probe), -1, -1):
-        if lines[j : j + len(probe)] == probe:
-            return j
-    return None

@@ -308,7 +308,7 @@ def logs(
     chosen: Client | None = None,
 ) -> int:
     """Print the transcript of ``task``'s latest attempt; ``follow`` it while it runs."""
-    from tmuxorch.cli.tasks import find_run
+    from tmuxorch.cli.runs import find_run
 
     out = out or sys.stdout
     found = find_run(file, chosen)
@@ -327,7 +327,7 @@ def logs(
             return fail(f"{task} has not started yet ({rows[task].state})", EXIT_FAILED)
         pane = rows[task].pane
         if rows[task].state == "running" and pane:
-            from tmuxorch.cli.tasks import client_of
+            from tmuxorch.cli.runs import client_of
 
             live = _live(client_of(run_row, chosen), pane, follow=follow, out=out)
             if live is not None:

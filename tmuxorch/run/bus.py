@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 Event = dict[str, object]
 
 
+_CATCH_UP = ("gap", "run-snapshot")
+"""What a subscriber that fell behind is sent (not events of the run)."""
+
+
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -130,6 +134,8 @@ class Subscription:
         self.every = every
         self.dropped = 0
         """Events this subscriber never got (over its whole life)."""
+        self._lost = 0
+        """Dropped since the last gap it read."""
         self._events: deque[Event] = deque()
         self._cond = threading.Condition()
         self._closed = False
@@ -144,9 +150,12 @@ class Subscription:
                 self._events.append(event)
                 self._cond.notify()
                 return
-            lost = len(self._events) + 1
+            # what it has not read goes (a gap not yet read says how much went before)
+            newly = 1 + sum(e["type"] not in _CATCH_UP for e in self._events)
             self._events.clear()
-        self.dropped += lost
+            self._lost += newly
+            self.dropped += newly
+            lost = self._lost
         gap: Event = {"type": "gap", "reason": "subscriber too slow", "dropped": lost}
         gap.update(run=event.get("run"), t=time.time(), seq=event.get("seq"))
         catch_up = [gap]
@@ -156,6 +165,12 @@ class Subscription:
             self._events.extend(catch_up)
             self._cond.notify()
         self.bus.log(f"tmuxorch: subscriber {self.name} is too slow: {lost} event(s) dropped")
+
+    @property
+    def backlog(self) -> int:
+        """Events queued for it now."""
+        with self._cond:
+            return len(self._events)
 
     def close(self, timeout: float = 10.0) -> None:
         """Deliver what is queued (within ``timeout``), then stop."""
@@ -177,6 +192,8 @@ class Subscription:
                 if not self._events and self._closed:
                     return
                 event = self._events.popleft() if self._events else None
+                if event is not None and event["type"] == "gap":
+                    self._lost = 0
             if event is None:  # a tick is due
                 assert self.every is not None
                 next_tick = time.monotonic() + self.every

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import queue
+import threading
 import time
 from dataclasses import dataclass
 
@@ -97,6 +98,9 @@ class Run:
         """Task → wall-clock start and end of its latest attempt."""
         self.created_session = False
         self.interrupted: str | None = None
+        self.over = False
+        """No more inputs will be read (control calls fail at once)."""
+        self.closing = threading.Lock()
 
     # -- inputs and outputs -----------------------------------------------------------------
     def put(self, kind: str, payload: object = None) -> None:

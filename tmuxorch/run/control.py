@@ -39,5 +39,9 @@ class Control:
         from concurrent.futures import Future  # 16 ms: only for those who call
 
         future: Future[list[str]] = Future()
-        self._run.put("control", (action, tasks, future))
+        with self._run.closing:
+            if self._run.over:
+                future.set_exception(RunOver("the run is over"))
+            else:
+                self._run.put("control", (action, tasks, future))
         return future

@@ -345,6 +345,8 @@ class Engine:
 
     def _refuse_pending_calls(self) -> None:
         """Control calls the loop never got to: the run is over."""
+        with self.run.closing:
+            self.run.over = True
         while True:
             try:
                 kind, payload = self.run.inputs.get_nowait()

@@ -1,0 +1,65 @@
+"""Finding the run a command means: of a file given, of the ``.tmuxorch`` here or above,
+or of the tmuxorch session last active on the tmux server; and the server it ran on."""
+
+from __future__ import annotations
+
+import os
+
+from tmuxorch.run.store import RunRow, Store, state_dir
+from tmuxorch.tmux.client import Client, TmuxError
+
+
+def find_run(file: str | None, chosen: Client | None = None) -> tuple[Store, RunRow] | str:
+    """The latest run of ``file``; without one, of the nearest ``.tmuxorch`` (here or
+    above), else of the tmuxorch session on the tmux server most recently active."""
+    if file is None:
+        file = _file_here() or _file_of_sessions(chosen or Client())
+        if file is None:
+            return "no tmuxorch run here, above, or on this tmux server (give --file FILE)"
+        if os.path.isdir(file) and os.path.exists(os.path.join(file, "state.db")):
+            store = Store(file)  # a .tmuxorch found here: its latest run, whatever its file
+            runs = store.runs()
+            if runs:
+                return store, runs[0]
+            store.close()
+            return "no runs yet"
+    if not os.path.exists(os.path.join(state_dir(file), "state.db")):
+        return f"no runs of {file} yet"
+    store = Store(state_dir(file))
+    runs = store.runs(file)
+    if not runs:
+        store.close()
+        return f"no runs of {file} yet"
+    return store, runs[0]
+
+
+def _file_here() -> str | None:
+    here = os.getcwd()
+    while True:
+        if os.path.exists(os.path.join(here, ".tmuxorch", "state.db")):
+            return os.path.join(here, ".tmuxorch")
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
+
+
+def _file_of_sessions(client: Client) -> str | None:
+    """The file of the tmuxorch session last active on the server (``@tmuxorch-file``)."""
+    from tmuxorch.tmux.panes import run_sessions
+
+    try:
+        sessions = run_sessions(client)
+    except TmuxError:
+        return None
+    return sessions[0][1] if sessions else None
+
+
+def client_of(run: RunRow, chosen: Client | None = None) -> Client:
+    """The tmux server of a run: the one given with -L/-S, else the one it ran on."""
+    if chosen is not None and chosen.server_args:
+        return chosen
+    args = list(run.server)
+    name = args[args.index("-L") + 1] if "-L" in args else None
+    path = args[args.index("-S") + 1] if "-S" in args else None
+    return Client(name, path)

@@ -1,0 +1,148 @@
+"""The values inside task files, each read and checked on its own (pure): durations,
+names, regular expressions, environments, directories, ``done_when`` and ``worktree``.
+Each reports a bad value on its reader (``file:line:col: where: what``) and returns what
+it could read."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from tmuxorch.spec.duration import parse_duration
+from tmuxorch.spec.keys import WORKTREE_KEYS
+from tmuxorch.spec.source import ScalarNode, join
+from tmuxorch.spec.task_model import DoneWhen, Worktree
+
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from tmuxorch.spec.source import Node, Reader
+
+DONE_KINDS = "exit, idle, result, {output: REGEX}, {file: PATH} or {idle: SECONDS}"
+
+
+def done_when(reader: Reader, node: Node, where: str) -> DoneWhen:
+    if isinstance(node, ScalarNode):
+        kind = reader.text(node, where)
+        if kind in ("exit", "idle", "result"):
+            return DoneWhen(kind)
+        if kind is not None:
+            reader.error(node, where, f"unknown done_when {kind!r}", DONE_KINDS)
+        return DoneWhen()
+    entries = reader.mapping(node, where, {"output", "file", "idle"})
+    if not entries:
+        if entries is not None:
+            reader.error(node, where, "expected one of output, file, idle")
+        return DoneWhen()
+    if len(entries) > 1:
+        reader.error(node, where, "give one of output, file, idle")
+        return DoneWhen()
+    ((kind, (_, value)),) = entries.items()
+    if kind == "output":
+        return DoneWhen("output", pattern=regex(reader, value, join(where, "output")))
+    if kind == "file":
+        path = reader.text(value, join(where, "file"))
+        if path is None:
+            return DoneWhen()
+        return DoneWhen("file", path=os.path.normpath(os.path.expanduser(path)))
+    idle = seconds(reader, value, join(where, "idle"))
+    return DoneWhen("idle", seconds=5.0 if idle is None else idle)
+
+
+def worktree(reader: Reader, node: Node, where: str) -> Worktree | None:
+    """``true``/``false``, a policy word (``keep``, ``remove``, ``merge``), or
+    ``{after: keep|remove|merge, merge: ff|squash, failed: remove|keep}``."""
+    if isinstance(node, ScalarNode) and node.tag.endswith(":bool"):
+        return Worktree() if reader.boolean(node, where) else None
+    if isinstance(node, ScalarNode):
+        word = reader.text(node, where)
+        if word in ("keep", "remove", "merge"):
+            return Worktree(after=word)
+        if word in ("ff", "squash"):
+            return Worktree(merge=word)
+        if word is not None:
+            reader.error(
+                node,
+                where,
+                f"unknown worktree policy {word!r}",
+                "true, false, keep, remove, merge, ff, squash, or {after, merge, failed}",
+            )
+        return None
+    entries = reader.mapping(node, where, WORKTREE_KEYS)
+    if entries is None:
+        return None
+    choices = {
+        "after": ("keep", "remove", "merge"),
+        "merge": ("ff", "squash"),
+        "failed": ("remove", "keep"),
+    }
+    values: dict[str, str] = {}
+    for key, (_, value) in entries.items():
+        word = reader.word(value, join(where, key), choices[key], f"{key} policy")
+        if word is not None:
+            values[key] = word
+    return Worktree(**values)
+
+
+# -- values --------------------------------------------------------------------------
+
+
+def names(
+    reader: Reader, entry: tuple[Node, Node] | None, where: str
+) -> list[tuple[Node, str, str]]:
+    """A name or a list of names (``depends_on``, ``locks``): (node, name, where)."""
+    if entry is None:
+        return []
+    node = entry[1]
+    if reader.is_null(node):
+        return []
+    items = [node] if isinstance(node, ScalarNode) else reader.sequence(node, where) or []
+    names = []
+    for i, item in enumerate(items):
+        item_where = where if item is node else join(where, i)
+        name = reader.text(item, item_where)
+        if name is not None:
+            names.append((item, name, item_where))
+    return names
+
+
+def regex(reader: Reader, node: Node, where: str) -> str | None:
+    pattern = reader.text(node, where)
+    if pattern is None:
+        return None
+    try:
+        re.compile(pattern, re.MULTILINE)
+    except re.error as exc:
+        reader.error(node, where, f"not a valid regular expression: {exc}")
+        return None
+    return pattern
+
+
+def seconds(reader: Reader, node: Node, where: str) -> float | None:
+    raw = reader.text(node, where)
+    if raw is None:
+        return None
+    value = parse_duration(raw)
+    if value is None:
+        reader.error(node, where, f"not a duration: {raw!r}", "like 90, 90s, 30m, 1h30m")
+    return value
+
+
+def env(reader: Reader, node: Node, where: str) -> dict[str, str]:
+    env = {}
+    for name, key_node, value in reader.free_mapping(node, where, "NAME: value"):
+        if not name or "=" in name:
+            reader.error(key_node, join(where, name), "not a valid variable name")
+            continue
+        env[name] = reader.text(value, join(where, name), allow_null=True) or ""
+    return env
+
+
+def directory(reader: Reader, node: Node, where: str, base_dir: str) -> str | None:
+    raw = reader.text(node, where)
+    if raw is None:
+        return None
+    path = os.path.normpath(os.path.join(base_dir, os.path.expanduser(raw)))
+    if not os.path.isdir(path):
+        reader.error(node, where, f"{path} does not exist")
+        return None
+    return path
