@@ -33,9 +33,8 @@ class Actions:
     def known(self, tasks: list[str] | None) -> list[str]:
         """``tasks`` that are part of the run (None: all of them)."""
         states = self.run.scheduler.states
-        if tasks is None:
-            return list(self.run.scheduler.tasks)
-        return [t for t in tasks if t in states]
+        asked = list(self.run.scheduler.tasks) if tasks is None else tasks
+        return [t for t in asked if t in states]  # a follow-up not created is not part of it
 
     def stop(self, tasks: list[str], reason: str = "stopped by request") -> list[str]:
         done = []

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-import uuid
 from dataclasses import replace
 
 from tmuxorch.agents.launch import launch, needs_session, pane_options
@@ -179,6 +178,8 @@ class Launcher:
         if resume and needs_session(profile, resume=True) and not session:
             resume = False  # no conversation to go back to: start afresh
         if not resume and needs_session(profile, resume=False):
+            import uuid  # 4 ms: only for agents whose conversation tmuxorch names
+
             session = str(uuid.uuid4())
             run.sessions[task.id] = session
             run.publish(events.CONVERSATION, task=task.id, session=session)

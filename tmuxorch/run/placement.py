@@ -33,38 +33,44 @@ class Placement:
         """The session was made: its status window waits for its table."""
 
     def prepare(self) -> None:
-        """The session exists, keeps long histories, and names the run's file — in as few
-        tmux invocations as possible (they are on the way to the first agents)."""
-        made = self.ensure_session(count=False)
+        """The session exists, keeps long histories, and names the run's file — in one tmux
+        invocation when the session is made (it is on the way to the first agents)."""
         run = self.run
         target = f"={run.session}:"
         file = os.path.abspath(run.ws.file)
-        commands: list[tuple[str, ...]] = [
+        then: list[tuple[str, ...]] = [
             ("show-options", "-v", "-t", target, "history-limit"),
             # @tmuxorch-file on the session: ``status``, ``logs``... find the run from it
             ("set-option", "-t", target, "@tmuxorch-file", file),
         ]
-        if not made and not run.inside:
-            commands.append(tmux_panes.list_windows(run.session))
-        outputs = run.client.run_each(commands)
-        if len(outputs) > 2 and outputs[2] is not None:
-            self._count(outputs[2])
+        if run.inside:
+            outputs = run.client.run_each(then)
+        else:
+            then.append(tmux_panes.list_windows(run.session))
+            made, outputs = self._ensure(then)
+            if not made and outputs[2] is not None:
+                self._count(outputs[2])
         self._keep_history(outputs[0])
 
-    def ensure_session(self, *, count: bool = True) -> bool:
-        """Make the session unless it is there (or the run lives inside a layout's);
-        whether it was made. ``count``: learn its task windows."""
+    def ensure_session(self) -> None:
+        """Make the session unless it is there (or the run lives inside a layout's), and
+        learn its task windows."""
+        if self.run.inside:
+            return
+        made, outputs = self._ensure([tmux_panes.list_windows(self.run.session)])
+        if not made and outputs[0] is not None:
+            self._count(outputs[0])
+
+    def _ensure(self, then: list[tuple[str, ...]]) -> tuple[bool, list[list[str] | None]]:
         run = self.run
-        if run.inside:
-            return False
-        made = tmux_panes.ensure_session(run.client, run.session, STATUS_WINDOW, _PLACEHOLDER)
+        made, outputs = tmux_panes.ensure_session(
+            run.client, run.session, STATUS_WINDOW, _PLACEHOLDER, then
+        )
         run.created_session = run.created_session or made
         if made:
             self.windows = {}
             self.status_due = True
-        elif count:
-            self.count_windows()
-        return made
+        return made, outputs
 
     def start_status(self) -> None:
         """The status window's table starts once the first agents have (a Python process

@@ -70,13 +70,15 @@ class Supervisor:
 
     def run(self) -> int:
         held = lock(self.workspace.file)
-        store = Store(state_dir(self.workspace.file))
         try:
-            self._wire(store)
-            return self.engine.run_to_end(store, fresh=self.fresh)
+            store = Store(state_dir(self.workspace.file))
+            try:
+                self._wire(store)
+                return self.engine.run_to_end(store, fresh=self.fresh)
+            finally:
+                self.bus.close()
+                store.close()
         finally:
-            self.bus.close()
-            store.close()
             held.close()  # releases the lock: no supervisor any more
 
     def _wire(self, store: Store) -> None:

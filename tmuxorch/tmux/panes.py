@@ -6,13 +6,12 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-from tmuxorch.tmux.build import session_exists
 from tmuxorch.tmux.client import TmuxError
 from tmuxorch.tmux.plan import HEIGHT, WIDTH
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     from tmuxorch.spec.model import Pairs
     from tmuxorch.tmux.client import Client
@@ -245,19 +244,31 @@ def kill_panes(client: Client, panes: Iterable[str]) -> None:
     client.run_each([("kill-pane", "-t", pane) for pane in panes])
 
 
-def ensure_session(client: Client, session: str, window: str, argv: tuple[str, ...]) -> bool:
+def ensure_session(
+    client: Client,
+    session: str,
+    window: str,
+    argv: tuple[str, ...],
+    then: Sequence[Sequence[str]] = (),
+) -> tuple[bool, list[list[str] | None]]:
     """Create ``session`` (its first window running ``argv``, kept if that program ends)
-    unless it exists; True if made."""
-    if session_exists(client, session):
-        return False
+    unless it exists, then run ``then`` on it: in one tmux invocation when it is made. Whether
+    it was made, and the output of each of ``then`` (None for one that failed)."""
     size = ("-x", str(WIDTH), "-y", str(HEIGHT))
-    client.run(
-        [
-            ("new-session", "-d", "-s", session, *size, "-n", window, "--", *argv),
-            ("set-option", "-w", "-t", f"={session}:={window}", "remain-on-exit", "on"),
-        ]
-    )
-    return True
+    making = [
+        ("new-session", "-d", "-s", session, *size, "-n", window, "--", *argv),
+        ("set-option", "-w", "-t", f"={session}:={window}", "remain-on-exit", "on"),
+    ]
+    try:
+        outputs: list[list[str] | None] = list(client.run([*making, *then]))
+    except TmuxError as exc:
+        if exc.outputs or "duplicate session" not in exc.message:
+            if len(exc.outputs) < len(making):
+                raise  # it could not be made
+            done = exc.outputs[len(making) :]  # made: the rest, one by one
+            return True, [*done, *client.run_each(then[len(done) :])]
+        return False, client.run_each(then)
+    return True, outputs[len(making) :]
 
 
 def kill_session(client: Client, session: str) -> None:
