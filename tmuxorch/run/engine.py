@@ -283,17 +283,7 @@ class Engine:
             counts[st.state] = counts.get(st.state, 0) + 1
         summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
         worktree_end.remove_leftovers(run)
-        run.publish(
-            events.RUN_FINISHED,
-            state="finished",
-            reason=summary,
-            summary=summary,
-            ok=ok,
-            kept_worktrees=list(run.kept_worktrees),
-            tasks=run.rows(),
-        )
-        if run.created_session and not run.keep:
-            tmux_panes.kill_session(run.client, run.session)
+        self._over("finished", summary, ok=ok)
         return 0 if ok else 1
 
     def _interrupt(self, signame: str) -> int:
@@ -306,18 +296,17 @@ class Engine:
             run.note(f"{reason}: stopping {len(run.attempts)} agent(s)")
             self._stop_all(reason)
             finished = reason
-        run.publish(
-            events.RUN_FINISHED,
-            state="interrupted",
-            reason=finished,
-            summary=finished,
-            ok=False,
-            kept_worktrees=list(run.kept_worktrees),
-            tasks=run.rows(),
-        )
-        if not run.keep and run.created_session:
-            tmux_panes.kill_session(run.client, run.session)
+        self._over("interrupted", finished, ok=False)
         return 1
+
+    def _over(self, state: str, summary: str, *, ok: bool) -> None:
+        """Say the run is over; close the session it made (unless ``--keep``)."""
+        run = self.run
+        kept = list(run.kept_worktrees)
+        fields = {"reason": summary, "summary": summary, "kept_worktrees": kept}
+        run.publish(events.RUN_FINISHED, state=state, ok=ok, tasks=run.rows(), **fields)
+        if run.created_session and not run.keep:
+            tmux_panes.kill_session(run.client, run.session)
 
     def _stop_all(self, reason: str) -> None:
         """Every live agent stopped (in parallel); their tasks pending again: a later run
