@@ -38,8 +38,10 @@ EXAMPLES = ROOT / "tests" / "tmuxp-examples"
 
 
 def tmux_env(**extra: str) -> dict[str, str]:
-    """The environment tmux servers and CLI runs get in tests."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
+    """The environment tmux servers and CLI runs get in tests: outside any tmux (no
+    ``$TMUX``/``$TMUX_PANE``), keeping ``$TMUX_TMPDIR`` so every process and libtmux in this
+    one agree on where the sockets are."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
     env.update(SHELL="/bin/sh", PYTHONPATH=str(ROOT))
     env.update(extra)
     return env
@@ -63,8 +65,13 @@ class Server:
         )
 
     @property
+    def socket(self) -> Path:
+        tmpdir = self.env.get("TMUX_TMPDIR") or "/tmp"
+        return Path(tmpdir) / f"tmux-{os.getuid()}" / self.name
+
+    @property
     def libtmux(self) -> libtmux.Server:
-        return libtmux.Server(socket_name=self.name)
+        return libtmux.Server(socket_path=self.socket)
 
     def running(self) -> bool:
         try:
@@ -80,8 +87,7 @@ class Server:
             return []
 
     def kill(self) -> None:
-        tmpdir = self.env.get("TMUX_TMPDIR") or "/tmp"
-        socket = Path(tmpdir) / f"tmux-{os.getuid()}" / self.name
+        socket = self.socket
         pids = _listening_on(socket)
         with contextlib.suppress(TmuxError):  # unless the test stopped it already
             self.client.cmd("kill-server")
