@@ -133,3 +133,27 @@ def test_stop_and_retry(tmp_path: Path) -> None:
     s.finish("z", 0, ok=True, exit_code=0, reason=None)
     assert drive(s) == [["a"], ["b", "c"], ["d"]]
     assert s.all_succeeded()
+
+
+def test_what_needs_a_task_that_cannot_succeed_is_skipped_so_the_run_ends(
+    tmp_path: Path,
+) -> None:
+    from tmuxorch.run.scheduler import PENDING, TaskState
+
+    s = scheduler(tmp_path, DIAMOND)
+    states = {
+        "a": TaskState(FAILED, 1, "exit status 1"),
+        "b": TaskState(PENDING),  # reset by hand, or added later
+        "c": TaskState(STOPPED, 1, "stopped by request"),
+        "d": TaskState(PENDING),
+        "z": TaskState(PENDING),
+    }
+    s = Scheduler(s.taskset, s.graph, states)
+    assert not s.finished() and [t.id for t in s.startable(1e12)] == ["z"]
+    assert s.skip_blocked() == ("b", "d")
+    assert states["b"].reason == "needs a, which failed"
+    assert states["d"].reason == "needs a, which failed"  # the root cause, not b
+    assert s.skip_blocked() == ()
+    s.start("z")
+    s.finish("z", 0.0, ok=True, exit_code=0, reason=None)
+    assert s.finished()

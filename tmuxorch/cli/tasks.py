@@ -274,9 +274,10 @@ def retry(file: str | None, tasks: list[str]) -> int:
             store.update_task(
                 run_row.id, name, "retry-requested", state="pending", reason=None, exit_code=None
             )
-        # what was skipped because of them runs too
+        # what was skipped because of them runs too (its reason names the task it needs)
+        causes = tuple(f"needs {n}, which " for n in names)
         for row in store.tasks(run_row.id).values():
-            if row.state == "skipped" and any(n in (row.reason or "") for n in names):
+            if row.state == "skipped" and (row.reason or "").startswith(causes):
                 store.update_task(
                     run_row.id, row.id, "retry-requested", state="pending", reason=None
                 )

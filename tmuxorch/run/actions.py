@@ -79,4 +79,5 @@ class Actions:
             for t in again:
                 run.task_event(events.RESET, t, requested=task_id)
             done.append(task_id)
+        run.skip_blocked()  # one that needs another task that failed cannot run again
         return done

@@ -115,6 +115,11 @@ class Run:
         """An event about one task, with its row as it is now."""
         return self.publish(kind, **{**self.row(task_id), **fields})
 
+    def skip_blocked(self) -> None:
+        """Skip what waits for a task that will never succeed (see the scheduler's)."""
+        for task_id in self.scheduler.skip_blocked():
+            self.task_event(events.SKIPPED, task_id)
+
     def note(self, text: str, task: str | None = None) -> None:
         self.publish(events.NOTE, text=text, task=task)
 

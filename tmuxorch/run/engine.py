@@ -86,6 +86,7 @@ class Engine:
         previous = self._install_signals()  # before any agent starts: Ctrl-C stops them
         try:
             recorded = open_run(run, store, fresh=fresh)
+            run.skip_blocked()  # a resumed run may hold tasks that can never run
             run.poller.add_sink(self._from_poller)
             self.placement.prepare()
             adopt(run, recorded, self.ending, self.launcher)

@@ -95,6 +95,7 @@ class Reloading:
             rows = [run.row(t) for t in joined]
             run.publish(events.TASKS_ADDED, tasks=rows, follows=None, order=run.graph.order)
         self.stamps = self._stamps()  # new templates, maybe
+        run.skip_blocked()  # an added task may need one that failed already
         run.publish(
             events.RELOADED,
             added=list(merged.added),

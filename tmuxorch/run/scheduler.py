@@ -177,6 +177,28 @@ class Scheduler:
             st.state, st.reason, st.exit_code, st.retry_at = PENDING, None, None, None
         return again
 
+    def skip_blocked(self) -> tuple[str, ...]:
+        """Tasks waiting for something that will never succeed (a task that failed, was
+        stopped or skipped) are skipped: a run must end. Returns those skipped now (a
+        resumed run, a reload or a retry can leave such tasks behind)."""
+        skipped = []
+        for task_id in self.graph.order:
+            st = self.states.get(task_id)
+            if st is None or st.state not in (PENDING, RETRYING):
+                continue
+            for dep in self.tasks[task_id].depends_on:
+                need = self.states.get(dep)
+                if need is None or need.state not in (FAILED, SKIPPED, STOPPED):
+                    continue
+                if need.state == SKIPPED and need.reason:
+                    st.reason = need.reason  # the same cause as the task it needs
+                else:
+                    st.reason = _needs(dep, need.state)
+                st.state, st.retry_at = SKIPPED, None
+                skipped.append(task_id)
+                break
+        return tuple(skipped)
+
     def backoff(self, task: Task, attempt: int) -> float:
         """``retry_delay`` × 2^(attempt-1), ±50% jitter, at most five minutes."""
         base = min(task.retry_delay * 2 ** (attempt - 1), MAX_BACKOFF)
@@ -193,8 +215,10 @@ class Scheduler:
             st = self.states.get(child)
             if st is not None and st.state in (PENDING, RETRYING):
                 st.state = SKIPPED
-                st.reason = (
-                    f"needs {task_id}, which {'was stopped' if why == STOPPED else 'failed'}"
-                )
+                st.reason = _needs(task_id, why)
                 skipped.append(child)
         return tuple(skipped)
+
+
+def _needs(task_id: str, state: str) -> str:
+    return f"needs {task_id}, which {'was stopped' if state == STOPPED else 'failed'}"

@@ -1,0 +1,83 @@
+"""States that are true: runs that end, retries that reset what they name, conditions that
+are noticed, prompts that count only when delivered — in real runs on real tmux."""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+from typing import TYPE_CHECKING
+
+from tests.conftest import Server, eventually, tmuxorch_argv
+from tests.test_run import run, start, states, tasks_file
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def test_a_task_added_by_reload_that_needs_a_failed_one_is_skipped(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    path = tmp_path / "tasks.yaml"
+    gate = f"while [ ! -e {tmp_path}/FLAG ]; do sleep 0.1; done"
+    path.write_text(
+        f"tasks:\n  - {{id: bad, command: 'exit 1'}}\n  - {{id: gate, command: '{gate}'}}\n"
+    )
+    file = str(path)
+    proc = start(tmux_server, file)
+    eventually(lambda: states(file).get("bad") == "failed", what="bad failed")
+    path.write_text(path.read_text() + "  - {id: late, command: 'true', depends_on: [bad]}\n")
+    eventually(lambda: states(file).get("late") == "skipped", what="late skipped")
+    (tmp_path / "FLAG").touch()
+    proc.wait(timeout=60)  # it ends: nothing waits for what can never run
+    assert proc.returncode == 1
+    assert states(file) == {"bad": "failed", "gate": "succeeded", "late": "skipped"}
+
+
+def test_a_run_resumed_with_a_task_that_needs_a_failed_one_ends(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    file = tasks_file(
+        tmp_path,
+        """
+        tasks:
+          - {id: a, command: 'exit 1'}
+          - {id: b, command: 'true', depends_on: [a]}
+        """,
+    )
+    assert run(tmux_server, file).returncode == 1
+    reset = subprocess.run(
+        tmuxorch_argv("retry", "b", "--file", file), capture_output=True, text=True
+    )
+    assert reset.returncode == 0, reset.stderr
+    assert states(file)["b"] == "pending"  # no supervisor: retry only resets it
+    again = run(tmux_server, file, timeout=60)
+    assert again.returncode == 1, again.stdout
+    assert states(file) == {"a": "failed", "b": "skipped"}
+    assert "b: skipped (needs a, which failed)" in again.stdout
+
+
+def test_retry_without_a_supervisor_resets_only_what_it_names(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    file = tasks_file(
+        tmp_path,
+        textwrap.dedent(
+            """
+            tasks:
+              - {id: a, command: 'true'}
+              - {id: api, command: 'exit 1'}
+              - {id: x, command: 'true', depends_on: [api]}
+            """
+        ),
+    )
+    assert run(tmux_server, file).returncode == 1
+    assert states(file) == {"a": "succeeded", "api": "failed", "x": "skipped"}
+    reset = subprocess.run(
+        tmuxorch_argv("retry", "a", "--file", file), capture_output=True, text=True
+    )
+    assert reset.returncode == 0, reset.stderr
+    assert states(file) == {"a": "pending", "api": "failed", "x": "skipped"}  # not x
+    reset = subprocess.run(
+        tmuxorch_argv("retry", "api", "--file", file), capture_output=True, text=True
+    )
+    assert states(file) == {"a": "pending", "api": "pending", "x": "pending"}
