@@ -81,3 +81,54 @@ def test_retry_without_a_supervisor_resets_only_what_it_names(
         tmuxorch_argv("retry", "api", "--file", file), capture_output=True, text=True
     )
     assert states(file) == {"a": "pending", "api": "pending", "x": "pending"}
+
+
+def test_result_and_file_conditions_met_at_once_are_noticed(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    file = tasks_file(
+        tmp_path,
+        f"""
+        tasks:
+          - id: result
+            command: |-
+              echo '{{"ok": true}}' > "$TMUXORCH_RESULT"; sleep 300
+            done_when: result
+            timeout: 60
+          - id: file
+            command: touch {tmp_path}/made.txt; sleep 300
+            done_when: {{file: {tmp_path}/made.txt}}
+            timeout: 60
+        """,
+    )
+    result = run(tmux_server, file, timeout=120)
+    assert result.returncode == 0, result.stdout
+    assert states(file) == {"result": "succeeded", "file": "succeeded"}
+    assert "timed out" not in result.stdout
+
+
+def test_a_result_written_while_no_supervisor_ran_is_noticed_on_adoption(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    go = tmp_path / "GO"
+    file = tasks_file(
+        tmp_path,
+        f"""
+        tasks:
+          - id: late
+            command: touch {tmp_path}/began; while [ ! -e {go} ]; do sleep 0.05; done; echo 1 > "$TMUXORCH_RESULT"; sleep 300
+            done_when: result
+            timeout: 60
+        """,
+    )
+    proc = start(tmux_server, file)
+    eventually((tmp_path / "began").exists, what="late running")
+    proc.kill()
+    proc.wait()
+    go.touch()
+    results = tmp_path / ".tmuxorch" / "runs"
+    eventually(lambda: list(results.glob("*/results/late.json")), what="the result written")
+    again = run(tmux_server, file, timeout=120)
+    assert again.returncode == 0, again.stdout
+    assert "late: adopted" in again.stdout
+    assert states(file) == {"late": "succeeded"}

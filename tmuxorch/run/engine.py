@@ -92,9 +92,9 @@ class Engine:
             adopt(run, recorded, self.ending, self.launcher)
             if self.launcher.start_ready():  # the first agents before anything they do not need
                 self.watches.update()
-            self.placement.start_status()
             run.poller.start()
             self.watches.start()
+            self._poll()  # what was written before the watches were on (or while no one ran)
             try:
                 self._loop()
             finally:
@@ -115,6 +115,7 @@ class Engine:
             now = time.monotonic()
             if now >= self.next_backstop:
                 self.backstop.look()
+                self._poll()  # a change the watch missed
                 self.reloading.check_stamps()
                 self.next_backstop = now + BACKSTOP
             if now >= self.next_poll and self.watches.unwatched():

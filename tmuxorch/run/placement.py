@@ -20,8 +20,9 @@ HISTORY = 200_000
 """Lines of history each agent pane keeps (tmux's default is 2,000)."""
 
 
-_PLACEHOLDER = ("sleep", "86400")
-"""The status window's program until its table starts (:meth:`Placement.start_status`)."""
+STATUS_DELAY = "0.3"
+"""Seconds the status window's table waits before it starts: a Python process starting
+beside the first agents would slow them down."""
 
 
 class Placement:
@@ -29,8 +30,6 @@ class Placement:
         self.run = run
         self.windows: dict[str, int] = {}
         """Task window name → how many panes it holds."""
-        self.status_due = False
-        """The session was made: its status window waits for its table."""
 
     def prepare(self) -> None:
         """The session exists, keeps long histories, and names the run's file — in one tmux
@@ -63,25 +62,16 @@ class Placement:
 
     def _ensure(self, then: list[tuple[str, ...]]) -> tuple[bool, list[list[str] | None]]:
         run = self.run
+        file = os.path.abspath(run.ws.file)
+        table = (sys.executable, "-m", "tmuxorch", "status", "--follow", "--file", file)
+        argv = ("sh", "-c", f'sleep {STATUS_DELAY}; exec "$@"', "tmuxorch-status", *table)
         made, outputs = tmux_panes.ensure_session(
-            run.client, run.session, STATUS_WINDOW, _PLACEHOLDER, then
+            run.client, run.session, STATUS_WINDOW, argv, then
         )
         run.created_session = run.created_session or made
         if made:
             self.windows = {}
-            self.status_due = True
         return made, outputs
-
-    def start_status(self) -> None:
-        """The status window's table starts once the first agents have (a Python process
-        starting beside them would slow them down)."""
-        if not self.status_due:
-            return
-        self.status_due = False
-        file = os.path.abspath(self.run.ws.file)
-        argv = (sys.executable, "-m", "tmuxorch", "status", "--follow", "--file", file)
-        target = f"={self.run.session}:={STATUS_WINDOW}"
-        self.run.client.run_each([("respawn-pane", "-k", "-t", target, "--", *argv)])
 
     def gone(self) -> bool:
         """The session was closed under us (not when the run lives inside a layout's)."""
@@ -91,7 +81,6 @@ class Placement:
     def make_again(self) -> None:
         self.run.note(f"session {self.run.session!r} is gone: making it again")
         self.ensure_session()
-        self.start_status()
 
     def _keep_history(self, shown: list[str] | None) -> None:
         """Agents print a lot: let panes keep enough history for the poller to read it all
