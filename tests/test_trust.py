@@ -132,3 +132,40 @@ def test_a_result_written_while_no_supervisor_ran_is_noticed_on_adoption(
     assert again.returncode == 0, again.stdout
     assert "late: adopted" in again.stdout
     assert states(file) == {"late": "succeeded"}
+
+
+def test_idle_for_a_plain_command_means_it_printed_nothing_for_that_long(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    file = tasks_file(
+        tmp_path,
+        """
+        tasks:
+          - {id: server, command: 'echo listening; sleep 300', done_when: {idle: 1}, timeout: 60}
+          - {id: chatty, command: 'for i in 1 2 3 4 5 6; do echo $i; sleep 0.4; done; sleep 300',
+             done_when: {idle: 1}, timeout: 60}
+        """,
+    )
+    result = run(tmux_server, file, timeout=120)
+    assert result.returncode == 0, result.stdout
+    assert states(file) == {"server": "succeeded", "chatty": "succeeded"}
+    transcript = (tmp_path / ".tmuxorch" / "transcripts").glob("*/chatty.1.txt")
+    assert "6" in next(transcript).read_text().split()  # quiet only after its last line
+
+
+def test_a_prompt_never_typed_is_a_failure_not_a_success(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    file = tasks_file(
+        tmp_path,
+        """
+        agents:
+          shy: {preset: demo, prompt: type, ready: "NEVER-ON-SCREEN", ready_timeout: 2}
+        tasks:
+          - {id: t, agent: shy, prompt: "plan the login feature"}
+        """,
+    )
+    result = run(tmux_server, file, timeout=120)
+    assert result.returncode == 1, result.stdout
+    assert states(file) == {"t": "failed"}
+    assert "its prompt was never typed: /NEVER-ON-SCREEN/ did not show within 2s" in result.stdout

@@ -62,6 +62,7 @@ def adopt(run: Run, recorded: list[AttemptRow], ending: Ending, launcher: Launch
             fact.pane, fact.pid, window_name=fact.window, session_name=fact.session
         )
         attempt.profile = run.taskset.agent(task.agent)
+        attempt.output_at = time.monotonic()
         attempt.typed = True  # whether its prompt was typed is not known: never twice
         if task.worktree is not None:
             try:  # its worktree is there already: found again

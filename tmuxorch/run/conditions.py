@@ -54,9 +54,15 @@ class Condition:
 
 
 class Idle(Condition):
-    """``idle``: the agent has shown it is idle for ``seconds`` (an exit decides as ``exit``)."""
+    """``idle``: the agent has shown it is idle for ``seconds``; a plain command (which has
+    no idle screen) has printed nothing for ``seconds``. An exit decides as ``exit``."""
 
     def due(self, attempt: Attempt) -> float | None:
+        profile = attempt.profile
+        if profile is not None and profile.prompt == "type" and not attempt.typed:
+            return None  # an agent idle before it got its prompt has done nothing
+        if profile is not None and profile.takes_command:
+            return attempt.output_at + self.done.seconds
         return None if attempt.idle_since is None else attempt.idle_since + self.done.seconds
 
 

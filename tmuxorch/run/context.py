@@ -48,6 +48,10 @@ class Attempt:
     """Being stopped by us: its exit file no longer decides anything."""
     idle_since: float | None = None
     """Since when its agent shows it is idle (for ``done_when: idle``)."""
+    begun: float = 0.0
+    """When its pane was opened (monotonic)."""
+    output_at: float = 0.0
+    """When its pane last showed something new (monotonic; for a command's idleness)."""
     dead_since: float | None = None
     typed: bool = False
     cwd: str = ""

@@ -124,6 +124,7 @@ class Engine:
             self.backstop.check_timeouts()
             self._check_due()
             self.interaction.recheck_dialogs()
+            self.interaction.check_typing()
             due = self.reloading.at is not None and now >= self.reloading.at
             if due and self.reloading.reload():
                 self.watches.update()
@@ -234,6 +235,8 @@ class Engine:
         attempt = run.attempt_on(pane)
         if attempt is None or attempt.ending:
             return
+        if event["type"] == "lines" or (event["type"] == "frame" and event.get("patch")):
+            attempt.output_at = time.monotonic()  # something new (not a keyframe of the same)
         self.interaction.on_screen(attempt, event)
         if attempt.ending:
             return

@@ -115,9 +115,29 @@ class Interaction:
         threading.Thread(target=answer, daemon=True).start()
 
     def due(self) -> float | None:
-        """When a dialog is to be looked at again."""
+        """When a dialog is to be looked at again, or a typed prompt has waited too long."""
         times = [a.dialog_recheck for a in self.run.attempts.values() if a.dialog_recheck]
+        times += [t for a in self.run.attempts.values() if (t := self._type_by(a)) is not None]
         return min(times, default=None)
+
+    def _type_by(self, attempt: Attempt) -> float | None:
+        """When its typed prompt must have been delivered (monotonic), if still due."""
+        profile = self.run.profile(attempt)
+        if attempt.typed or attempt.ending or profile.prompt != "type":
+            return None
+        return attempt.begun + profile.ready_timeout
+
+    def check_typing(self) -> None:
+        """A prompt never typed (its ``ready`` never showed) fails the attempt: an agent
+        that never got its task has not done it."""
+        now = time.monotonic()
+        for attempt in list(self.run.attempts.values()):
+            due = self._type_by(attempt)
+            if due is not None and now >= due:
+                profile = self.run.profile(attempt)
+                shown = f"/{profile.ready}/" if profile.ready else "its prompt"
+                why = f"its prompt was never typed: {shown} did not show within {profile.ready_timeout:g}s"
+                self.ending.end(attempt, ok=False, code=None, reason=why)
 
     def recheck_dialogs(self) -> None:
         now = time.monotonic()

@@ -112,6 +112,7 @@ class Launcher:
             session_id=opened.session_id,
             session_name=run.session,
         )
+        attempt.begun = attempt.output_at = time.monotonic()
         attempt.cwd, attempt.checkout = spec.cwd, checkout
         attempt.profile, attempt.typed_prompt = run.taskset.agent(task.agent), spec.type_prompt
         run.attempts[task.id] = attempt

@@ -32,6 +32,7 @@ AGENT_KEYS = frozenset(
         "env",
         "prompt",
         "ready",
+        "ready_timeout",
         "enter_delay",
         "patterns",
         "dialogs",

@@ -72,6 +72,10 @@ def profile(reader: Reader, name: str, node: Node, where: str) -> AgentProfile |
             changes["prompt_args"] = ()  # the preset's were for its own delivery
     if "ready" in entries:
         changes["ready"] = regex(reader, entries["ready"][1], join(where, "ready"))
+    if "ready_timeout" in entries:
+        wait = seconds(reader, entries["ready_timeout"][1], join(where, "ready_timeout"))
+        if wait is not None:
+            changes["ready_timeout"] = wait
     if "enter_delay" in entries:
         delay = seconds(reader, entries["enter_delay"][1], join(where, "enter_delay"))
         if delay is not None:

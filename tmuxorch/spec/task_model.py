@@ -82,6 +82,8 @@ class AgentProfile:
     env: Pairs = ()
     ready: str | None = None
     """The screen shows the agent takes input (typed prompts wait for it)."""
+    ready_timeout: float = 60.0
+    """Seconds a typed prompt waits for ``ready`` before the attempt fails."""
     enter_delay: float = 0.1
     patterns: tuple[tuple[str, str], ...] = ()
     """(state, regex) checked in order against the last lines of the screen."""
