@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import TYPE_CHECKING
 
@@ -66,7 +67,7 @@ def test_a_tasks_file(tmp_path: Path) -> None:
             """,
         )
     ).workspace
-    assert ws.session_name == "tmuxorch-tasks" and ws.windows == ()
+    assert re.fullmatch(r"tmuxorch-tasks-[0-9a-f]{4}", ws.session_name) and ws.windows == ()
     tasks = ws.tasks
     assert tasks is not None
     assert (tasks.max_parallel, tasks.panes_per_window) == (2, 3)
@@ -100,7 +101,11 @@ def test_a_directory_of_task_files(tmp_path: Path) -> None:
     assert ws.tasks is not None
     assert [t.id for t in ws.tasks.tasks] == ["a", "b"]
     assert ws.tasks.max_parallel == 1
-    assert ws.session_name == "tmuxorch-tasks"
+    assert re.fullmatch(r"tmuxorch-tasks-[0-9a-f]{4}", ws.session_name)  # named after it
+    other = tmp_path / "elsewhere" / "tasks"
+    other.mkdir(parents=True)
+    write(tmp_path, "tasks: [{id: a, command: x}]\n", "elsewhere/tasks/01.yaml")
+    assert load_workspace(str(other)).workspace.session_name != ws.session_name  # and where
 
 
 def test_layout_with_inline_tasks_and_a_tasks_path(tmp_path: Path) -> None:

@@ -169,3 +169,55 @@ def test_a_prompt_never_typed_is_a_failure_not_a_success(
     assert result.returncode == 1, result.stdout
     assert states(file) == {"t": "failed"}
     assert "its prompt was never typed: /NEVER-ON-SCREEN/ did not show within 2s" in result.stdout
+
+
+def test_two_projects_with_the_same_file_name_never_touch_each_others_panes(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    gate, flag = tmp_path / "GATE", tmp_path / "FLAG"
+    first = tasks_file(
+        tmp_path / "one",
+        f"tasks: [{{id: quick, command: 'while [ ! -e {gate} ]; do sleep 0.05; done'}}]\n",
+    )
+    second = tasks_file(
+        tmp_path / "two",
+        f"tasks: [{{id: slow, command: 'while [ ! -e {flag} ]; do sleep 0.05; done'}}]\n",
+    )
+    one = start(tmux_server, first)  # makes its session
+    eventually(lambda: states(first).get("quick") == "running", what="quick running")
+    two = start(tmux_server, second)
+    eventually(lambda: states(second).get("slow") == "running", what="slow running")
+    gate.touch()
+    one.wait(timeout=60)  # ends, and closes the session it made
+    assert one.returncode == 0
+    assert states(second) == {"slow": "running"}  # untouched
+    flag.touch()
+    two.wait(timeout=60)
+    assert two.returncode == 0, two.stdout.read() if two.stdout else ""
+    assert states(second) == {"slow": "succeeded"}
+
+
+def test_a_session_named_by_another_runs_file_is_refused(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    flag = tmp_path / "FLAG"
+    wait = f"while [ ! -e {flag} ]; do sleep 0.05; done"
+    mine = tasks_file(
+        tmp_path / "one", f"session_name: shared\ntasks: [{{id: a, command: '{wait}'}}]\n"
+    )
+    theirs = tasks_file(
+        tmp_path / "two", "session_name: shared\ntasks: [{id: b, command: 'true'}]\n"
+    )
+    proc = start(tmux_server, mine)
+    eventually(lambda: states(mine).get("a") == "running", what="a running")
+    refused = run(tmux_server, theirs)
+    assert refused.returncode == 1
+    assert f"session 'shared' belongs to the run of {mine}" in refused.stderr
+    assert states(theirs) == {}  # nothing started, nothing recorded
+    flag.touch()
+    proc.wait(timeout=60)
+    assert proc.returncode == 0 and states(mine) == {"a": "succeeded"}

@@ -30,6 +30,7 @@ def run(
 ) -> int:
     """Run the tasks of ``file`` in the foreground; 0 iff every task succeeded."""
     from tmuxorch.run.display import LiveDisplay
+    from tmuxorch.run.placement import SessionTaken
     from tmuxorch.run.supervisor import Supervisor, SupervisorBusy
 
     prepared = prepare(file, socket_name, socket_path)
@@ -48,7 +49,7 @@ def run(
     display = LiveDisplay() if sys.stdout.isatty() else Display()
     try:
         return Supervisor(ws, client, display, keep=keep, inside=inside, fresh=new).run()
-    except SupervisorBusy as exc:
+    except (SupervisorBusy, SessionTaken) as exc:
         return fail(str(exc))
     except TmuxError as exc:
         return fail(str(exc))

@@ -85,10 +85,10 @@ class Engine:
         run.load_pane_maker_meanwhile()
         previous = self._install_signals()  # before any agent starts: Ctrl-C stops them
         try:
+            self.placement.prepare()  # first: a session that is another run's stops it here
             recorded = open_run(run, store, fresh=fresh)
             run.skip_blocked()  # a resumed run may hold tasks that can never run
             run.poller.add_sink(self._from_poller)
-            self.placement.prepare()
             adopt(run, recorded, self.ending, self.launcher)
             if self.launcher.start_ready():  # the first agents before anything they do not need
                 self.watches.update()

@@ -25,6 +25,10 @@ STATUS_DELAY = "0.3"
 beside the first agents would slow them down."""
 
 
+class SessionTaken(Exception):
+    """The session is another run's (its ``@tmuxorch-file`` names another file)."""
+
+
 class Placement:
     def __init__(self, run: Run) -> None:
         self.run = run
@@ -33,45 +37,49 @@ class Placement:
 
     def prepare(self) -> None:
         """The session exists, keeps long histories, and names the run's file — in one tmux
-        invocation when the session is made (it is on the way to the first agents)."""
+        invocation when the session is made (it is on the way to the first agents). A
+        session another run's file named is never used (SessionTaken)."""
         run = self.run
         target = f"={run.session}:"
         file = os.path.abspath(run.ws.file)
-        then: list[tuple[str, ...]] = [
-            ("show-options", "-v", "-t", target, "history-limit"),
-            # @tmuxorch-file on the session: ``status``, ``logs``... find the run from it
-            ("set-option", "-t", target, "@tmuxorch-file", file),
-        ]
-        if run.inside:
-            outputs = run.client.run_each(then)
-        else:
-            then.append(tmux_panes.list_windows(run.session))
-            made, outputs = self._ensure(then)
-            if not made and outputs[2] is not None:
-                self._count(outputs[2])
-        self._keep_history(outputs[0])
+        history = ("show-options", "-v", "-t", target, "history-limit")
+        # @tmuxorch-file on the session: ``status``, ``logs``... find the run from it
+        mark = ("set-option", "-t", target, "@tmuxorch-file", file)
+        made = None if run.inside else self._make([history, mark])
+        if made is not None:
+            self._keep_history(made[0])
+            return
+        listing = tmux_panes.list_windows(run.session)
+        owner, shown, windows = run.client.run_each(
+            [("display-message", "-p", "-t", target, "#{@tmuxorch-file}"), history, listing]
+        )
+        if not run.inside and owner and owner[0] and owner[0] != file:
+            raise SessionTaken(
+                f"session {run.session!r} belongs to the run of {owner[0]}: tmuxorch never "
+                f"touches another run's panes; give {run.ws.file} another session_name"
+            )
+        run.client.run_each([mark])
+        if windows is not None and not run.inside:
+            self._count(windows)
+        self._keep_history(shown)
 
     def ensure_session(self) -> None:
         """Make the session unless it is there (or the run lives inside a layout's), and
         learn its task windows."""
-        if self.run.inside:
-            return
-        made, outputs = self._ensure([tmux_panes.list_windows(self.run.session)])
-        if not made and outputs[0] is not None:
-            self._count(outputs[0])
+        if not self.run.inside and self._make([]) is None:
+            self.count_windows()
 
-    def _ensure(self, then: list[tuple[str, ...]]) -> tuple[bool, list[list[str] | None]]:
+    def _make(self, then: list[tuple[str, ...]]) -> list[list[str] | None] | None:
+        """Make the session (and run ``then`` on it); None if it was there."""
         run = self.run
         file = os.path.abspath(run.ws.file)
         table = (sys.executable, "-m", "tmuxorch", "status", "--follow", "--file", file)
         argv = ("sh", "-c", f'sleep {STATUS_DELAY}; exec "$@"', "tmuxorch-status", *table)
-        made, outputs = tmux_panes.ensure_session(
-            run.client, run.session, STATUS_WINDOW, argv, then
-        )
-        run.created_session = run.created_session or made
-        if made:
+        made = tmux_panes.ensure_session(run.client, run.session, STATUS_WINDOW, argv, then)
+        if made is not None:
+            run.created_session = True
             self.windows = {}
-        return made, outputs
+        return made
 
     def gone(self) -> bool:
         """The session was closed under us (not when the run lives inside a layout's)."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+import zlib
 from dataclasses import dataclass, replace
 
 from tmuxorch.spec import tmux_options
@@ -80,8 +81,12 @@ def load_workspace(
 
 
 def _tasks_only(path: str) -> Workspace:
-    stem = os.path.splitext(os.path.basename(os.path.abspath(path)))[0]
-    name = "tmuxorch-" + re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")
+    """A tasks file's session: named after the file, and after where it is (two projects'
+    ``tasks.yaml`` on one tmux server must not share a session)."""
+    full = os.path.abspath(path)
+    stem = os.path.splitext(os.path.basename(full))[0]
+    where = f"{zlib.crc32(full.encode()) & 0xFFFF:04x}"
+    name = "tmuxorch-" + re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-") + "-" + where
     return Workspace(file=path, session_name=name, windows=())
 
 

@@ -250,10 +250,10 @@ def ensure_session(
     window: str,
     argv: tuple[str, ...],
     then: Sequence[Sequence[str]] = (),
-) -> tuple[bool, list[list[str] | None]]:
+) -> list[list[str] | None] | None:
     """Create ``session`` (its first window running ``argv``, kept if that program ends)
-    unless it exists, then run ``then`` on it: in one tmux invocation when it is made. Whether
-    it was made, and the output of each of ``then`` (None for one that failed)."""
+    and run ``then`` on it, in one tmux invocation; None if it existed already (``then`` is
+    not run), else the output of each of ``then`` (None for one that failed)."""
     size = ("-x", str(WIDTH), "-y", str(HEIGHT))
     making = [
         ("new-session", "-d", "-s", session, *size, "-n", window, "--", *argv),
@@ -262,13 +262,13 @@ def ensure_session(
     try:
         outputs: list[list[str] | None] = list(client.run([*making, *then]))
     except TmuxError as exc:
-        if exc.outputs or "duplicate session" not in exc.message:
-            if len(exc.outputs) < len(making):
-                raise  # it could not be made
-            done = exc.outputs[len(making) :]  # made: the rest, one by one
-            return True, [*done, *client.run_each(then[len(done) :])]
-        return False, client.run_each(then)
-    return True, outputs[len(making) :]
+        if not exc.outputs and "duplicate session" in exc.message:
+            return None
+        if len(exc.outputs) < len(making):
+            raise  # it could not be made
+        done = exc.outputs[len(making) :]  # made: the rest, one by one
+        return [*done, *client.run_each(then[len(done) :])]
+    return outputs[len(making) :]
 
 
 def kill_session(client: Client, session: str) -> None:
