@@ -3,12 +3,16 @@ are noticed, prompts that count only when delivered — in real runs on real tmu
 
 from __future__ import annotations
 
+import json
+import shlex
+import signal
 import subprocess
 import textwrap
 from typing import TYPE_CHECKING
 
-from tests.conftest import Server, eventually, tmuxorch_argv
+from tests.conftest import Server, eventually, tmux_env, tmuxorch_argv
 from tests.test_run import run, start, states, tasks_file
+from tmuxorch.tmux import panes as tmux_panes
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -221,3 +225,81 @@ def test_a_session_named_by_another_runs_file_is_refused(
     flag.touch()
     proc.wait(timeout=60)
     assert proc.returncode == 0 and states(mine) == {"a": "succeeded"}
+
+
+def status_json(file: str) -> dict[str, object]:
+    out = subprocess.run(
+        tmuxorch_argv("status", "--json", "--file", file), capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def test_an_interrupted_or_dead_run_does_not_look_alive(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    file = tasks_file(
+        tmp_path,
+        f"""
+        tasks:
+          - {{id: bad, command: 'exit 3'}}
+          - {{id: long, command: 'touch {tmp_path}/began; sleep 300'}}
+        """,
+    )
+    proc = start(tmux_server, file)
+    eventually((tmp_path / "began").exists, what="long running")
+    eventually(lambda: states(file).get("bad") == "failed", what="bad failed")
+    proc.kill()  # kill -9: its agents live on, and status says who looks after them
+    proc.wait()
+    report = status_json(file)
+    assert report["state"] == "running" and report["supervised"] is False
+    human = subprocess.run(
+        tmuxorch_argv("status", "--file", file), capture_output=True, text=True
+    ).stdout
+    assert f"its supervisor is not running: 'tmuxorch run {file}' adopts the agents" in human
+    tasks = {t["task"]: t for t in report["tasks"]}  # type: ignore[attr-defined]
+    assert tasks["bad"]["pane"] is None  # its pane is gone: none to show
+    proc = start(tmux_server, file)  # adopts long; then SIGTERM stops it
+    eventually(lambda: "adopted" in "".join(_events(file)), what="adopted")
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    report = status_json(file)
+    assert report["state"] == "interrupted" and report["supervised"] is False
+    tasks = {t["task"]: t for t in report["tasks"]}  # type: ignore[attr-defined]
+    assert tasks["long"]["state"] == "pending"
+    assert tasks["long"]["pane"] is None and tasks["long"]["runtime"] is None
+
+
+def _events(file: str) -> list[str]:
+    from tmuxorch.run.store import Store, state_dir
+
+    store = Store(state_dir(file))
+    try:
+        run_id = store.runs(file)[0].id
+        return [kind for _, _, _, kind, _ in store.events(run_id)]
+    finally:
+        store.close()
+
+
+def test_the_run_outlives_its_stdout(tmux_server: Server, tmp_path: Path) -> None:
+    file = tasks_file(
+        tmp_path,
+        """
+        tasks:
+          - {id: a, command: 'sleep 0.3'}
+          - {id: b, command: 'sleep 0.3', depends_on: [a]}
+          - {id: c, command: 'sleep 0.3', depends_on: [b]}
+        """,
+    )
+    command = shlex.join(tmuxorch_argv("run", "-L", tmux_server.name, file))
+    piped = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {command} | head -1"],
+        env=tmux_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert piped.returncode == 0, piped.stderr  # the supervisor's own status
+    assert len(piped.stdout.splitlines()) == 1
+    assert states(file) == dict.fromkeys("abc", "succeeded")
+    assert tmux_panes.task_panes(tmux_server.client) == []  # nothing left behind

@@ -81,6 +81,9 @@ def _hold_window() -> None:
         pass
 
 
+_OVER = ("succeeded", "failed", "skipped", "stopped")
+
+
 def rows(
     store: Store, run: RunRow, *, last_lines: bool = True, chosen: Client | None = None
 ) -> list[Row]:
@@ -100,8 +103,10 @@ def rows(
     result = []
     for task in sorted(tasks.values(), key=lambda t: (t.started is None, t.started or 0, t.id)):
         runtime = None
-        if task.started is not None:
-            runtime = (task.ended if task.ended and task.state != "running" else now) - task.started
+        if task.started is not None and task.state == "running":
+            runtime = now - task.started
+        elif task.started is not None and task.ended and task.state in _OVER:
+            runtime = task.ended - task.started
         state = task.state
         if state == "running" and task.activity == "waiting_input":
             state = "waiting_input"
@@ -109,7 +114,7 @@ def rows(
             Row(
                 task.id,
                 state,
-                task.pane if state not in ("succeeded", "skipped", "stopped") else None,
+                task.pane if state in ("running", "waiting_input", "failed") else None,
                 task.attempts,
                 runtime,
                 lines.get(task.id, ""),
@@ -128,7 +133,9 @@ def status(
         return fail(found)
     store, run_row = found
     try:
-        title = f"run {run_row.id} · {run_row.state} · session {run_row.session} · {run_row.file}"
+        orphaned = _orphaned(run_row)
+        said = run_row.state + (" (no supervisor)" if orphaned else "")
+        title = f"run {run_row.id} · {said} · session {run_row.session} · {run_row.file}"
         if as_json:
             print(
                 json.dumps(
@@ -137,6 +144,7 @@ def status(
                         "file": run_row.file,
                         "session": run_row.session,
                         "state": run_row.state,
+                        "supervised": run_row.state == "running" and not orphaned,
                         "reason": run_row.reason,
                         "tasks": _with_results(store, run_row, rows(store, run_row, chosen=chosen)),
                     },
@@ -146,10 +154,22 @@ def status(
             return EXIT_OK
         if not follow:
             Display().close(rows(store, run_row, chosen=chosen), title)
+            if orphaned:
+                print(
+                    f"its supervisor is not running: 'tmuxorch run {run_row.file}' adopts the "
+                    "agents still running and goes on"
+                )
             return EXIT_OK
         return _follow(store, run_row, chosen)
     finally:
         store.close()
+
+
+def _orphaned(run_row: RunRow) -> bool:
+    """The run says it runs, but its supervisor is gone (killed, or its machine rebooted)."""
+    from tmuxorch.run.opening import supervisor_alive
+
+    return run_row.state == "running" and not supervisor_alive(run_row.file)
 
 
 def _with_results(store: Store, run_row: RunRow, found: list[Row]) -> list[dict[str, object]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -10,7 +12,7 @@ from tmuxorch.spec.duration import format_duration
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from rich.live import Live
     from rich.table import Table
@@ -97,7 +99,8 @@ class Display:
 
     def event(self, text: str) -> None:
         elapsed = time.monotonic() - self.started
-        print(f"[{format_duration(elapsed):>6}] {text}", flush=True)
+        with _unless_gone():
+            print(f"[{format_duration(elapsed):>6}] {text}", flush=True)
 
     def update(self, rows: Sequence[Row], title: str) -> None:
         del rows, title
@@ -108,7 +111,21 @@ class Display:
     def close(self, rows: Sequence[Row], title: str) -> None:
         from rich.console import Console
 
-        Console(file=sys.stdout, width=140).print(table(rows, title))
+        with _unless_gone():
+            Console(file=sys.stdout, width=140).print(table(rows, title))
+            sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def _unless_gone() -> Iterator[None]:
+    """Write to stdout unless its reader has gone (``tmuxorch run FILE | head``): the run
+    must outlive its stdout, so from then on what it says goes nowhere."""
+    try:
+        yield
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # and Python's last flush, at exit, succeeds
+        os.close(devnull)
 
 
 class LiveDisplay(Display):

@@ -68,7 +68,10 @@ class Journal:
     def _task_ended(self, run: str, event: Event) -> None:
         outcome = str(event["outcome"])
         fields: dict[str, object] = {"state": event["state"], "reason": event["reason"]}
-        if outcome != "interrupted":
+        fields["pane"] = None  # it closes (``pane-kept`` says when it stays)
+        if outcome == "interrupted":
+            fields["started"] = None  # pending again: no runtime, no pane
+        else:
             fields.update(exit_code=event["exit_code"], ended=event["ended"])
             fields["retry_at"] = event.get("retry_at")
         self.store.end_attempt(
@@ -91,7 +94,7 @@ class Journal:
         if event.get("live") is None:
             self.store.update_task(run, task, "stopped", state="stopped", reason=reason)
             return
-        fields = {"state": "stopped", "reason": reason, "ended": event["ended"]}
+        fields = {"state": "stopped", "reason": reason, "ended": event["ended"], "pane": None}
         self.store.end_attempt(
             run,
             task,
@@ -101,6 +104,9 @@ class Journal:
             reason=reason,  # type: ignore[arg-type]
             task_fields=fields,
         )
+
+    def _pane_kept(self, run: str, event: Event) -> None:
+        self.store.update_task(run, _task(event), "pane-kept", pane=event["pane"])
 
     def _task_reset(self, run: str, event: Event) -> None:
         self.store.update_task(run, _task(event), "retry-requested", state="pending", reason=None)
