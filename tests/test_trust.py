@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from tests.conftest import Server, eventually, tmux_env, tmuxorch_argv
 from tests.test_run import run, start, states, tasks_file
+from tmuxorch.run import proctree
 from tmuxorch.tmux import panes as tmux_panes
 
 if TYPE_CHECKING:
@@ -303,3 +304,87 @@ def test_the_run_outlives_its_stdout(tmux_server: Server, tmp_path: Path) -> Non
     assert len(piped.stdout.splitlines()) == 1
     assert states(file) == dict.fromkeys("abc", "succeeded")
     assert tmux_panes.task_panes(tmux_server.client) == []  # nothing left behind
+
+
+def _sessions_left(server: Server) -> list[str]:
+    return [s for s in server.sessions() if s.startswith("tmuxorch-")]
+
+
+def test_a_resumed_run_closes_the_session_its_crashed_supervisor_made(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    flag = tmp_path / "FLAG"
+    file = tasks_file(
+        tmp_path,
+        f"tasks: [{{id: t, command: 'touch {tmp_path}/began; while [ ! -e {flag} ]; do sleep 0.05; done'}}]\n",
+    )
+    proc = start(tmux_server, file)
+    eventually((tmp_path / "began").exists, what="t running")
+    proc.kill()
+    proc.wait()
+    assert _sessions_left(tmux_server)  # the crash left its session (and agents) behind
+    flag.touch()
+    again = run(tmux_server, file, timeout=120)
+    assert again.returncode == 0, again.stdout
+    assert _sessions_left(tmux_server) == []  # what the run owned is gone with it
+
+
+def test_stop_all_without_a_supervisor_ends_the_run_and_its_session(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    file = tasks_file(
+        tmp_path,
+        f"tasks:\n  - {{id: t, command: 'touch {tmp_path}/began; sleep 300'}}\n"
+        "  - {id: later, command: 'true', depends_on: [t]}\n",
+    )
+    proc = start(tmux_server, file)
+    eventually((tmp_path / "began").exists, what="t running")
+    proc.kill()
+    proc.wait()
+    stopped = subprocess.run(
+        tmuxorch_argv("stop", "--all", "-L", tmux_server.name, "--file", file),
+        capture_output=True,
+        text=True,
+        env=tmux_env(),
+    )
+    assert stopped.returncode == 0, stopped.stderr
+    assert states(file) == {"t": "stopped", "later": "stopped"}
+    assert status_json(file)["state"] == "stopped"
+    assert _sessions_left(tmux_server) == []
+    assert tmux_panes.task_panes(tmux_server.client) == []
+
+
+def test_down_ends_a_live_run_its_agents_and_its_session(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "pid"
+    file = tasks_file(tmp_path, f"tasks: [{{id: t, command: 'echo $$ > {pid_file}; sleep 300'}}]\n")
+    proc = start(tmux_server, file)
+    eventually(lambda: pid_file.exists() and pid_file.read_text().strip(), what="t running")
+    agent = int(pid_file.read_text())
+    down = subprocess.run(
+        tmuxorch_argv("down", "-L", tmux_server.name, "--file", file),
+        capture_output=True,
+        text=True,
+        env=tmux_env(),
+        timeout=120,
+    )
+    assert down.returncode == 0, down.stderr
+    assert proc.wait(timeout=30) == 1  # the supervisor was asked to stop, and did
+    assert not proctree.alive(agent)
+    assert _sessions_left(tmux_server) == []
+    assert status_json(file)["state"] == "down"
+
+
+def test_status_follow_ends_when_the_run_does(tmux_server: Server, tmp_path: Path) -> None:
+    file = tasks_file(tmp_path, "tasks: [{id: t, command: 'sleep 1'}]\n")
+    proc = start(tmux_server, file, "--keep")  # its session stays: so does a status window
+    eventually(lambda: states(file).get("t") == "running", what="t running")
+    follow = subprocess.Popen(
+        tmuxorch_argv("status", "--follow", "-L", tmux_server.name, "--file", file),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=tmux_env(),
+    )
+    assert proc.wait(timeout=60) == 0
+    assert follow.wait(timeout=30) == 0

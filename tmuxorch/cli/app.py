@@ -155,8 +155,22 @@ def stop(
     everything: Annotated[bool, typer.Option("--all", help="Stop the whole run.")] = False,
 ) -> None:
     """Stop tasks (their whole process trees); what needs them is skipped."""
+    from tmuxorch.cli import stopping
+
     chosen = _server(socket_name, socket_path)
-    _done(tasks_cmd.stop(file, list(tasks or []), everything=everything, chosen=chosen))
+    _done(stopping.stop(file, list(tasks or []), everything=everything, chosen=chosen))
+
+
+@app.command()
+def down(
+    file: RunFile = None,
+    socket_name: SocketName = None,
+    socket_path: SocketPath = None,
+) -> None:
+    """End a run on purpose: stop its agents and close the session tmuxorch made for it."""
+    from tmuxorch.cli import stopping
+
+    _done(stopping.down(file, _server(socket_name, socket_path)))
 
 
 @app.command()

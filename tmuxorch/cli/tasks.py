@@ -82,6 +82,8 @@ def _hold_window() -> None:
 
 
 _OVER = ("succeeded", "failed", "skipped", "stopped")
+OVER = ("finished", "stopped", "down")
+"""States of a run that no supervisor will go on with (an interrupted one may resume)."""
 
 
 def rows(
@@ -129,6 +131,12 @@ def status(
     file: str | None, *, as_json: bool = False, follow: bool = False, chosen: Client | None = None
 ) -> int:
     found = find_run(file, chosen)
+    deadline = time.monotonic() + 60
+    while follow and isinstance(found, str) and found.startswith("no runs"):
+        if time.monotonic() > deadline:  # a run starting writes itself down in a moment
+            break
+        time.sleep(0.2)
+        found = find_run(file, chosen)
     if isinstance(found, str):
         return fail(found)
     store, run_row = found
@@ -197,6 +205,7 @@ def _follow(store: Store, run_row: RunRow, chosen: Client | None) -> int:
 
     from tmuxorch.run.display import table
 
+    began, seen_running = time.monotonic(), False
     try:
         with Live(auto_refresh=False) as live:
             while True:
@@ -204,12 +213,17 @@ def _follow(store: Store, run_row: RunRow, chosen: Client | None) -> int:
                 title = f"run {latest.id} · {latest.state} · session {latest.session}"
                 live.update(table(rows(store, latest, chosen=chosen), title))
                 live.refresh()
+                seen_running = seen_running or latest.state == "running"
+                # over: its last table stays on screen (a run just starting may not have
+                # written itself down yet: one seen over at first is given a moment)
+                if latest.state in OVER and (seen_running or time.monotonic() - began > 5):
+                    return EXIT_OK
                 time.sleep(0.5)
     except KeyboardInterrupt:
         return EXIT_OK
 
 
-def _named(
+def named(
     file: str | None, tasks: list[str], chosen: Client | None = None
 ) -> tuple[Store, RunRow, list[str]] | int:
     """The latest run and ``tasks`` of it (all known), or the exit status of why not."""
@@ -228,7 +242,7 @@ def _named(
     return store, run_row, tasks
 
 
-def _asked(run_row: RunRow, action: str, names: list[str], what: str, **options: bool) -> bool:
+def asked(run_row: RunRow, action: str, names: list[str], what: str, **options: bool) -> bool:
     """Whether the run's supervisor is alive and was asked to do it (it acts on its own)."""
     from tmuxorch.run.opening import supervisor_alive
     from tmuxorch.run.requests import request
@@ -240,56 +254,13 @@ def _asked(run_row: RunRow, action: str, names: list[str], what: str, **options:
     return True
 
 
-def stop(
-    file: str | None, tasks: list[str], *, everything: bool = False, chosen: Client | None = None
-) -> int:
-    if not tasks and not everything:
-        return fail("name the tasks to stop, or --all", EXIT_BAD_INPUT)
-    found = _named(file, tasks, chosen)
-    if isinstance(found, int):
-        return found
-    store, run_row, names = found
-    try:
-        what = "stop " + ("everything" if everything else ", ".join(names))
-        if _asked(run_row, "stop", names, what, everything=everything):
-            return EXIT_OK
-        return _stop_directly(store, run_row, names or list(store.tasks(run_row.id)), chosen)
-    finally:
-        store.close()
-
-
-def _stop_directly(store: Store, run_row: RunRow, names: list[str], chosen: Client | None) -> int:
-    """No supervisor: kill the tasks' process trees ourselves and record it."""
-    from tmuxorch.agents.launch import attempt_id
-    from tmuxorch.run import proctree
-    from tmuxorch.run.scheduler import TERMINAL
-    from tmuxorch.tmux import panes as tmux_panes
-
-    client = client_of(run_row, chosen)
-    facts = {f.task: f for f in tmux_panes.task_panes(client, run_row.id)}
-    rows_now = store.tasks(run_row.id)
-    for name in names:
-        row = rows_now[name]
-        if row.state in TERMINAL:
-            continue
-        fact = facts.get(name)
-        if fact is not None:
-            proctree.kill_tree(fact.pid, attempt_id(run_row.id, name, fact.attempt))
-            tmux_panes.kill_panes(client, [fact.pane])
-        store.update_task(
-            run_row.id, name, "stopped", state="stopped", reason="stopped (no supervisor running)"
-        )
-        info(f"{name}: stopped")
-    return EXIT_OK
-
-
 def retry(file: str | None, tasks: list[str]) -> int:
-    found = _named(file, tasks)
+    found = named(file, tasks)
     if isinstance(found, int):
         return found
     store, run_row, names = found
     try:
-        if _asked(run_row, "retry", names, f"run {', '.join(names)} again"):
+        if asked(run_row, "retry", names, f"run {', '.join(names)} again"):
             return EXIT_OK
         for name in names:
             store.update_task(
@@ -346,7 +317,7 @@ def attach(file: str | None, task: str, chosen: Client | None = None) -> int:
     from tmuxorch.tmux import panes as tmux_panes
     from tmuxorch.tmux.attach import attach as attach_pane
 
-    found = _named(file, [task], chosen)
+    found = named(file, [task], chosen)
     if isinstance(found, int):
         return found
     store, run_row, _ = found

@@ -100,7 +100,6 @@ class Run:
         self.kept_worktrees: list[str] = []
         self.times: dict[str, tuple[float | None, float | None]] = {}
         """Task → wall-clock start and end of its latest attempt."""
-        self.created_session = False
         self.interrupted: str | None = None
         self.over = False
         """No more inputs will be read (control calls fail at once)."""

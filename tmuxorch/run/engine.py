@@ -310,8 +310,8 @@ class Engine:
         kept = list(run.kept_worktrees)
         fields = {"reason": summary, "summary": summary, "kept_worktrees": kept}
         run.publish(events.RUN_FINISHED, state=state, ok=ok, tasks=run.rows(), **fields)
-        if run.created_session and not run.keep:
-            tmux_panes.kill_session(run.client, run.session)
+        if not run.keep and not run.inside:  # the session tmuxorch made for it, if so
+            tmux_panes.close_run_session(run.client, run.session, os.path.abspath(run.ws.file))
 
     def _stop_all(self, reason: str) -> None:
         """Every live agent stopped (in parallel); their tasks pending again: a later run

@@ -77,7 +77,6 @@ class Placement:
         argv = ("sh", "-c", f'sleep {STATUS_DELAY}; exec "$@"', "tmuxorch-status", *table)
         made = tmux_panes.ensure_session(run.client, run.session, STATUS_WINDOW, argv, then)
         if made is not None:
-            run.created_session = True
             self.windows = {}
         return made
 

@@ -24,6 +24,9 @@ ENTER_DELAY = "@tmuxorch-enter-delay"
 """The profile's Enter delay (seconds), for ``send`` from another process."""
 PATTERNS = "@tmuxorch-patterns"
 """The profile's state patterns as JSON when they are not its preset's."""
+MADE = "@tmuxorch-made"
+"""Set on a session tmuxorch made for a run (the run closes it when it is over)."""
+_MARKS = f"#{{{MADE}}}\t#{{@tmuxorch-file}}"
 WINDOW_TAG = "@tmuxorch-tasks"
 """Set on task windows: the run that made them."""
 TASK_LAYOUT = "tiled"
@@ -258,6 +261,7 @@ def ensure_session(
     making = [
         ("new-session", "-d", "-s", session, *size, "-n", window, "--", *argv),
         ("set-option", "-w", "-t", f"={session}:={window}", "remain-on-exit", "on"),
+        ("set-option", "-t", f"={session}:", MADE, "1"),
     ]
     try:
         outputs: list[list[str] | None] = list(client.run([*making, *then]))
@@ -269,6 +273,19 @@ def ensure_session(
         done = exc.outputs[len(making) :]  # made: the rest, one by one
         return [*done, *client.run_each(then[len(done) :])]
     return outputs[len(making) :]
+
+
+def close_run_session(client: Client, session: str, file: str) -> bool:
+    """Close ``session`` if tmuxorch made it for the run of ``file`` (never a session a person
+    made, or another run's); whether it did."""
+    try:
+        marks = client.cmd("display-message", "-p", "-t", f"={session}:", _MARKS)
+    except TmuxError:
+        return False  # not there
+    if marks != [f"1{_SEP}{file}"]:
+        return False
+    kill_session(client, session)
+    return True
 
 
 def kill_session(client: Client, session: str) -> None:
