@@ -388,3 +388,16 @@ def test_status_follow_ends_when_the_run_does(tmux_server: Server, tmp_path: Pat
     )
     assert proc.wait(timeout=60) == 0
     assert follow.wait(timeout=30) == 0
+
+
+def test_zero_tasks_is_bad_input_not_a_success(idle_server: Server, tmp_path: Path) -> None:
+    empty = tmp_path / "tasks"
+    empty.mkdir()
+    for command in ("validate", "run"):
+        argv = [command, str(empty)] + (["-L", idle_server.name] if command == "run" else [])
+        result = subprocess.run(
+            tmuxorch_argv(*argv), capture_output=True, text=True, env=tmux_env()
+        )
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        assert f"{empty}:1:1: tasks: {empty} holds no task files" in result.stderr
+    assert not idle_server.running()  # nothing was started

@@ -89,7 +89,10 @@ class Collector:
         ``cwd``: where their agents work unless they say, default each file's folder)."""
         if os.path.isdir(path):
             names = sorted(n for n in os.listdir(path) if n.endswith(TASK_FILE_SUFFIXES))
-            if not names and reader is not None and node is not None:
+            if not names:
+                if reader is None:  # the folder itself was named: the problem is there
+                    reader = Reader(path)
+                    self.readers.append(reader)
                 reader.error(node, "tasks", f"{path} holds no task files (*.yaml, *.yml, *.json)")
             for name in names:
                 self.add_file(os.path.join(path, name), cwd)
