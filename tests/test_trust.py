@@ -401,3 +401,38 @@ def test_zero_tasks_is_bad_input_not_a_success(idle_server: Server, tmp_path: Pa
         assert result.returncode == 2, (command, result.stdout, result.stderr)
         assert f"{empty}:1:1: tasks: {empty} holds no task files" in result.stderr
     assert not idle_server.running()  # nothing was started
+
+
+def test_an_agent_that_is_not_installed_is_said_up_front_and_never_retried(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    file = tasks_file(
+        tmp_path,
+        """
+        agents:
+          coder: {preset: claude, program: /nowhere/claude}
+        tasks:
+          - {id: t, agent: coder, prompt: "do it", retries: 2, retry_delay: 0.1}
+          - {id: ok, command: 'true'}
+        """,
+    )
+    checked = subprocess.run(tmuxorch_argv("validate", file), capture_output=True, text=True)
+    assert checked.returncode == 0
+    install = "(install: npm install -g @anthropic-ai/claude-code)"
+    assert f"warning: tasks[0]: /nowhere/claude: not found {install}" in checked.stderr
+    result = run(tmux_server, file)
+    assert result.returncode == 1
+    assert f"t: failed (/nowhere/claude: not found {install})" in result.stdout
+    assert "resuming" not in result.stdout and "retrying" not in result.stdout
+    assert states(file) == {"t": "failed", "ok": "succeeded"}
+
+
+def test_a_command_that_is_not_found_is_not_retried(tmux_server: Server, tmp_path: Path) -> None:
+    file = tasks_file(
+        tmp_path,
+        "tasks: [{id: t, command: 'no-such-program-here', retries: 3, retry_delay: 0.1}]\n",
+    )
+    result = run(tmux_server, file)
+    assert result.returncode == 1
+    assert "t: failed (exit status 127 (a program it runs was not found))" in result.stdout
+    assert "retrying" not in result.stdout

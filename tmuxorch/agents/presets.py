@@ -82,6 +82,7 @@ class Preset:
             mode=mode or self.modes[0][0],
             done_when=chosen.done_when,
             program=self.program,
+            install=self.install,
             description=self.description,
         )
 

@@ -7,7 +7,7 @@ import sys
 import time
 
 from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_OK, bad_input, fail, info, warn
-from tmuxorch.spec.errors import SpecError
+from tmuxorch.spec.errors import Problem, SpecError
 from tmuxorch.spec.workspace import Loaded, load_workspace
 from tmuxorch.tmux.build import BuildError, build, session_exists
 from tmuxorch.tmux.client import Client, TmuxError
@@ -43,6 +43,12 @@ def load(file: str) -> Loaded | int:
         return bad_input(exc)
     for problem in loaded.warnings:
         warn(problem)
+    if loaded.workspace.tasks is not None:
+        from tmuxorch.agents.installed import missing_for
+
+        for task, why in missing_for(loaded.workspace.tasks):
+            at = loaded.workspace.tasks.task(task).origin
+            warn(Problem(at.file, at.line, at.col, at.where, f"{why}: it cannot start here"))
     return loaded
 
 

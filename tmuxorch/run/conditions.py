@@ -31,6 +31,8 @@ class Condition:
         """The agent's process ended with ``code``: success, or why not."""
         del run, attempt
         ok = code == 0
+        if code == 127:
+            return False, "exit status 127 (a program it runs was not found)"
         return ok, None if ok else f"exit status {code}"
 
     def on_output(self, run: Run, attempt: Attempt, event: Event) -> bool:

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from tmuxorch.run.context import Attempt, Run
     from tmuxorch.run.placement import Placement
 
+NOT_FOUND = 127
+"""The shell's exit status for a program it could not find: no retry will find it."""
 SWEEP_AFTER = 0.5
 """Seconds after an attempt's end to stop what it left running."""
 CLOSE_WITHIN = 3.0
@@ -50,7 +52,16 @@ class Ending:
 
         threading.Thread(target=kill, daemon=True).start()
 
-    def complete(self, attempt: Attempt, *, ok: bool, code: int | None, reason: str | None) -> None:
+    def complete(
+        self,
+        attempt: Attempt,
+        *,
+        ok: bool,
+        code: int | None,
+        reason: str | None,
+        final: bool = False,
+    ) -> None:
+        """Its task moves on; ``final``: a failure no retry can mend."""
         run = self.run
         task_id = attempt.task.id
         if run.attempts.get(task_id) is not attempt:
@@ -63,7 +74,10 @@ class Ending:
             if unmerged is not None:
                 ok, reason = False, unmerged
         now = time.time()
-        outcome = run.scheduler.finish(task_id, now, ok=ok, exit_code=code, reason=reason)
+        final = final or code == NOT_FOUND
+        outcome = run.scheduler.finish(
+            task_id, now, ok=ok, exit_code=code, reason=reason, final=final
+        )
         if outcome.state == FAILED and attempt.checkout is not None:
             worktree_end.finish(run, attempt, succeeded=False)
         run.times[task_id] = (run.times.get(task_id, (attempt.started, None))[0], now)

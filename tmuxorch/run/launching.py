@@ -9,6 +9,7 @@ import os
 import time
 from dataclasses import replace
 
+from tmuxorch.agents import installed
 from tmuxorch.agents.launch import launch, needs_session, pane_options
 from tmuxorch.run import events, results, worktrees
 from tmuxorch.run.context import Attempt
@@ -47,6 +48,10 @@ class Launcher:
         requests = []
         starting: list[tuple[Task, Launch, worktrees.Checkout | None]] = []
         for task in tasks:
+            missing = installed.missing(run.taskset.agent(task.agent))
+            if missing is not None:  # no retry will install it
+                self.refuse(task, missing, final=True)
+                continue
             prepared = self._prepare(task)
             if isinstance(prepared, str):
                 self.refuse(task, prepared)
@@ -142,8 +147,9 @@ class Launcher:
         fields.update(exit_code=None, reason=None, activity=None)
         run.task_event(events.ATTEMPT_STARTING, task_id, **fields)
 
-    def refuse(self, task: Task, reason: str, n: int | None = None) -> None:
-        """An attempt that could not even start: it counts, and fails."""
+    def refuse(self, task: Task, reason: str, n: int | None = None, *, final: bool = False) -> None:
+        """An attempt that could not even start: it counts, and fails (``final``: and no
+        retry can mend it)."""
         run = self.run
         n = n or run.scheduler.start(task.id)
         self._record(task.id, n, "")
@@ -151,7 +157,7 @@ class Launcher:
         attempt = Attempt(task, n, "", 0, run.files(task.id, n), started, None, "")
         attempt.checkout = run.checkouts.get(task.id)
         run.attempts[task.id] = attempt
-        self.ending.complete(attempt, ok=False, code=None, reason=reason)
+        self.ending.complete(attempt, ok=False, code=None, reason=reason, final=final)
 
     def _prepare(self, task: Task) -> tuple[int, Launch, worktrees.Checkout | None] | str:
         """Everything an attempt needs before its pane: its worktree, its prompt (run-time

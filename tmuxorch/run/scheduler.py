@@ -130,9 +130,17 @@ class Scheduler:
         return st.attempts
 
     def finish(
-        self, task_id: str, now: float, *, ok: bool, exit_code: int | None, reason: str | None
+        self,
+        task_id: str,
+        now: float,
+        *,
+        ok: bool,
+        exit_code: int | None,
+        reason: str | None,
+        final: bool = False,
     ) -> Outcome:
-        """An attempt ended: success, a retry later, or failure (downstream skipped)."""
+        """An attempt ended: success, a retry later, or failure (downstream skipped);
+        ``final``: a failure no retry can mend (a program that is not there)."""
         st = self.states[task_id]
         self._release(task_id)
         st.exit_code = exit_code
@@ -146,7 +154,7 @@ class Scheduler:
                     created.append(follower.id)
             return Outcome(SUCCEEDED, None, (), tuple(created))
         task = self.tasks[task_id]
-        if st.attempts <= task.retries:
+        if st.attempts <= task.retries and not final:
             st.state = RETRYING
             st.retry_at = now + self.backoff(task, st.attempts)
             return Outcome(RETRYING, st.retry_at, ())

@@ -93,6 +93,8 @@ class AgentProfile:
     done_when: DoneWhen = DoneWhen()
     """What ends a task of this agent unless the task says."""
     program: str | None = None
+    install: str = ""
+    """How to install ``program`` (said when it is missing)."""
     description: str = ""
 
 
