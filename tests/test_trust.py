@@ -436,3 +436,28 @@ def test_a_command_that_is_not_found_is_not_retried(tmux_server: Server, tmp_pat
     assert result.returncode == 1
     assert "t: failed (exit status 127 (a program it runs was not found))" in result.stdout
     assert "retrying" not in result.stdout
+
+
+def test_without_a_file_the_live_run_near_you_wins_over_an_old_state_folder_above(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    old = tasks_file(tmp_path, "tasks: [{id: old, command: 'true'}]\n", name="old.yaml")
+    assert run(tmux_server, old).returncode == 0  # leaves tmp_path/.tmuxorch behind
+    clone = tmp_path / "clone"
+    (clone / "layouts").mkdir(parents=True)
+    file = tasks_file(
+        clone / "layouts", "tasks: [{id: plan, command: 'echo planned; sleep 300'}]\n", "demo.yaml"
+    )
+    proc = start(tmux_server, file)
+    eventually(lambda: states(file).get("plan") == "running", what="plan running")
+
+    def here(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = tmuxorch_argv(*args, "-L", tmux_server.name)
+        return subprocess.run(argv, cwd=clone, env=tmux_env(), capture_output=True, text=True)
+
+    status = here("status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert [t["task"] for t in json.loads(status.stdout)["tasks"]] == ["plan"]
+    eventually(lambda: here("logs", "plan").stdout == "planned\n", what="its log")
+    assert here("stop", "--all").returncode == 0
+    proc.wait(timeout=60)

@@ -1,5 +1,7 @@
-"""Finding the run a command means: of a file given, of the ``.tmuxorch`` here or above,
-or of the tmuxorch session last active on the tmux server; and the server it ran on."""
+"""Finding the run a command means, and the server it ran on. Without ``--file``: the run
+of a live tmuxorch session whose file is here (below or above where you are), else of the
+nearest ``.tmuxorch`` here or above, else of the tmuxorch session last active on the tmux
+server. A live run near you wins over an old state folder higher up."""
 
 from __future__ import annotations
 
@@ -10,10 +12,10 @@ from tmuxorch.tmux.client import Client, TmuxError
 
 
 def find_run(file: str | None, chosen: Client | None = None) -> tuple[Store, RunRow] | str:
-    """The latest run of ``file``; without one, of the nearest ``.tmuxorch`` (here or
-    above), else of the tmuxorch session on the tmux server most recently active."""
+    """The latest run of ``file``; without one, see the module's text."""
     if file is None:
-        file = _file_here() or _file_of_sessions(chosen or Client())
+        sessions = _files_of_sessions(chosen or Client())
+        file = _nearby(sessions) or _file_here() or (sessions[0] if sessions else None)
         if file is None:
             return "no tmuxorch run here, above, or on this tmux server (give --file FILE)"
         if os.path.isdir(file) and os.path.exists(os.path.join(file, "state.db")):
@@ -44,15 +46,25 @@ def _file_here() -> str | None:
         here = parent
 
 
-def _file_of_sessions(client: Client) -> str | None:
-    """The file of the tmuxorch session last active on the server (``@tmuxorch-file``)."""
+def _files_of_sessions(client: Client) -> list[str]:
+    """The files of the tmuxorch sessions on the server (``@tmuxorch-file``), the most
+    recently active first."""
     from tmuxorch.tmux.panes import run_sessions
 
     try:
-        sessions = run_sessions(client)
+        return [file for _, file in run_sessions(client)]
     except TmuxError:
-        return None
-    return sessions[0][1] if sessions else None
+        return []
+
+
+def _nearby(files: list[str]) -> str | None:
+    """The first of ``files`` in or above the working directory, or in a folder below it."""
+    here = os.path.realpath(os.getcwd())
+    for file in files:
+        folder = os.path.realpath(os.path.dirname(file))
+        if os.path.commonpath([here, folder]) in (here, folder):
+            return file
+    return None
 
 
 def client_of(run: RunRow, chosen: Client | None = None) -> Client:
