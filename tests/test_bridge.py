@@ -483,13 +483,13 @@ def test_send_command(tmux_server: Server, tmp_path: Path) -> None:
     assert piped.returncode == 0
     wait_for_text(tmux_server, pane, "got:from stdin")
     typed = subprocess.run(
-        [*send, pane, "--no-enter", "partial"], env=tmux_env(), capture_output=True, text=True
+        [*send, "--no-enter", pane, "partial"], env=tmux_env(), capture_output=True, text=True
     )
     assert typed.returncode == 0
     time.sleep(0.2)
     assert "got:partial" not in screen(tmux_server, pane)
     key = subprocess.run(
-        [*send, pane, "--key", "C-c"], env=tmux_env(), capture_output=True, text=True
+        [*send, "--key", "C-c", pane], env=tmux_env(), capture_output=True, text=True
     )
     assert key.returncode == 0
     wait_for_text(tmux_server, pane, "interrupted")

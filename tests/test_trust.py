@@ -7,16 +7,15 @@ import json
 import shlex
 import signal
 import subprocess
+import sys
 import textwrap
-from typing import TYPE_CHECKING
+import time
+from pathlib import Path
 
 from tests.conftest import Server, eventually, tmux_env, tmuxorch_argv
 from tests.test_run import run, start, states, tasks_file
 from tmuxorch.run import proctree
 from tmuxorch.tmux import panes as tmux_panes
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 def test_a_task_added_by_reload_that_needs_a_failed_one_is_skipped(
@@ -461,3 +460,68 @@ def test_without_a_file_the_live_run_near_you_wins_over_an_old_state_folder_abov
     eventually(lambda: here("logs", "plan").stdout == "planned\n", what="its log")
     assert here("stop", "--all").returncode == 0
     proc.wait(timeout=60)
+
+
+BYTES = r"""
+import os, sys, tty
+tty.setraw(0)
+log = open(sys.argv[1], "ab", buffering=0)
+open(sys.argv[1] + ".ready", "w").close()
+while True:
+    log.write(os.read(0, 4096))
+"""
+
+
+def _byte_logger(server: Server, tmp_path: Path) -> tuple[str, Path]:
+    script, log = tmp_path / "bytes.py", tmp_path / "bytes.log"
+    script.write_text(BYTES)
+    log.write_bytes(b"")
+    c = server.client
+    c.cmd("new-session", "-d", "-s", "keys", "-x", "120", "-y", "30")
+    pane = c.cmd(
+        "new-window",
+        "-d",
+        "-t",
+        "=keys:",
+        "-P",
+        "-F",
+        "#{pane_id}",
+        "--",
+        sys.executable,
+        str(script),
+        str(log),
+    )[0]
+    eventually(Path(f"{log}.ready").exists, what="the logger in raw mode")
+    return pane, log
+
+
+def test_send_keys_alone_press_only_those_keys(tmux_server: Server, tmp_path: Path) -> None:
+    pane, log = _byte_logger(tmux_server, tmp_path)
+    send = tmuxorch_argv("send", "-L", tmux_server.name)
+    done = subprocess.run([*send, "--key", "Up", pane], env=tmux_env(), capture_output=True)
+    assert done.returncode == 0, done.stderr
+    eventually(lambda: log.read_bytes(), what="Up arrived")
+    time.sleep(0.3)  # what would follow (an Enter) has time to arrive
+    assert log.read_bytes() == b"\x1b[A"  # Up, and no Enter: that would resubmit a prompt
+    done = subprocess.run([*send, pane, "hi"], env=tmux_env(), capture_output=True)
+    assert done.returncode == 0
+    eventually(lambda: log.read_bytes().endswith(b"hi\r"), what="text, then Enter")
+
+
+def test_send_refuses_an_unknown_key_and_option_looking_text(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    pane, log = _byte_logger(tmux_server, tmp_path)
+    send = tmuxorch_argv("send", "-L", tmux_server.name)
+    unknown = subprocess.run(
+        [*send, "--key", "Esc", pane], env=tmux_env(), capture_output=True, text=True
+    )
+    assert unknown.returncode == 2
+    assert "unknown key 'Esc'" in unknown.stderr and "Escape" in unknown.stderr
+    looks = subprocess.run([*send, pane, "--all"], env=tmux_env(), capture_output=True, text=True)
+    assert looks.returncode == 2 and "options go before it" in looks.stderr
+    time.sleep(0.3)
+    assert log.read_bytes() == b""  # neither typed anything anywhere
+    meant = subprocess.run([*send, pane, "--", "--all"], env=tmux_env(), capture_output=True)
+    assert meant.returncode == 0
+    eventually(lambda: log.read_bytes() == b"--all\r", what="the text, on purpose")

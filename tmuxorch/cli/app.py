@@ -212,7 +212,7 @@ def attach(
     _done(tasks_cmd.attach(file, task, _server(socket_name, socket_path)))
 
 
-@app.command()
+@app.command(context_settings={"allow_interspersed_args": False})  # after TARGET: text
 def send(
     words: Annotated[
         list[str] | None,

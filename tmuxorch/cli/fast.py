@@ -118,6 +118,8 @@ def parse(grammar: Grammar, args: Sequence[str]) -> dict[str, object] | None:
         i += 1
         if options and arg == "--":
             options = False
+            if grammar.rest is not None and positionals:
+                positionals.append(arg)  # after the target: it says the rest is text
         elif options and arg.startswith("-") and arg != "-":
             name, eq, value = arg.partition("=")
             if name in grammar.flags and not eq:
@@ -143,6 +145,8 @@ def parse(grammar: Grammar, args: Sequence[str]) -> dict[str, object] | None:
                 kwargs[keyword] = value
         else:
             positionals.append(arg)
+            if grammar.rest is not None:
+                options = False  # after the target, every word is text
     if grammar.rest is not None:
         kwargs[grammar.rest] = positionals
         return kwargs

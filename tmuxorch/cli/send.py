@@ -5,12 +5,18 @@ from __future__ import annotations
 import sys
 import time
 
+from tmuxorch.bridge.keys import KEY_NAMES, known_key
 from tmuxorch.bridge.send import Target, UnknownTarget, deliver, match, resolve
 from tmuxorch.bridge.send import panes as all_panes
 from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail
 from tmuxorch.tmux.client import Client, TmuxError
 
 READY = ("idle", "waiting_input")
+OPTIONS = frozenset(
+    {"--key", "--no-enter", "--when-idle", "--all", "--timeout", "--delay", "-L", "-S"}
+    | {"--socket-name", "--socket-path", "--help", "-h"}
+)
+"""``send``'s options: text after the target that starts with one is refused, not typed."""
 
 
 def send(
@@ -33,6 +39,22 @@ def send(
         return fail("send TARGET [TEXT...|-] (or --all TEXT...)", EXIT_BAD_INPUT)
     targets = [] if everything else [t for t in words[0].split(",") if t]
     rest = words if everything else words[1:]
+    if rest and rest[0] == "--":
+        rest = rest[1:]  # "send TARGET -- --all": text that looks like an option, on purpose
+    elif rest and rest[0].split("=", 1)[0] in OPTIONS:
+        return fail(
+            f"{rest[0]} after the target would be typed as text; options go before it"
+            f" (tmuxorch send {rest[0]} ... {words[0]}), or write -- before text that"
+            f" starts with one (tmuxorch send {words[0]} -- {' '.join(rest)})",
+            EXIT_BAD_INPUT,
+        )
+    unknown = [key for key in keys or [] if not known_key(key)]
+    if unknown:
+        return fail(
+            f"unknown key {unknown[0]!r}: keys are {KEY_NAMES}, a single character, or"
+            " either with C-, M- or S- before it (C-c, M-x, S-Tab)",
+            EXIT_BAD_INPUT,
+        )
     if rest == ["-"]:
         text = sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
     else:
@@ -54,7 +76,10 @@ def send(
             if when_idle and not _wait_ready(client, pane, timeout):
                 failures.append(f"{pane}: not ready for input within {timeout:g}s")
                 continue
-            why = deliver(client, pane, text, keys=keys, enter=enter, delay=delay)
+            # keys alone press only those keys (an Enter after Up resubmits, after C-c
+            # confirms a dialog): Enter follows text
+            submit = enter and bool(text)
+            why = deliver(client, pane, text, keys=keys, enter=submit, delay=delay)
             if why:
                 failures.append(why)
     except NoPane as exc:
