@@ -525,3 +525,38 @@ def test_send_refuses_an_unknown_key_and_option_looking_text(
     meant = subprocess.run([*send, pane, "--", "--all"], env=tmux_env(), capture_output=True)
     assert meant.returncode == 0
     eventually(lambda: log.read_bytes() == b"--all\r", what="the text, on purpose")
+
+
+def test_people_are_told_of_failures_and_the_end_never_of_dialogs_tmuxorch_answers(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    from tests.test_workflows import demo_agents
+
+    told = tmp_path / "told.jsonl"
+    (tmp_path / "a").mkdir()
+    file = tasks_file(
+        tmp_path,
+        f"notify: 'cat >> {told}; echo >> {told}'\n"
+        + demo_agents(tmp_path)
+        + textwrap.dedent(
+            """
+            tasks:
+              - {id: trusting, agent: d, prompt: "@trust\\nwork", cwd: a}
+              - {id: bad, command: 'echo broke; exit 4'}
+            """
+        ),
+    )
+    result = run(tmux_server, file)
+    assert result.returncode == 1, result.stdout
+    assert "trusting: answered its trust dialog" in result.stdout
+
+    def events() -> list[dict[str, object]]:
+        return [json.loads(line) for line in told.read_text().splitlines() if line.strip()]
+
+    eventually(lambda: told.exists() and len(events()) >= 2, what="two notifications")
+    said = {(e["event"], e["task"]) for e in events()}
+    assert said == {("failed", "bad"), ("run_finished", None)}  # no waiting_input: answered
+    failed = next(e for e in events() if e["event"] == "failed")
+    assert failed["reason"] == "exit status 4" and failed["exit_code"] == 4
+    finished = next(e for e in events() if e["event"] == "run_finished")
+    assert finished["ok"] is False and "1 failed" in str(finished["summary"])

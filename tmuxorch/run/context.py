@@ -62,6 +62,8 @@ class Attempt:
     dialog_answers: dict[str, int] | None = None
     dialog_at: float = -DIALOG_SETTLE
     dialog_recheck: float | None = None
+    dialog_gave_up: bool = False
+    """A dialog it could not answer is left to a person."""
     condition: Condition | None = None
     """Its ``done_when`` strategy (see :func:`tmuxorch.run.conditions.of`)."""
 

@@ -50,10 +50,25 @@ class Interaction:
         run.activity[task_id] = state
         attempt.idle_since = time.monotonic() if state == IDLE else None
         run.publish(events.ACTIVITY, task=task_id, pane=attempt.pane, activity=state)
-        if state == WAITING and previous != WAITING:
-            screen = run.poller.screen(attempt.pane) or ""
-            lines = [ln for ln in screen.splitlines() if ln.strip()][-LAST_LINES:]
-            run.publish(events.WAITING, task=task_id, pane=attempt.pane, last_lines=lines)
+        if state == WAITING and previous != WAITING and not self._answering(attempt):
+            self._waiting(attempt)
+
+    def _waiting(self, attempt: Attempt) -> None:
+        """Tell people: the agent waits for one of them."""
+        screen = self.run.poller.screen(attempt.pane) or ""
+        lines = [ln for ln in screen.splitlines() if ln.strip()][-LAST_LINES:]
+        task_id = attempt.task.id
+        self.run.publish(events.WAITING, task=task_id, pane=attempt.pane, last_lines=lines)
+
+    def _answering(self, attempt: Attempt) -> bool:
+        """A dialog tmuxorch answers itself is on screen (no person is needed for it)."""
+        profile = self.run.profile(attempt)
+        if profile.dialog_policy != "accept" or not profile.dialogs:
+            return False
+        if attempt.dialog_gave_up:
+            return False
+        screen = self.run.poller.screen(attempt.pane) or ""
+        return any(dialogs.showing(d, screen) for d in profile.dialogs)
 
     def _capture_session(self, attempt: Attempt, profile: AgentProfile, event: Event) -> None:
         """The agent showed its conversation id (codex prints it, claude on exit...)."""
@@ -97,10 +112,12 @@ class Interaction:
         if keys is None or tries >= DIALOG_TRIES:
             if tries <= DIALOG_TRIES:
                 answers[dialog.name] = DIALOG_TRIES + 1
+                attempt.dialog_gave_up = True
                 run.note(
                     f"{task_id}: its {dialog.name} dialog needs you (tmuxorch attach {task_id})",
                     task_id,
                 )
+                self._waiting(attempt)  # now a person is needed
             return
         answers[dialog.name], attempt.dialog_at = tries + 1, now
         attempt.dialog_recheck = now + DIALOG_SETTLE  # still there then: answer again

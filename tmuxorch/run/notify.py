@@ -23,6 +23,8 @@ def message(event: dict[str, object]) -> str:
         return f"tmuxorch: {task} is waiting for input (tmuxorch attach {task})"
     if event["event"] == "failed":
         return f"tmuxorch: {task} failed: {event.get('reason')}"
+    if event["event"] == "run_finished":
+        return f"tmuxorch: run {event.get('run')} finished: {event.get('summary')}"
     return f"tmuxorch: {event['event']}"
 
 
@@ -38,19 +40,22 @@ class Notifier:
         self.session = ""
 
     def __call__(self, event: dict[str, object]) -> None:
-        if event["type"] == "run-opened":
+        kind = event["type"]
+        if kind == "run-opened":
             self.file, self.session = str(event["file"]), str(event["session"])
-        elif event["type"] == "task-waiting":
-            payload = {
-                "event": "waiting_input",
-                "run": event["run"],
-                "task": event["task"],
-                "pane": event["pane"],
-                "session": self.session,
-                "file": self.file,
-                "last_lines": event["last_lines"],
-            }
-            notify(self.client, self.session, self.command(), payload)
+        elif kind == "task-waiting":
+            fields = {"pane": event["pane"], "last_lines": event["last_lines"]}
+            self._tell("waiting_input", event, **fields)
+        elif kind == "task-ended" and event["outcome"] == "failed":
+            fields = {"pane": event.get("attempt_pane"), "reason": event["reason"]}
+            self._tell("failed", event, exit_code=event["exit_code"], **fields)
+        elif kind == "run-finished":
+            self._tell("run_finished", event, summary=event["summary"], ok=event["ok"])
+
+    def _tell(self, what: str, event: dict[str, object], **fields: object) -> None:
+        payload = {"event": what, "run": event["run"], "task": event.get("task"), **fields}
+        payload.update(session=self.session, file=self.file)
+        notify(self.client, self.session, self.command(), payload)
 
 
 def notify(client: Client, session: str, command: str | None, event: dict[str, object]) -> None:
@@ -76,14 +81,10 @@ def _run_hook(command: str, event: dict[str, object]) -> None:
         )
     except OSError:
         return
-
-    def feed_and_reap() -> None:  # never block the supervisor; never leave a zombie
-        try:
-            assert proc.stdin is not None
-            proc.stdin.write(payload.encode())
-            proc.stdin.close()
-        except OSError:
-            pass
-        proc.wait()
-
-    threading.Thread(target=feed_and_reap, daemon=True).start()
+    try:  # the event is far smaller than a pipe holds: written at once, never blocks
+        assert proc.stdin is not None
+        proc.stdin.write(payload.encode())
+        proc.stdin.close()
+    except OSError:
+        pass
+    threading.Thread(target=proc.wait, daemon=True).start()  # never leave a zombie
