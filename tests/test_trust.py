@@ -4,6 +4,7 @@ are noticed, prompts that count only when delivered — in real runs on real tmu
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import signal
 import subprocess
@@ -560,3 +561,42 @@ def test_people_are_told_of_failures_and_the_end_never_of_dialogs_tmuxorch_answe
     assert failed["reason"] == "exit status 4" and failed["exit_code"] == 4
     finished = next(e for e in events() if e["event"] == "run_finished")
     assert finished["ok"] is False and "1 failed" in str(finished["summary"])
+
+
+def _validate(*paths: str) -> subprocess.CompletedProcess[str]:
+    """``tmuxorch validate`` (a deadline so that a hang fails the test rather than CI)."""
+    return subprocess.run(
+        tmuxorch_argv("validate", *paths), capture_output=True, text=True, timeout=60
+    )
+
+
+def test_hostile_files_are_bad_input_quickly(tmp_path: Path) -> None:
+    bomb = ["session_name: s", "windows:", "  - &a0 {window_name: w}"]
+    bomb += [f"  - &a{i} {{<<: [*a{i - 1}, *a{i - 1}]}}" for i in range(1, 40)]
+    (tmp_path / "bomb.yaml").write_text("\n".join(bomb) + "\n")  # 2**39 merges if expanded
+    assert _validate(str(tmp_path / "bomb.yaml")).returncode == 0  # read once each: fine
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    for path in (str(fifo), "/dev/zero"):
+        result = _validate(path)
+        assert result.returncode == 2, (path, result.stderr)
+        assert f"{path}:1:1: (file): not a regular file" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_durations_must_be_finite_and_not_negative(tmp_path: Path) -> None:
+    lines = ["tasks:"] + [
+        f"  - {{id: t{i}, command: x, timeout: {value}}}"
+        for i, value in enumerate(("nan", "inf", "-3", "1e400", ".inf"))
+    ]
+    file = tasks_file(tmp_path, "\n".join(lines) + "\n")
+    result = _validate(file)
+    assert result.returncode == 2
+    for i, value in enumerate(("nan", "inf", "-3", "1e400", ".inf")):
+        assert f"{file}:{i + 2}:" in result.stderr and f"not a duration: '{value}'" in result.stderr
+    layout = tmp_path / "layout.yaml"
+    layout.write_text(
+        "session_name: s\nwindows:\n  - panes: [{shell_command: x, sleep_before: .nan}]\n"
+    )
+    result = _validate(str(layout))
+    assert result.returncode == 2 and "expected a finite number, got .nan" in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 
@@ -16,9 +17,11 @@ def parse_duration(text: str) -> float | None:
     if not text:
         return None
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         pass
+    else:  # nan never comes, inf and 1e400 never end, -3 has passed already
+        return value if math.isfinite(value) and value >= 0 else None
     total = 0.0
     pos = 0
     for match in _PART.finditer(text):

@@ -8,6 +8,10 @@ one checked field at a time and collects :class:`~tmuxorch.spec.errors.Problem` 
 
 from __future__ import annotations
 
+import math
+import os
+import stat
+
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -65,17 +69,7 @@ def load_nodes(path: str, text: str | None = None) -> Node | None:
     Raises :class:`SpecError` for a missing/unreadable file or malformed YAML/JSON.
     """
     if text is None:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except FileNotFoundError:
-            raise SpecError([Problem(path, 1, 1, "(file)", "no such file")]) from None
-        except IsADirectoryError:
-            raise SpecError(
-                [Problem(path, 1, 1, "(file)", "is a directory, expected a YAML or JSON file")]
-            ) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SpecError([Problem(path, 1, 1, "(file)", f"cannot read: {exc}")]) from None
+        text = _read(path)
     try:
         return yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -88,6 +82,45 @@ def load_nodes(path: str, text: str | None = None) -> Node | None:
         raise SpecError([Problem(path, line, col, "(yaml)", what, hint)]) from None
     except yaml.YAMLError as exc:
         raise SpecError([Problem(path, 1, 1, "(yaml)", str(exc))]) from None
+
+
+MAX_BYTES = 8 * 1024 * 1024
+"""The largest file read (a layout or task file is a few KB; /dev/zero is endless)."""
+
+
+def _read(path: str) -> str:
+    """A regular file's text: never a FIFO (it would hang), a device, or a huge file."""
+
+    def bad(what: str) -> SpecError:
+        return SpecError([Problem(path, 1, 1, "(file)", what)])
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opens at once: then refused
+    except FileNotFoundError:
+        raise bad("no such file") from None
+    except OSError as exc:
+        raise bad(f"cannot read: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise bad("is a directory, expected a YAML or JSON file")
+        if not stat.S_ISREG(info.st_mode):
+            raise bad("not a regular file (a pipe, a device...): expected a YAML or JSON file")
+        if info.st_size > MAX_BYTES:
+            raise bad(f"too large ({info.st_size} bytes; at most {MAX_BYTES})")
+        data = os.read(fd, MAX_BYTES + 1)
+        while len(data) <= MAX_BYTES and (more := os.read(fd, MAX_BYTES + 1 - len(data))):
+            data += more
+    except OSError as exc:
+        raise bad(f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_BYTES:
+        raise bad(f"too large (more than {MAX_BYTES} bytes)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise bad(f"cannot read: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
 def _kind(node: Node) -> str:
@@ -111,6 +144,8 @@ class Reader:
         self.file = file
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
+        self._mappings: dict[tuple[int, int], tuple[Node, dict[str, tuple[Node, Node]]]] = {}
+        """Mappings read already (their node kept, so its id stays its own)."""
 
     # -- reporting -------------------------------------------------------------------
     def problem(self, node: Node | None, where: str, what: str, hint: str | None = None) -> Problem:
@@ -135,6 +170,9 @@ class Reader:
         if not isinstance(node, MappingNode):
             self.error(node, where, f"expected a mapping, got {_kind(node)}")
             return None
+        known = self._mappings.get((id(node), id(keys)))
+        if known is not None:  # merged into several places: read once (no YAML bomb)
+            return known[1]
         entries: dict[str, tuple[Node, Node]] = {}
         merged: dict[str, tuple[Node, Node]] = {}
         for key_node, value_node in node.value:
@@ -158,6 +196,7 @@ class Reader:
             entries[key] = (key_node, value_node)
         for key, entry in merged.items():
             entries.setdefault(key, entry)
+        self._mappings[(id(node), id(keys))] = (node, entries)
         return entries
 
     def free_mapping(self, node: Node, where: str, what: str) -> list[tuple[str, Node, Node]]:
@@ -235,6 +274,9 @@ class Reader:
     def number(self, node: Node, where: str, *, minimum: float | None = None) -> float | None:
         if isinstance(node, ScalarNode) and node.tag in (_INT, _FLOAT):
             value = float(_value(node))
+            if not math.isfinite(value):
+                self.error(node, where, f"expected a finite number, got {node.value}")
+                return None
             if minimum is not None and value < minimum:
                 self.error(node, where, f"must be at least {minimum:g}, got {node.value}")
                 return None
