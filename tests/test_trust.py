@@ -600,3 +600,63 @@ def test_durations_must_be_finite_and_not_negative(tmp_path: Path) -> None:
     )
     result = _validate(str(layout))
     assert result.returncode == 2 and "expected a finite number, got .nan" in result.stderr
+
+
+def test_links_planted_in_the_state_folder_are_never_written_through(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    from tmuxorch.run.opening import lock_path
+
+    file = tasks_file(tmp_path, "tasks: [{id: t, command: 'true'}]\n")
+    state = tmp_path / ".tmuxorch"
+    state.mkdir()
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me\n")
+    os.symlink(precious, lock_path(file))
+    os.symlink(tmp_path / "created-by-the-link", state / ".gitignore")  # dangling
+    refused = run(tmux_server, file)
+    assert refused.returncode == 1
+    assert "is a symbolic link: refusing" in refused.stderr and "Traceback" not in refused.stderr
+    assert precious.read_text() == "keep me\n"  # not truncated, not overwritten
+    assert not (tmp_path / "created-by-the-link").exists()
+    os.unlink(lock_path(file))
+    os.symlink(precious, state / "events.jsonl")
+    refused = run(tmux_server, file)
+    assert refused.returncode == 1 and "events.jsonl is a symbolic link" in refused.stderr
+    assert precious.read_text() == "keep me\n"
+    assert states(file) == {}  # refused before anything started
+
+
+def test_state_is_private(tmux_server: Server, tmp_path: Path) -> None:
+    file = tasks_file(tmp_path, "tasks: [{id: t, command: 'echo secret'}]\n")
+    os.umask(0o022)
+    assert run(tmux_server, file).returncode == 0
+    state = tmp_path / ".tmuxorch"
+    folders = [state, *(p for p in state.rglob("*") if p.is_dir())]
+    files = [p for p in state.rglob("*") if p.is_file()]
+    assert {oct(p.stat().st_mode & 0o777) for p in folders} == {"0o700"}
+    mine = [p for p in files if p.parent.name != "exits"]  # the wrapper's own, in 0700
+    assert {p.name for p in mine} >= {"state.db", "events.jsonl", "t.1.txt", ".gitignore"}
+    assert {oct(p.stat().st_mode & 0o777) for p in mine} == {"0o600"}, [
+        (p, oct(p.stat().st_mode)) for p in mine
+    ]
+
+
+def test_send_refuses_a_lock_folder_someone_else_made_or_linked(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    pane, log = _byte_logger(tmux_server, tmp_path)
+    shared = tmp_path / "shared-tmp"
+    shared.mkdir()
+    theirs = shared / f"tmuxorch-{os.getuid()}"
+    os.symlink(tmp_path, theirs)
+    env = {**tmux_env(), "TMPDIR": str(shared)}
+    send = tmuxorch_argv("send", "-L", tmux_server.name, "--key", "C-c", pane)
+    linked = subprocess.run(send, env=env, capture_output=True, text=True)
+    assert linked.returncode == 1 and "is a symbolic link" in linked.stderr
+    os.unlink(theirs)
+    theirs.mkdir()
+    os.chown(theirs, 65534, 65534)  # another user's
+    taken = subprocess.run(send, env=env, capture_output=True, text=True)
+    assert taken.returncode == 1 and "belongs to another user" in taken.stderr
+    assert log.read_bytes() == b""  # nothing was sent through either

@@ -22,6 +22,7 @@ Events (plain dicts, ready for JSON):
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import time
 
@@ -63,6 +64,7 @@ class Poller:
         self._panes: dict[str, PaneState] = {}
         self._subs: list[Subscription] = []
         self._sinks: list[Callable[[Event], None]] = []
+        self._failed: set[int] = set()
         self._looking = threading.Lock()
         self._resync: list[Subscription] = []
         self._dirty: set[str] = set()
@@ -375,7 +377,12 @@ class Poller:
             sinks = list(self._sinks)
         for event in events:
             for sink in sinks:
-                sink(event)
+                try:
+                    sink(event)
+                except Exception as exc:  # one sink's failure never stops the others
+                    if id(sink) not in self._failed:
+                        self._failed.add(id(sink))
+                        print(f"tmuxorch: {sink!r} failed on an event: {exc!r}", file=sys.stderr)
         for sub in subs:
             for event in events:
                 sub.put(event)

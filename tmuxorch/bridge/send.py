@@ -154,14 +154,15 @@ def _typed(text: str) -> bool:
 
 def _lock(client: Client, pane: str) -> int:
     """An exclusive lock on ``pane`` of this server, held until the fd is closed."""
-    folder = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"tmuxorch-{os.getuid()}")
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    server = "_".join(client.server_args).replace("/", "_") or "default"
-    fd = os.open(
-        os.path.join(folder, f"send-{server}-{pane.lstrip('%')}.lock"),
-        os.O_RDWR | os.O_CREAT,
-        0o600,
+    from tmuxorch import private
+
+    # a shared /tmp: another user may have made this folder, or planted links in it
+    folder = private.folder(
+        os.path.join(os.environ.get("TMPDIR", "/tmp"), f"tmuxorch-{os.getuid()}")
     )
+    server = "_".join(client.server_args).replace("/", "_") or "default"
+    name = os.path.join(folder, f"send-{server}-{pane.lstrip('%')}.lock")
+    fd = private.open_fd(name, os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX)
     return fd
 

@@ -6,6 +6,8 @@ import json
 import os
 import threading
 
+from tmuxorch import private
+
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
     from tmuxorch.bridge.poller import Event
@@ -20,9 +22,10 @@ class Transcripts:
         self._lock = threading.Lock()
 
     def assign(self, pane: str, path: str) -> None:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w", encoding="utf-8"):
-            pass  # from the start: the poller replays the pane's whole history
+        folder = os.path.dirname(path)
+        private.folder(os.path.dirname(folder))  # transcripts/
+        private.folder(folder)  # transcripts/RUN/
+        private.write(path, "")  # from the start: the poller replays the pane's whole history
         with self._lock:
             self._files[pane] = path
 
@@ -39,15 +42,16 @@ class Transcripts:
             lines = event["lines"]
             assert isinstance(lines, list)
             text = "".join(f"{line}\n" for line in lines)
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(text)
+        private.append(path, text)
 
 
 class EventLog:
     """Every event but frames (too many: watch --json has them), one JSON object a line."""
 
     def __init__(self, path: str) -> None:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        private.folder(os.path.dirname(path))
+        if os.path.islink(path):  # said before the run starts, not on its first event
+            raise private.Unsafe(f"{path} is a symbolic link: refusing to write through it")
         self.path = path
         self._lock = threading.Lock()
 
@@ -55,5 +59,5 @@ class EventLog:
         if event["type"] == "frame":
             return
         line = json.dumps(event, ensure_ascii=False) + "\n"
-        with self._lock, open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(line)
+        with self._lock:
+            private.append(self.path, line)

@@ -12,10 +12,15 @@ import sys
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     from tmuxorch.cli import fast
+    from tmuxorch.private import Unsafe
 
-    code = fast.run(args)
-    if code is not None:
-        sys.exit(code)
-    from tmuxorch.cli.app import app
+    try:
+        code = fast.run(args)
+        if code is not None:
+            sys.exit(code)
+        from tmuxorch.cli.app import app
 
-    app(args, prog_name="tmuxorch")
+        app(args, prog_name="tmuxorch")
+    except Unsafe as exc:  # a state path planted or taken by someone else: said, not used
+        print(f"tmuxorch: {exc}", file=sys.stderr)
+        sys.exit(1)

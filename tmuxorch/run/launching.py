@@ -9,6 +9,7 @@ import os
 import time
 from dataclasses import replace
 
+from tmuxorch import private
 from tmuxorch.agents import installed
 from tmuxorch.agents.launch import launch, needs_session, pane_options
 from tmuxorch.run import events, results, worktrees
@@ -221,8 +222,7 @@ class Launcher:
             resume=resume,
         )
         if spec.prompt_file is not None:
-            with open(spec.prompt_file, "w", encoding="utf-8") as handle:
-                handle.write(prompt or "")
+            private.write(spec.prompt_file, prompt or "")
         if resume:
             run.note(f"{task.id}: resuming its conversation {session or ''}".rstrip(), task.id)
         return n, spec, checkout

@@ -8,6 +8,7 @@ import os
 import time
 import zlib
 
+from tmuxorch import private
 from tmuxorch.run import events
 from tmuxorch.run.scheduler import Scheduler, TaskState
 from tmuxorch.run.store import state_dir
@@ -40,19 +41,21 @@ def supervisor_alive(file: str) -> bool:
     path = lock_path(file)
     if not os.path.exists(path):
         return False
-    with open(path) as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
+    fd = private.open_fd(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
     return False
 
 
 def lock(file: str) -> TextIO:
     """Hold the file's supervisor lock (released when the handle closes)."""
-    os.makedirs(state_dir(file), exist_ok=True)
-    handle = open(lock_path(file), "a+")  # noqa: SIM115 - held for the whole run
+    private.folder(state_dir(file))
+    fd = private.open_fd(lock_path(file), os.O_RDWR | os.O_CREAT)  # never through a link
+    handle = os.fdopen(fd, "r+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -97,5 +100,7 @@ def open_run(run: Run, store: Store, *, fresh: bool) -> list[AttemptRow]:
 
 def _paths(run: Run) -> None:
     run.run_dir = os.path.join(run.state_dir, "runs", run.run_id)
+    for folder in ("runs", os.path.join("runs", run.run_id)):
+        private.folder(os.path.join(run.state_dir, folder))
     for sub in ("exits", "prompts", "requests", "results"):
-        os.makedirs(os.path.join(run.run_dir, sub), exist_ok=True)
+        private.folder(os.path.join(run.run_dir, sub))

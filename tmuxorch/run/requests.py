@@ -8,6 +8,7 @@ import json
 import os
 import time
 
+from tmuxorch import private
 from tmuxorch.run.store import Store, state_dir
 
 
@@ -20,11 +21,9 @@ def request(file: str, action: str, tasks: list[str], *, everything: bool = Fals
         store.close()
     if not runs:
         raise LookupError(f"no run of {file} yet")
-    folder = os.path.join(state_dir(file), "runs", runs[0].id, "requests")
-    os.makedirs(folder, exist_ok=True)
+    folder = private.folder(os.path.join(state_dir(file), "runs", runs[0].id, "requests"))
     path = os.path.join(folder, f"{time.time_ns()}.json")
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
-        json.dump({"action": action, "tasks": tasks, "all": everything}, handle)
+    private.write(path + ".tmp", json.dumps({"action": action, "tasks": tasks, "all": everything}))
     os.replace(path + ".tmp", path)
     return runs[0].id
 

@@ -12,6 +12,8 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
+from tmuxorch import private
+
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -117,13 +119,20 @@ class AttemptRow:
 
 class Store:
     def __init__(self, directory: str) -> None:
-        os.makedirs(directory, exist_ok=True)
+        private.folder(directory)
         ignore = os.path.join(directory, ".gitignore")
-        if not os.path.exists(ignore):  # run state (and task worktrees) is not project code
-            with open(ignore, "w", encoding="utf-8") as handle:
-                handle.write("# written by tmuxorch: nothing here belongs in git\n*\n")
+        try:  # run state (and task worktrees) is not project code; never through a link
+            fd = private.open_fd(ignore, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        except FileExistsError:
+            pass
+        else:
+            os.write(fd, b"# written by tmuxorch: nothing here belongs in git\n*\n")
+            os.close(fd)
         self.directory = directory
         self.path = os.path.join(directory, "state.db")
+        # made 0600 here, never through a link (SQLite gives its -wal and -shm files the
+        # database's own permissions)
+        os.close(private.open_fd(self.path, os.O_RDWR | os.O_CREAT))
         self.db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")

@@ -15,6 +15,8 @@ import os
 import subprocess
 from dataclasses import dataclass
 
+from tmuxorch import private
+
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true", "GIT_MERGE_AUTOEDIT": "no"}
 
 
@@ -81,7 +83,8 @@ def prepare(task_cwd: str, state_dir: str, run_id: str, task_id: str) -> Checkou
     path = os.path.join(state_dir, "worktrees", run_id, task_id)
     relative = os.path.relpath(os.path.realpath(task_cwd), os.path.realpath(repo))
     if not os.path.exists(os.path.join(path, ".git")):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        private.folder(os.path.join(state_dir, "worktrees"))
+        private.folder(os.path.dirname(path))
         git(repo, "worktree", "prune")
         if git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False):
             git(repo, "worktree", "add", path, branch)
