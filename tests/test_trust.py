@@ -3,6 +3,7 @@ are noticed, prompts that count only when delivered — in real runs on real tmu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -660,3 +661,47 @@ def test_send_refuses_a_lock_folder_someone_else_made_or_linked(
     taken = subprocess.run(send, env=env, capture_output=True, text=True)
     assert taken.returncode == 1 and "belongs to another user" in taken.stderr
     assert log.read_bytes() == b""  # nothing was sent through either
+
+
+ESCAPE = """#!/bin/sh
+# a double fork with a cleared environment, deaf to TERM and HUP: neither a descendant of
+# the pane any more, nor marked with the attempt's id
+env -i /bin/sh -c '(trap "" TERM HUP; exec /bin/sh -c "echo \\$\\$ > '"$1"'; exec sleep 1000") &'
+"""
+
+
+def test_processes_that_escape_the_tree_are_stopped_with_their_attempt(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    script = tmp_path / "escape.sh"
+    script.write_text(ESCAPE)
+    pids = {name: tmp_path / f"{name}.pid" for name in ("timed", "stopped", "signalled")}
+    file = tasks_file(
+        tmp_path,
+        f"""
+        tasks:
+          - {{id: timed, command: 'sh {script} {pids["timed"]}; sleep 300', timeout: 1}}
+          - {{id: stopped, command: 'sh {script} {pids["stopped"]}; sleep 300'}}
+          - {{id: signalled, command: 'sh {script} {pids["signalled"]}; sleep 300'}}
+        """,
+    )
+    proc = start(tmux_server, file)
+    for path in pids.values():
+        eventually(lambda p=path: p.exists() and p.read_text().strip(), what=f"{path.name}")
+    escaped = {name: int(path.read_text()) for name, path in pids.items()}
+    try:
+        assert all(proctree.alive(pid) for pid in escaped.values())
+        eventually(lambda: states(file).get("timed") == "failed", what="timed out")
+        eventually(lambda: not proctree.alive(escaped["timed"]), what="its escapee stopped")
+        stopped = subprocess.run(
+            tmuxorch_argv("stop", "stopped", "--file", file), capture_output=True, text=True
+        )
+        assert stopped.returncode == 0, stopped.stderr
+        eventually(lambda: not proctree.alive(escaped["stopped"]), what="stop's escapee")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        assert not proctree.alive(escaped["signalled"])  # gone before the supervisor was
+    finally:  # what this test started, by pid, whatever happened
+        for pid in escaped.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

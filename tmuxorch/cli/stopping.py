@@ -55,7 +55,8 @@ def _stop_directly(
             continue
         fact = facts.get(name)
         if fact is not None:
-            proctree.kill_tree(fact.pid, attempt_id(run_row.id, name, fact.attempt))
+            marker = attempt_id(run_row.id, name, fact.attempt)
+            proctree.kill_tree(fact.pid, marker, session=fact.pid)
             tmux_panes.kill_panes(client, [fact.pane])
         reason = why or "stopped (no supervisor running)"
         store.update_task(run_row.id, name, "stopped", state="stopped", reason=reason, pane=None)

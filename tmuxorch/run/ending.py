@@ -32,7 +32,7 @@ class Ending:
         self.closing: dict[str, tuple[Attempt, bool, float]] = {}
         """Pane → its finished attempt, whether to keep it, and when to close it at the latest
         (it closes once the poller has seen its program end: the transcript is complete)."""
-        self.sweeps: list[tuple[threading.Timer, str]] = []
+        self.sweeps: list[tuple[threading.Timer, str, int | None]] = []
 
     def exited(self, attempt: Attempt, code: int) -> None:
         """The agent's process ended with ``code``: does that complete the task?"""
@@ -47,7 +47,7 @@ class Ending:
         marker = self.run.marker(attempt)
 
         def kill() -> None:
-            proctree.kill_tree(attempt.pid or None, marker)
+            proctree.kill_tree(attempt.pid or None, marker, session=attempt.pid or None)
             self.run.put("killed", (attempt, ok, code, reason))
 
         threading.Thread(target=kill, daemon=True).start()
@@ -127,19 +127,22 @@ class Ending:
         pane), found by the attempt's marker: in a thread, a moment later (the look through
         ``/proc`` must not slow the start of what depended on the attempt)."""
         marker = self.run.marker(attempt)
-        self.sweeps = [(t, m) for t, m in self.sweeps if t.is_alive()]
-        sweep = threading.Timer(SWEEP_AFTER, proctree.kill_tree, args=(None, marker))
+        self.sweeps = [(t, m, p) for t, m, p in self.sweeps if t.is_alive()]
+        session = attempt.pid or None
+        sweep = threading.Timer(
+            SWEEP_AFTER, proctree.kill_tree, args=(None, marker), kwargs={"session": session}
+        )
         sweep.daemon = True
         sweep.start()
-        self.sweeps.append((sweep, marker))
+        self.sweeps.append((sweep, marker, session))
 
     def sweep_now(self) -> None:
         """The run ends: the sweeps not done yet, done now."""
-        for sweep, marker in self.sweeps:
+        for sweep, marker, session in self.sweeps:
             if sweep.is_alive():
                 sweep.cancel()
                 sweep.join()
-                proctree.kill_tree(None, marker)
+                proctree.kill_tree(None, marker, session=session)
         self.sweeps = []
 
     def due(self) -> float | None:
@@ -151,7 +154,7 @@ class Ending:
         now = time.monotonic()
         for pane, (attempt, _, deadline) in list(self.closing.items()):
             if now >= deadline:
-                proctree.kill_tree(None, self.run.marker(attempt))
+                proctree.kill_tree(None, self.run.marker(attempt), session=attempt.pid or None)
                 self.close(pane)
 
     def close_all(self) -> None:
@@ -170,7 +173,7 @@ class Ending:
         pane; it is no longer live."""
         run = self.run
         attempt.ending = True
-        proctree.kill_tree(attempt.pid or None, run.marker(attempt))
+        proctree.kill_tree(attempt.pid or None, run.marker(attempt), session=attempt.pid or None)
         self.final_look(attempt)
         run.attempts.pop(attempt.task.id, None)
         if attempt.pane:

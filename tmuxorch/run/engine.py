@@ -323,7 +323,10 @@ class Engine:
         for attempt in list(run.attempts.values()):
             attempt.ending = True
             args = (attempt.pid or None, run.marker(attempt))
-            thread = threading.Thread(target=proctree.kill_tree, args=args, daemon=True)
+            kwargs = {"session": attempt.pid or None}
+            thread = threading.Thread(
+                target=proctree.kill_tree, args=args, kwargs=kwargs, daemon=True
+            )
             thread.start()
             killers.append((attempt, thread))
         for attempt, thread in killers:
