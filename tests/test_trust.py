@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from functools import partial
 from pathlib import Path
 
 from tests.conftest import Server, eventually, tmux_env, tmuxorch_argv
@@ -686,8 +687,12 @@ def test_processes_that_escape_the_tree_are_stopped_with_their_attempt(
         """,
     )
     proc = start(tmux_server, file)
+
+    def written(path: Path) -> str | None:
+        return path.read_text().strip() if path.exists() else None
+
     for path in pids.values():
-        eventually(lambda p=path: p.exists() and p.read_text().strip(), what=f"{path.name}")
+        eventually(partial(written, path), what=path.name)
     escaped = {name: int(path.read_text()) for name, path in pids.items()}
     try:
         assert all(proctree.alive(pid) for pid in escaped.values())
@@ -703,5 +708,40 @@ def test_processes_that_escape_the_tree_are_stopped_with_their_attempt(
         assert not proctree.alive(escaped["signalled"])  # gone before the supervisor was
     finally:  # what this test started, by pid, whatever happened
         for pid in escaped.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _control_clients_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        parent = int(stat[stat.rfind(")") + 2 :].split()[1])
+        if parent == pid and b"-C" in argv and b"attach-session" in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_killed_supervisors_control_client_dies_with_it(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    file = tasks_file(tmp_path, "tasks: [{id: t, command: 'echo hi; sleep 300'}]\n")
+    proc = start(tmux_server, file)
+    clients = eventually(lambda: _control_clients_of(proc.pid), what="its control client")
+    try:
+        for pid in clients:  # a client that would not notice its reader is gone (for now)
+            os.kill(pid, signal.SIGSTOP)
+        proc.kill()
+        proc.wait()
+        eventually(lambda: not any(proctree.alive(p) for p in clients), what="it died too")
+        assert "tmuxorch-tasks" in " ".join(tmux_server.sessions())  # the server answers
+    finally:
+        for pid in clients:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

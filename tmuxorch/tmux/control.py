@@ -66,6 +66,21 @@ class _Pending:
         """Commands after this one on its command line: tmux skips them if this one fails."""
 
 
+def _dies_with_us() -> tuple[str, ...]:
+    """A control client must die with the process that reads it: an orphaned one can leave
+    tmux 3.3a answering no one. Linux's parent-death signal, set by util-linux's setpriv
+    (where there is no setpriv, the client ends when it reads the end of its stdin)."""
+    import shutil
+    import sys
+
+    if sys.platform.startswith("linux") and shutil.which("setpriv"):
+        return ("setpriv", "--pdeathsig", "KILL", "--")
+    return ()
+
+
+_DIES_WITH_US = _dies_with_us()
+
+
 class ControlClient:
     """Control-mode connection to ``session`` on ``client``'s server."""
 
@@ -82,7 +97,7 @@ class ControlClient:
         self.timeout = timeout
         self.on_output = on_output
         self.on_close = on_close
-        argv = [client.argv[0], "-u", *client.argv[1:], "-C"]
+        argv = [*_DIES_WITH_US, client.argv[0], "-u", *client.argv[1:], "-C"]
         argv += ["attach-session", "-f", "ignore-size", "-t", f"={session}"]
         env = dict(os.environ if client.env is None else client.env)
         env.pop("TMUX", None)  # attaching from inside tmux is fine for a control client
