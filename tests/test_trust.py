@@ -745,3 +745,45 @@ def test_a_killed_supervisors_control_client_dies_with_it(
         for pid in clients:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+SLOW_TMUX = """#!/bin/sh
+# tmux, slow to make panes (a loaded machine): the supervisor may die meanwhile
+case "$*" in *new-window*|*split-window*) sleep 1 ;; esac
+exec {tmux} "$@"
+"""
+
+
+def test_a_supervisor_restarted_while_tmux_makes_a_pane_never_runs_the_task_twice(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    import shutil
+
+    slow = tmp_path / "bin"
+    slow.mkdir()
+    (slow / "tmux").write_text(SLOW_TMUX.format(tmux=shutil.which("tmux")))
+    (slow / "tmux").chmod(0o755)
+    log = tmp_path / "ran"
+    file = tasks_file(tmp_path, f"tasks: [{{id: once, command: 'echo ran >> {log}; sleep 1'}}]\n")
+    env = tmux_env(PATH=f"{slow}:{os.environ['PATH']}")
+    argv = tmuxorch_argv("run", "-L", tmux_server.name, file)
+    first = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = tmux_server.name.encode()
+
+    def making() -> list[int]:  # its tmux command making the pane, still on its way
+        found = []
+        for entry in Path("/proc").iterdir():
+            with contextlib.suppress(OSError):
+                line = (entry / "cmdline").read_bytes()
+                if b"tmuxorch-task:" in line and server in line and b"new-window" in line:
+                    found.append(int(entry.name))
+        return found
+
+    eventually(making, what="the pane being made")
+    first.kill()  # while its tmux is still making the pane
+    first.wait()
+    second = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stdout + second.stderr
+    time.sleep(1.5)  # a second attempt, had one been started, has logged by now
+    assert log.read_text() == "ran\n"
+    assert "once: adopted" in second.stdout

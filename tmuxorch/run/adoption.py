@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 import time
 
-from tmuxorch.agents.launch import pane_options
-from tmuxorch.run import events, worktrees
+from tmuxorch.agents.launch import attempt_id, pane_options
+from tmuxorch.run import events, proctree, worktrees
 from tmuxorch.run.backstop import EXIT_GRACE, read_exit
 from tmuxorch.run.context import Attempt
 from tmuxorch.run.scheduler import PENDING, RUNNING
@@ -36,6 +36,8 @@ def adopt(run: Run, recorded: list[AttemptRow], ending: Ending, launcher: Launch
         fact = facts.get((task_id, n))
         row = rows.get((task_id, n))
         started = row.started if row else time.time()
+        if fact is None and row is not None and row.pane is None:
+            fact = _being_made(run, task_id, n)  # its making may outlive its supervisor
         if fact is None:
             code = read_exit(files.exit)
             if code is None and row is not None and row.pane is None:
@@ -87,3 +89,27 @@ def adopt(run: Run, recorded: list[AttemptRow], ending: Ending, launcher: Launch
             ending.exited(attempt, code)
         elif fact.dead:
             attempt.dead_since = time.monotonic() - EXIT_GRACE
+
+
+MAKING_WAIT = 30.0
+"""Seconds a pane still being made by a dead supervisor's tmux command is waited for."""
+
+
+def _being_made(run: Run, task_id: str, n: int) -> tmux_panes.PaneFacts | None:
+    """An attempt recorded with no pane yet: a tmux command of its dead supervisor may still
+    be making it (a slow tmux). While a process carries the attempt's marker in its command
+    line (that command, or the pane's own program), look for the pane; None once none does
+    and no pane showed (it never will: the attempt never ran)."""
+    token = (tmux_panes.MARKER + attempt_id(run.run_id, task_id, n)).encode()
+    deadline = time.monotonic() + MAKING_WAIT
+    while True:
+        found = [
+            f
+            for f in tmux_panes.task_panes(run.client, run.run_id)
+            if (f.task, f.attempt) == (task_id, n)
+        ]
+        if found:
+            return found[0]
+        if not proctree.with_argument(token) or time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)

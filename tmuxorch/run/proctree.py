@@ -43,6 +43,19 @@ def _has_marker(pid: int, marker: bytes) -> bool:
         return False
 
 
+def with_argument(token: bytes) -> list[int]:
+    """Live processes with ``token`` in an argument of their command line."""
+    found = []
+    for pid in _pids():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                if any(token in arg for arg in handle.read().split(b"\0")):
+                    found.append(pid)
+        except OSError:
+            continue
+    return [p for p in found if alive(p)]
+
+
 def tree(root: int | None, marker: str | None = None, session: int | None = None) -> list[int]:
     """``root`` and its descendants, the processes of ``session`` (a pane's pid), and
     processes marked with ``marker``; live ones only."""
