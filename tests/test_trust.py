@@ -787,3 +787,32 @@ def test_a_supervisor_restarted_while_tmux_makes_a_pane_never_runs_the_task_twic
     time.sleep(1.5)  # a second attempt, had one been started, has logged by now
     assert log.read_text() == "ran\n"
     assert "once: adopted" in second.stdout
+
+
+def test_transcripts_are_whole_under_load_and_end_with_the_last_line(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    count = 30_000
+    lines = ["tasks:"] + [
+        f"  - {{id: t{i}, command: 'seq 1 {count}; printf \"the end of t{i}\"'}}" for i in range(6)
+    ]
+    file = tasks_file(tmp_path, "\n".join(lines) + "\n")
+    result = run(tmux_server, file, timeout=300)
+    assert result.returncode == 0, result.stdout
+    expected = "".join(f"{n}\n" for n in range(1, count + 1))
+    for i in range(6):
+        path = next((tmp_path / ".tmuxorch" / "transcripts").glob(f"*/t{i}.1.txt"))
+        assert path.read_text() == expected + f"the end of t{i}", f"t{i} is not whole"
+
+
+def test_plain_text_from_a_terminal_byte_stream() -> None:
+    from tmuxorch.bridge.plain import text
+
+    assert text(b"one\r\ntwo\r\n") == "one\ntwo\n"
+    assert text(b"\x1b[1;32mgreen\x1b[0m done\r\n") == "green done\n"  # colours dropped
+    assert text(b"10%\r50%\r100%\r\n") == "100%\n"  # a progress line ends as its last state
+    assert text(b"long progress\r\x1b[Kshort\r\n") == "short\n"  # erased, then rewritten
+    assert text(b"ab\x08c\r\n") == "ac\n"
+    assert text(b"\x1b]0;a title\x07tail") == "tail"
+    assert text(b"\x1b[?1049hfull screen\x1b[?1049l") is None  # a screen: read off screens
+    assert text(b"spinner\x1b[1Aup") is None

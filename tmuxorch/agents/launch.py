@@ -50,6 +50,8 @@ class AttemptFiles:
     transcript: str
     result: str
     """The task's result file (``$TMUXORCH_RESULT``): one per task, the last attempt's."""
+    record: str = ""
+    """Every byte the pane's program wrote (``pipe-pane``): the transcript's source."""
 
     @classmethod
     def of(cls, run_dir: str, task_id: str, attempt: int) -> AttemptFiles:
@@ -60,6 +62,7 @@ class AttemptFiles:
             prompt=os.path.join(run_dir, "prompts", f"{name}.md"),
             transcript=os.path.join(state, "transcripts", run_id, f"{name}.txt"),
             result=os.path.join(run_dir, "results", f"{task_id}.json"),
+            record=os.path.join(state, "transcripts", run_id, f"{name}.log"),
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 
 from tmuxorch import private
 
@@ -15,11 +16,19 @@ if TYPE_CHECKING:
 
 class Transcripts:
     """Each pane's lines, in order, appended to the file assigned to it (a task attempt's
-    transcript): what scrolled by, then its last screen when it ends."""
+    transcript): what scrolled by, then its last screen when it ends. Once its pane is
+    closed, a line-oriented program's transcript is made again from the record of every
+    byte it wrote (:mod:`tmuxorch.bridge.plain`): whole, whatever the poller could read."""
+
+    RECORD_WAIT = 5.0
+    """Seconds a record may take to be closed by tmux after its pane is."""
+    RECORD_LIMIT = 256 * 1024 * 1024
+    """A larger record is left as it is (the poller's transcript stands)."""
 
     def __init__(self) -> None:
         self._files: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._finishing: list[threading.Thread] = []
 
     def assign(self, pane: str, path: str) -> None:
         folder = os.path.dirname(path)
@@ -30,19 +39,58 @@ class Transcripts:
             self._files[pane] = path
 
     def __call__(self, event: Event) -> None:
-        if event["type"] not in ("lines", "gap"):
+        kind = event["type"]
+        if kind not in ("lines", "gap", "gone"):
             return
-        with self._lock:
-            path = self._files.get(str(event["pane"]))
-        if path is None:
-            return
-        if event["type"] == "gap":
+        if kind == "gap":
             text = f"[tmuxorch: {event.get('reason')}; lines are missing here]\n"
+        elif kind == "gone":
+            text = "[tmuxorch: the pane closed before its last screen was read]\n"
         else:
             lines = event["lines"]
             assert isinstance(lines, list)
             text = "".join(f"{line}\n" for line in lines)
-        private.append(path, text)
+        with self._lock:  # never after the transcript was made whole (see finish)
+            path = self._files.get(str(event["pane"]))
+            if path is not None:
+                private.append(path, text)
+
+    def finish(self, pane: str, transcript: str, record: str, *, closed: bool) -> None:
+        """``pane`` is closed (or, not ``closed``, kept dead for a person): its transcript
+        is made whole from ``record``, in a thread (see :meth:`wait`)."""
+        with self._lock:
+            self._files.pop(pane, None)
+        thread = threading.Thread(
+            target=self._whole, args=(transcript, record, closed), daemon=True
+        )
+        thread.start()
+        self._finishing = [t for t in self._finishing if t.is_alive()] + [thread]
+
+    def wait(self, timeout: float = 30.0) -> None:
+        """The transcripts being made whole are (the run is ending)."""
+        deadline = time.monotonic() + timeout
+        for thread in self._finishing:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _whole(self, transcript: str, record: str, closed: bool) -> None:
+        from tmuxorch.bridge.plain import text
+
+        deadline = time.monotonic() + (self.RECORD_WAIT if closed else 0.3)
+        while not os.path.exists(record) and time.monotonic() < deadline:
+            time.sleep(0.02)  # tmux closes the record's pipe; its writer then renames it
+        path = record if os.path.exists(record) else record + ".part"
+        try:
+            if os.path.getsize(path) > self.RECORD_LIMIT:
+                return
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            return  # no record (a pane made before records): the poller's transcript stands
+        plain = text(data)
+        if plain is None:
+            return  # a screen-drawing program: its transcript is the screens read
+        private.write(transcript + ".tmp", plain)
+        os.replace(transcript + ".tmp", transcript)
 
 
 class EventLog:

@@ -114,11 +114,13 @@ class Ending:
         run = self.run
         run.poller.unwatch(pane)
         task_id = attempt.task.id
+        files = {"transcript": attempt.files.transcript, "record": attempt.files.record}
         if keep:
             run.kept[task_id] = pane
-            run.publish(events.PANE_KEPT, task=task_id, pane=pane)
+            run.publish(events.PANE_KEPT, task=task_id, pane=pane, **files)
         else:
             tmux_panes.kill_panes(run.client, [pane])
+            self.closed(attempt)
             self.placement.pane_closed(attempt.window)
             self.sweep(attempt)
 
@@ -178,4 +180,10 @@ class Ending:
         run.attempts.pop(attempt.task.id, None)
         if attempt.pane:
             tmux_panes.kill_panes(run.client, [attempt.pane])
+            self.closed(attempt)
             self.placement.pane_closed(attempt.window)
+
+    def closed(self, attempt: Attempt) -> None:
+        """Say its pane was closed (its transcript may be made whole)."""
+        files = {"transcript": attempt.files.transcript, "record": attempt.files.record}
+        self.run.publish(events.PANE_CLOSED, task=attempt.task.id, pane=attempt.pane, **files)

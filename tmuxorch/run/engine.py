@@ -339,6 +339,7 @@ class Engine:
             )
             if attempt.pane:
                 tmux_panes.kill_panes(run.client, [attempt.pane])
+                self.ending.closed(attempt)
 
     def _refuse_pending_calls(self) -> None:
         """Control calls the loop never got to: the run is over."""

@@ -63,9 +63,12 @@ class Launcher:
             self._record(task.id, n, None)
             window, new = self.placement.place()
             agent = pane_options(run.taskset.agent(task.agent))
+            record = run.files(task.id, n).record
+            private.folder(os.path.dirname(os.path.dirname(record)))  # transcripts/
+            private.folder(os.path.dirname(record))  # transcripts/RUN/: before tmux writes
             requests.append(
                 tmux_panes.PaneRequest(
-                    task.id, n, spec.argv, spec.env, spec.cwd, window, new, agent
+                    task.id, n, spec.argv, spec.env, spec.cwd, window, new, agent, record
                 )
             )
             starting.append((task, spec, checkout))

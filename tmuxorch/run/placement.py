@@ -9,15 +9,17 @@ import sys
 
 from tmuxorch.tmux import panes as tmux_panes
 from tmuxorch.tmux.build import session_exists
-from tmuxorch.tmux.client import TmuxError
+from tmuxorch.tmux.client import quote
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
     from tmuxorch.run.context import Run
 
 STATUS_WINDOW = "tmuxorch"
-HISTORY = 200_000
-"""Lines of history each agent pane keeps (tmux's default is 2,000)."""
+HISTORY = 20_000
+"""Lines of history each agent pane keeps (tmux's default is 2,000): room for the poller to
+fall behind a burst without a gap (the transcript itself comes whole from each pane's byte
+record). 200,000 lines in 20 busy panes made tmux ~200 MB larger."""
 
 
 STATUS_DELAY = "0.3"
@@ -42,15 +44,18 @@ class Placement:
         run = self.run
         target = f"={run.session}:"
         file = os.path.abspath(run.ws.file)
-        history = ("show-options", "-v", "-t", target, "history-limit")
+        # raised to HISTORY, never lowered (tmux compares; its value may be inherited)
+        history = (
+            "if-shell", "-F", "-t", target, f"#{{e|<:#{{history-limit}},{HISTORY}}}",
+            f"set-option -t {quote(target)} history-limit {HISTORY}",
+        )  # fmt: skip
         # @tmuxorch-file on the session: ``status``, ``logs``... find the run from it
         mark = ("set-option", "-t", target, "@tmuxorch-file", file)
         made = None if run.inside else self._make([history, mark])
         if made is not None:
-            self._keep_history(made[0])
             return
         listing = tmux_panes.list_windows(run.session)
-        owner, shown, windows = run.client.run_each(
+        owner, _, windows = run.client.run_each(
             [("display-message", "-p", "-t", target, "#{@tmuxorch-file}"), history, listing]
         )
         if not run.inside and owner and owner[0] and owner[0] != file:
@@ -61,7 +66,6 @@ class Placement:
         run.client.run_each([mark])
         if windows is not None and not run.inside:
             self._count(windows)
-        self._keep_history(shown)
 
     def ensure_session(self) -> None:
         """Make the session unless it is there (or the run lives inside a layout's), and
@@ -88,16 +92,6 @@ class Placement:
     def make_again(self) -> None:
         self.run.note(f"session {self.run.session!r} is gone: making it again")
         self.ensure_session()
-
-    def _keep_history(self, shown: list[str] | None) -> None:
-        """Agents print a lot: let panes keep enough history for the poller to read it all
-        (tmux reads ``history-limit`` when a pane is made, so this is for the panes to come)."""
-        try:
-            if shown is not None and int(shown[0]) < HISTORY:
-                target = f"={self.run.session}:"
-                self.run.client.cmd("set-option", "-t", target, "history-limit", str(HISTORY))
-        except (TmuxError, ValueError, IndexError):
-            pass
 
     def count_windows(self) -> None:
         self._count(self.run.client.cmd(*tmux_panes.list_windows(self.run.session)))

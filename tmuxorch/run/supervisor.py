@@ -52,6 +52,7 @@ class Supervisor:
         self.engine = Engine(workspace, client, self.bus, keep=keep, inside=inside)
         self.display = display
         self.client = client
+        self.transcripts = Transcripts()
 
     @property
     def control(self) -> Control:
@@ -77,20 +78,25 @@ class Supervisor:
                 return self.engine.run_to_end(store, fresh=self.fresh)
             finally:
                 self.bus.close()
+                self.transcripts.wait()  # each made whole before we are gone
                 store.close()
         finally:
             held.close()  # releases the lock: no supervisor any more
 
     def _wire(self, store: Store) -> None:
         run, bus = self.engine.run, self.bus
-        transcripts = Transcripts()
+        transcripts = self.transcripts
         log = EventLog(os.path.join(state_dir(self.workspace.file), "events.jsonl"))
         run.poller.add_sink(transcripts)
         run.poller.add_sink(log)
 
         def assign(event: Event) -> None:
-            if event["type"] in (events.STARTED, events.ADOPTED):
+            kind = event["type"]
+            if kind in (events.STARTED, events.ADOPTED):
                 transcripts.assign(str(event["pane"]), str(event["transcript"]))
+            elif kind in (events.PANE_CLOSED, events.PANE_KEPT):
+                pane, transcript, record = (str(event[k]) for k in ("pane", "transcript", "record"))
+                transcripts.finish(pane, transcript, record, closed=kind == events.PANE_CLOSED)
 
         from tmuxorch.run.notify import Notifier
         from tmuxorch.run.titles import Titles

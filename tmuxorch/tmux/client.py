@@ -76,6 +76,21 @@ def escape_arg(arg: str) -> str:
     return arg[:-1] + "\\;" if arg.endswith(";") else arg
 
 
+def quote(arg: str) -> str:
+    """One argument as tmux's command parser reads it back unchanged."""
+    out = ['"']
+    for ch in arg:
+        code = ord(ch)
+        if ch in '\\"$':
+            out.append("\\" + ch)
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\{code:03o}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
 class Client:
     """A tmux server chosen by socket name (``-L``), socket path (``-S``) or the default."""
 

@@ -15,28 +15,13 @@ import subprocess
 import threading
 from collections import deque
 
-from tmuxorch.tmux.client import TmuxError
+from tmuxorch.tmux.client import TmuxError, quote
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from tmuxorch.tmux.client import Client
-
-
-def quote(arg: str) -> str:
-    """One argument as tmux's command parser reads it back unchanged."""
-    out = ['"']
-    for ch in arg:
-        code = ord(ch)
-        if ch in '\\"$':
-            out.append("\\" + ch)
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\{code:03o}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
 
 
 def unescape(data: str) -> str:

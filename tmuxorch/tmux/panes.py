@@ -4,6 +4,7 @@ back, and closed. Batched: one invocation opens every pane of a scheduling round
 from __future__ import annotations
 
 import contextlib
+import shlex
 from dataclasses import dataclass
 
 from tmuxorch.tmux.client import TmuxError
@@ -47,6 +48,9 @@ class PaneRequest:
     agent: Pairs = ()
     """Pane options that say how to talk to its agent (:data:`AGENT`, :data:`ENTER_DELAY`,
     :data:`PATTERNS`)."""
+    record: str = ""
+    """Where to keep every byte its program writes (``pipe-pane``), if anywhere: the file
+    is ``RECORD.part`` while the pane lives, ``RECORD`` once tmux has closed it."""
 
 
 @dataclass(frozen=True)
@@ -146,18 +150,37 @@ def _open_commands(session: str, run_id: str, req: PaneRequest) -> list[tuple[st
     env = [arg for name, value in req.env for arg in ("-e", f"{name}={value}")]
     fmt = ("-P", "-F", _SEP.join(("#{pane_id}", "#{pane_pid}", "#{window_id}", "#{session_id}")))
     program = ("-c", req.cwd, *env, "--", *req.argv)
+    # the record starts in the same command line as the pane: tmux reads none of the
+    # program's output before the line is done, so not a byte is missed. It targets the
+    # window's active pane: the new one (made active, then the last one made active again)
+    record = [("pipe-pane", "-O", "-t", where, recorder(req.record))] if req.record else []
     if not req.new_window:
+        if not record:
+            return [
+                ("split-window", "-d", "-t", where, *fmt, *program),
+                ("select-layout", "-t", where, TASK_LAYOUT),
+            ]
         return [
-            ("split-window", "-d", "-t", where, *fmt, *program),
+            ("split-window", "-t", where, *fmt, *program),
+            *record,
+            ("last-pane", "-t", where),
             ("select-layout", "-t", where, TASK_LAYOUT),
         ]
     return [
         ("new-window", "-d", "-t", f"={session}:", "-n", req.window, *fmt, *program),
+        *record,
         ("set-option", "-w", "-t", where, "remain-on-exit", "on"),
         ("set-option", "-w", "-t", where, "pane-border-status", "top"),
         ("set-option", "-w", "-t", where, "pane-border-format", " #{pane_title} "),
         ("set-option", "-w", "-t", where, WINDOW_TAG, run_id),
     ]
+
+
+def recorder(path: str) -> str:
+    """The ``pipe-pane`` command that keeps a pane's bytes in ``path``: private, and renamed
+    from ``path.part`` once tmux closes the pipe (the record is whole)."""
+    part = shlex.quote(path + ".part")
+    return f"umask 077 && cat > {part} && mv -f {part} {shlex.quote(path)}"
 
 
 MARKER = "tmuxorch-task:"
