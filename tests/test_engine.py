@@ -229,6 +229,31 @@ def test_control_stops_and_retries_a_live_run_from_another_thread(
         sup.control.ask("explode", None)
 
 
+def test_a_request_file_the_watch_never_reported_is_acted_on(
+    tmux_server: Server, tmp_path: Path, in_background: list[threading.Thread]
+) -> None:
+    """A request dropped while the run's watch is not on (it starts after the first agents;
+    a request written then was never read, and the run went on forever) is found by the
+    run's own look at its requests folder."""
+    from tmuxorch.run.requests import request
+
+    file = tasks_file(
+        tmp_path,
+        f"""
+        tasks:
+          - {{id: long, command: 'touch {tmp_path}/long.$TMUXORCH_ATTEMPT; sleep 300'}}
+        """,
+    )
+    sup = supervisor(tmux_server, file)
+    code = start(sup, in_background)
+    eventually(lambda: (tmp_path / "long.1").exists(), what="long started")
+    sup.engine.watches.close()  # the watch reports nothing from here on
+    eventually(lambda: not any(t.is_alive() for t in sup.engine.watches._threads))
+    request(file, "stop", [], everything=True)
+    eventually(lambda: code, what="the run ended")
+    assert code == [1]
+
+
 def test_only_the_tmux_package_touches_tmux_or_libtmux() -> None:
     """libtmux is imported under tmuxorch/tmux/ alone (and the engine's panes come from
     there); the scheduler imports nothing that could reach tmux or the disk."""

@@ -116,6 +116,7 @@ class Engine:
             if now >= self.next_backstop:
                 self.backstop.look()
                 self._poll()  # a change the watch missed
+                self._requests()  # dropped before the watch was on
                 self.reloading.check_stamps()
                 self.next_backstop = now + BACKSTOP
             if now >= self.next_poll and self.watches.unwatched():
@@ -253,6 +254,16 @@ class Engine:
                 self.ending.end(attempt, ok=True, code=None, reason=None)
         if self.watches.unwatched():
             self.watches.update()  # its folder may exist now
+
+    def _requests(self) -> None:
+        """Request files the watch did not report (written before it was on)."""
+        folder = os.path.join(self.run.run_dir, "requests")
+        try:
+            names = sorted(n for n in os.listdir(folder) if n.endswith(".json"))
+        except OSError:
+            return
+        for name in names:
+            self._file_changed(os.path.join(folder, name))
 
     def _check_due(self) -> None:
         """Conditions met by time alone (``done_when: idle``)."""
