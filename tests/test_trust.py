@@ -816,3 +816,91 @@ def test_plain_text_from_a_terminal_byte_stream() -> None:
     assert text(b"\x1b]0;a title\x07tail") == "tail"
     assert text(b"\x1b[?1049hfull screen\x1b[?1049l") is None  # a screen: read off screens
     assert text(b"spinner\x1b[1Aup") is None
+
+
+def test_watch_reads_a_plain_pane_that_prints_and_exits_at_once(tmux_server: Server) -> None:
+    """A pane tmux closes as soon as its program exits (remain-on-exit off, tmux's default)
+    is kept until the viewer has read it, then closed as tmux would have: watch printed
+    only ``[pane closed]`` 14 times in 15."""
+    c = tmux_server.client
+    for i in range(3):
+        program = f"sleep 1; echo hello {i}; echo world {i}"
+        (pane,) = c.cmd(
+            "new-session", "-d", "-s", f"plain{i}", "-x", "220", "-y", "50",
+            "-P", "-F", "#{pane_id}", "--", "sh", "-c", program,
+        )  # fmt: skip
+        watched = subprocess.run(
+            tmuxorch_argv("watch", "-L", tmux_server.name, pane),
+            env=tmux_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert watched.returncode == 0, watched.stderr
+        assert watched.stdout.splitlines() == [
+            f"hello {i}",
+            f"world {i}",
+            "[exited with status 0]",
+        ]
+        assert f"plain{i}" not in tmux_server.sessions()  # closed, as tmux would have
+
+
+def test_watch_keeps_a_plain_pane_only_while_someone_watches(tmux_server: Server) -> None:
+    """A viewer that goes away while the program runs gives the pane back as it was."""
+    c = tmux_server.client
+    (pane,) = c.cmd(
+        "new-session", "-d", "-s", "plain", "-x", "220", "-y", "50",
+        "-P", "-F", "#{pane_id}", "--", "sh", "-c", "read go; echo done",
+    )  # fmt: skip
+    viewer = subprocess.Popen(
+        tmuxorch_argv("watch", "-L", tmux_server.name, pane), env=tmux_env(), text=True
+    )
+    eventually(
+        lambda: c.cmd("display-message", "-p", "-t", pane, "#{remain-on-exit}") == ["on"],
+        what="the pane held",
+    )
+    viewer.send_signal(signal.SIGINT)
+    viewer.wait(timeout=30)
+    assert c.cmd("display-message", "-p", "-t", pane, "#{remain-on-exit}") == ["off"]
+    c.cmd("send-keys", "-t", pane, "go", "Enter")
+    eventually(lambda: "plain" not in tmux_server.sessions(), what="closed by tmux")
+
+
+def test_watch_a_task_from_the_instant_its_run_starts_through_its_retries(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    """Started in the same instant as ``run``, ``watch TASK`` waits for it (it exited 2, "no
+    pane") and prints every attempt's output (attempt 1's was never printed), never tmux's
+    ``Pane is dead`` banner as if the program had written it."""
+    file = tasks_file(
+        tmp_path,
+        """
+        tasks:
+          - id: flaky
+            command: 'echo "try $TMUXORCH_ATTEMPT"; echo second line; exit 1'
+            retries: 2
+            retry_delay: 0.2s
+        """,
+    )
+    for n in range(2):
+        viewer = subprocess.Popen(
+            tmuxorch_argv("watch", "-L", tmux_server.name, "flaky"),
+            env=tmux_env(),
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        proc = start(tmux_server, file, *(["--new"] if n else []))
+        out, err = viewer.communicate(timeout=120)
+        proc.communicate(timeout=120)
+        assert viewer.returncode == 0, err
+        lines = out.splitlines()
+        assert [ln for ln in lines if ln.startswith("try")] == ["try 1", "try 2", "try 3"], (
+            n,
+            out,
+            err,
+        )
+        assert [ln for ln in lines if ln.startswith("try")] == ["try 1", "try 2", "try 3"]
+        assert lines.count("second line") == 3
+        assert "Pane is dead" not in out

@@ -136,15 +136,26 @@ class PaneState:
 
     def final_lines(self, facts: Facts, screen_lines: list[str]) -> list[str]:
         """The program ended: its last screen as lines (the transcript's end), without the
-        rows emitted already (taken back from history onto the screen) or tmux's banner."""
+        rows emitted already (taken back from history onto the screen)."""
         lines = list(screen_lines[max(0, self.emitted - (self.base + facts.history)) :])
         while lines and not lines[-1].strip():
             lines.pop()
-        if lines and lines[-1].startswith("Pane is dead"):
-            lines.pop()
-            while lines and not lines[-1].strip():
-                lines.pop()
         return lines
+
+
+BANNER = "Pane is dead"
+"""How tmux's line on a dead pane kept by ``remain-on-exit`` begins (its default
+``remain-on-exit-format``): tmux's words, not the program's."""
+
+
+def without_banner(screen_lines: list[str]) -> list[str]:
+    """A dead pane's screen with tmux's banner blanked (the last line with text)."""
+    for i in range(len(screen_lines) - 1, -1, -1):
+        if screen_lines[i].strip():
+            if screen_lines[i].startswith(BANNER):
+                return [*screen_lines[:i], "", *screen_lines[i + 1 :]]
+            break
+    return screen_lines
 
 
 def lookback(ps: PaneState) -> int:

@@ -28,7 +28,7 @@ import time
 
 from tmuxorch.agents.patterns import for_agent
 from tmuxorch.bridge.detect import Detector
-from tmuxorch.bridge.history import FACTS, Facts, PaneState, lookback, new_lines
+from tmuxorch.bridge.history import FACTS, Facts, PaneState, lookback, new_lines, without_banner
 from tmuxorch.bridge.history import Event as Event
 from tmuxorch.bridge.subscription import Subscription
 from tmuxorch.tmux.client import TmuxError
@@ -315,6 +315,7 @@ class Poller:
         height = facts.size[1]
         screen_lines = captured[-height:] if height else []
         history_part = captured[: len(captured) - len(screen_lines)]
+        screen_lines = without_banner(screen_lines) if facts.dead else screen_lines
         old = ps.facts
         resync = old is None or old.size != facts.size or old.alternate != facts.alternate
         if old is not None and old.pid != facts.pid and not facts.dead:

@@ -300,6 +300,6 @@ def logs(
     ] = False,
 ) -> None:
     """Print a task's transcript (its latest attempt)."""
-    from tmuxorch.cli import watch as watch_cmd
+    from tmuxorch.cli import logs as logs_cmd
 
-    _done(watch_cmd.logs(file, task, follow=follow, chosen=_server(socket_name, socket_path)))
+    _done(logs_cmd.logs(file, task, follow=follow, chosen=_server(socket_name, socket_path)))

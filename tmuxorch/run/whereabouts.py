@@ -27,6 +27,10 @@ class Whereabouts:
     run: str
     directory: str
     """Its run's state directory (``.tmuxorch``)."""
+    file: str
+    """Its run's task or layout file."""
+    newer: bool = False
+    """Its run is over but a supervisor of its file runs: a new run is on its way."""
 
     @property
     def ended_attempts(self) -> int:
@@ -38,6 +42,11 @@ class Whereabouts:
 
         run_dir = os.path.join(self.directory, "runs", self.run)
         return AttemptFiles.of(run_dir, self.task, attempt).transcript
+
+    def again(self) -> Whereabouts | None:
+        """Where the task is now, read again from its run's store (its session may be
+        closed: the run is over)."""
+        return _in_run(self.session, self.file, self.task)
 
     def describe(self) -> str:
         if self.coming:
@@ -81,7 +90,8 @@ def _in_run(session: str, file: str, task: str) -> Whereabouts | None:
             return None
         from tmuxorch.run.opening import supervisor_alive
 
-        live = run.state == "running" and supervisor_alive(file)
+        supervised = supervisor_alive(file)
+        live = run.state == "running" and supervised
         return Whereabouts(
             session,
             task,
@@ -92,6 +102,8 @@ def _in_run(session: str, file: str, task: str) -> Whereabouts | None:
             coming=live and row.state not in TERMINAL,
             run=run.id,
             directory=store.directory,
+            file=file,
+            newer=supervised and run.state != "running",
         )
     finally:
         store.close()
