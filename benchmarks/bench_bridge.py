@@ -4,7 +4,7 @@
    clock every 20 ms; the subscriber notes when each line first shows): p50 and p99;
 2. CPU while watching 20 idle panes for ``--idle`` seconds: this process, and the tmux
    server's share;
-3. ``tmuxorch send %pane --no-enter x`` as a whole process, against ``python -c pass`` plus
+3. ``tmuxorch send --no-enter %pane x`` as a whole process, against ``python -c pass`` plus
    one ``tmux send-keys`` (the floor for a Python CLI that sends keys): medians.
 
 Prints a table, writes JSON. Run with ``./dev bench``.
@@ -144,7 +144,7 @@ def send_cost(runs: int) -> dict[str, object]:
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
             "tmux send-keys": ["tmux", "-L", socket, "send-keys", "-t", pane, "-l", "--", "x"],
-            "tmuxorch send": [str(tmuxorch), "send", "-L", socket, pane, "--no-enter", "x"],
+            "tmuxorch send": [str(tmuxorch), "send", "-L", socket, "--no-enter", pane, "x"],
         }
         samples: dict[str, list[float]] = {k: [] for k in commands}
         for _ in range(runs):
