@@ -303,3 +303,16 @@ def _check(client: Client, target: Target, text: str, wait: float) -> str | None
         if attempt == 1:
             client.cmd("send-keys", "-t", target.pane, "Enter")  # the one rescue Enter
     return f"{target.name}: the text is still in the input box after Enter and one more Enter"
+
+
+def type_bytes(client: Client, pane: str, data: bytes) -> str | None:
+    """``data`` into ``pane`` exactly as a terminal would send it (keystrokes, escape
+    sequences, pasted text): tmux's ``send-keys -H``, in pieces; None if done, else why."""
+    pieces = [data[i : i + 512] for i in range(0, len(data), 512)]
+    commands = [("send-keys", "-t", pane, "-H", *(f"{b:02x}" for b in piece)) for piece in pieces]
+    try:
+        if commands:
+            client.run(commands)
+    except TmuxError as exc:
+        return f"{pane}: {exc}"
+    return None

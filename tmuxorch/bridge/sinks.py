@@ -11,6 +11,8 @@ from tmuxorch import private
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tmuxorch.bridge.poller import Event
 
 
@@ -96,16 +98,20 @@ class Transcripts:
 class EventLog:
     """Every event but frames (too many: watch --json has them), one JSON object a line."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, run: Callable[[], str] | None = None) -> None:
         private.folder(os.path.dirname(path))
         if os.path.islink(path):  # said before the run starts, not on its first event
             raise private.Unsafe(f"{path} is a symbolic link: refusing to write through it")
         self.path = path
+        self.run = run
+        """The run's id now: added to the poller's events, which do not say it."""
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
         if event["type"] == "frame":
             return
+        if self.run is not None and "run" not in event:
+            event = {**event, "run": self.run()}
         line = json.dumps(event, ensure_ascii=False) + "\n"
         with self._lock:
             private.append(self.path, line)

@@ -86,7 +86,9 @@ class Supervisor:
     def _wire(self, store: Store) -> None:
         run, bus = self.engine.run, self.bus
         transcripts = self.transcripts
-        log = EventLog(os.path.join(state_dir(self.workspace.file), "events.jsonl"))
+        log = EventLog(
+            os.path.join(state_dir(self.workspace.file), "events.jsonl"), run=lambda: run.run_id
+        )
         run.poller.add_sink(transcripts)
         run.poller.add_sink(log)
 

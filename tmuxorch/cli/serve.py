@@ -1,0 +1,93 @@
+"""``tmuxorch serve``: the runs on this machine's tmux servers over HTTP, for a browser,
+a phone, a script or a lead agent. Loopback and a token unless told otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import signal
+import sys
+
+from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_OK, fail
+from tmuxorch.tmux.client import Client
+
+DEFAULT_PORT = 8765
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    *,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    socket_names: list[str] | None = None,
+    socket_paths: list[str] | None = None,
+    allow_remote: bool = False,
+    token_file: str | None = None,
+) -> int:
+    if not _loopback(host) and not allow_remote:
+        return fail(
+            f"--host {host} would let other machines reach every agent's pane (read and type);"
+            " say --allow-remote if that is what you want (the token is still needed)",
+            EXIT_BAD_INPUT,
+        )
+    from tmuxorch.serve.token import load_or_create, token_path
+
+    path = token_file or token_path()
+    try:
+        token, made = load_or_create(path)
+    except (OSError, ValueError) as exc:
+        return fail(str(exc), EXIT_BAD_INPUT)
+    clients = [Client(name) for name in socket_names or []]
+    clients += [Client(socket_path=p) for p in socket_paths or []]
+    if not clients:
+        clients = [Client()]
+    if not _loopback(host):
+        print(
+            f"tmuxorch serve: listening on {host}: anyone who can reach it and has the token "
+            "can read and type into every agent's pane",
+            file=sys.stderr,
+        )
+    try:
+        asyncio.run(_serve(host, port, token, made, path, clients))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        return fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    return EXIT_OK
+
+
+async def _serve(
+    host: str, port: int, token: str, made: bool, path: str, clients: list[Client]
+) -> None:
+    from aiohttp import web
+
+    from tmuxorch.serve.app import make_app
+
+    runner = web.AppRunner(make_app(token, clients), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0][1] if runner.addresses else port
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{bound}/"
+    if made:
+        print(f"tmuxorch serve: open {url}?token={token}", flush=True)
+        print(f"(the token is kept in {path}; it is shown this once)", flush=True)
+    else:
+        print(f"tmuxorch serve: {url} (the token is in {path})", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()

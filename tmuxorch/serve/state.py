@@ -1,0 +1,29 @@
+"""What the handlers of ``serve`` share (``request.app[SERVE]``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import asyncio
+
+    from tmuxorch.serve.feed import Feed
+    from tmuxorch.serve.hub import Hub
+    from tmuxorch.serve.runs import Runs
+    from tmuxorch.tmux.client import Client
+
+
+@dataclass
+class Serve:
+    token: str
+    clients: list[Client]
+    runs: Runs
+    feed: Feed
+    hub: Hub | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+SERVE = web.AppKey("serve", Serve)
