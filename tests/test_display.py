@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from tests.conftest import Server, eventually, tmuxorch_argv
 from tests.test_run import start, tasks_file
+from tmuxorch.run import events, words
+from tmuxorch.run.notify import message
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,3 +35,14 @@ def test_a_killed_screen_programs_transcript_ends_with_its_last_line(
     assert proc.wait(timeout=60) == 1
     transcript = next((tmp_path / ".tmuxorch" / "transcripts").glob("*/tui.1.txt")).read_text()
     assert transcript == "drawn at the top\n"
+
+
+def test_the_end_of_a_run_never_says_finished_with_nothing_after() -> None:
+    event: dict[str, object] = {"type": events.RUN_FINISHED, "run": "r1", "state": "finished"}
+    event["summary"] = ""
+    assert words.lines(event) == ["run r1 finished"]
+    assert message({"event": "run_finished", "run": "r1", "summary": ""}) == (
+        "tmuxorch: run r1 finished"
+    )
+    event["summary"] = "2 succeeded"
+    assert words.lines(event) == ["run r1 finished: 2 succeeded"]
