@@ -38,8 +38,8 @@ class Quiet(Display):
     def event(self, text: str) -> None:
         self.lines.append(text)
 
-    def close(self, rows: object, title: str) -> None:
-        del rows, title
+    def close(self, rows: object, heading: object) -> None:
+        del rows, heading
 
 
 def supervisor(server: Server, file: str) -> Supervisor:

@@ -31,6 +31,8 @@ class Transcripts:
         self._files: dict[str, str] = {}
         self._lock = threading.Lock()
         self._finishing: list[threading.Thread] = []
+        self.whole: set[str] = set()
+        """Transcripts made whole (their panes closed or kept): they will not change."""
 
     def assign(self, pane: str, path: str) -> None:
         folder = os.path.dirname(path)
@@ -75,6 +77,14 @@ class Transcripts:
             thread.join(max(0.0, deadline - time.monotonic()))
 
     def _whole(self, transcript: str, record: str, closed: bool) -> None:
+        try:
+            self._from_record(transcript, record, closed)
+            trim_blank_end(transcript)  # a killed program may have scrolled its screen away
+        finally:
+            with self._lock:
+                self.whole.add(transcript)
+
+    def _from_record(self, transcript: str, record: str, closed: bool) -> None:
         from tmuxorch.bridge.plain import text
 
         deadline = time.monotonic() + (self.RECORD_WAIT if closed else 0.3)
@@ -93,6 +103,38 @@ class Transcripts:
             return  # a screen-drawing program: its transcript is the screens read
         private.write(transcript + ".tmp", plain)
         os.replace(transcript + ".tmp", transcript)
+
+
+def transcript_end(path: str, size: int = 8192) -> list[str]:
+    """The last lines of a transcript (none if it is not there)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, os.fstat(handle.fileno()).st_size - size))
+            return handle.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return []
+
+
+def trim_blank_end(path: str, look: int = 65536) -> None:
+    """Blank lines at the end of a transcript cut off (a program killed while it drew a
+    screen may have scrolled it away into empty rows); its last line is kept as it is."""
+    try:
+        fd = private.open_fd(path, os.O_RDWR)
+    except OSError:  # gone, or a link planted there
+        return
+    try:
+        size = os.fstat(fd).st_size
+        start = max(0, size - look)
+        tail = os.pread(fd, size - start, start)
+        text_end = len(tail.rstrip(b" \t\r\n"))
+        if text_end == 0:
+            return  # blank as far as we look: left as it is
+        newline = tail.find(b"\n", text_end)
+        end = start + (newline + 1 if newline >= 0 else len(tail))
+        if end < size:
+            os.ftruncate(fd, end)
+    finally:
+        os.close(fd)
 
 
 class EventLog:

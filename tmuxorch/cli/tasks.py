@@ -10,7 +10,8 @@ import time
 from tmuxorch.cli.layout import load, prepare
 from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail, info
 from tmuxorch.cli.runs import client_of, find_run
-from tmuxorch.run.display import Display, Row
+from tmuxorch.run.display import Display
+from tmuxorch.run.table import Row, last_line, progress
 from tmuxorch.tmux.client import Client, TmuxError
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
@@ -89,6 +90,8 @@ OVER = ("finished", "stopped", "down")
 def rows(
     store: Store, run: RunRow, *, last_lines: bool = True, chosen: Client | None = None
 ) -> list[Row]:
+    """The run's tasks in the file's order; ``last_lines``: with the last line each one's
+    pane shows (running) or showed (from its transcript, once over)."""
     tasks = store.tasks(run.id)
     lines: dict[str, str] = {}
     live = {t.pane: t.id for t in tasks.values() if t.state == "running" and t.pane}
@@ -97,13 +100,20 @@ def rows(
 
         try:
             for pane, screen in capture(client_of(run, chosen), list(live)).items():
-                text = [ln for ln in screen.splitlines() if ln.strip()]
-                lines[live[pane]] = text[-1].strip() if text else ""
+                lines[live[pane]] = last_line(screen.splitlines())
         except TmuxError:
             pass
+    if last_lines:
+        from tmuxorch.bridge.sinks import transcript_end
+
+        for task in tasks.values():
+            if task.state in _OVER and task.attempts:
+                name = f"{task.id}.{task.attempts}.txt"
+                path = os.path.join(store.directory, "transcripts", run.id, name)
+                lines[task.id] = last_line(transcript_end(path))
     now = time.time()
     result = []
-    for task in sorted(tasks.values(), key=lambda t: (t.started is None, t.started or 0, t.id)):
+    for task in tasks.values():
         runtime = None
         if task.started is not None and task.state == "running":
             runtime = now - task.started
@@ -127,6 +137,14 @@ def rows(
     return result
 
 
+def heading(run_row: RunRow, found: list[Row], *, orphaned: bool = False) -> list[str]:
+    """What a run's table is headed with: the run, its state, how far it is, its session
+    and file."""
+    said = run_row.state + (" (no supervisor)" if orphaned else "")
+    session = f"session {run_row.session}" if run_row.session else ""
+    return [f"run {run_row.id}", said, progress(found), session, run_row.file]
+
+
 def status(
     file: str | None, *, as_json: bool = False, follow: bool = False, chosen: Client | None = None
 ) -> int:
@@ -142,8 +160,6 @@ def status(
     store, run_row = found
     try:
         orphaned = _orphaned(run_row)
-        said = run_row.state + (" (no supervisor)" if orphaned else "")
-        title = f"run {run_row.id} · {said} · session {run_row.session} · {run_row.file}"
         if as_json:
             print(
                 json.dumps(
@@ -161,14 +177,17 @@ def status(
             )
             return EXIT_OK
         if not follow:
-            Display().close(rows(store, run_row, chosen=chosen), title)
+            shown = rows(store, run_row, chosen=chosen)
+            Display().close(shown, heading(run_row, shown, orphaned=orphaned))
             if orphaned:
                 print(
                     f"its supervisor is not running: 'tmuxorch run {run_row.file}' adopts the "
                     "agents still running and goes on"
                 )
             return EXIT_OK
-        return _follow(store, run_row, chosen)
+        from tmuxorch.cli.following import follow as follow_run
+
+        return follow_run(store, run_row, chosen)
     finally:
         store.close()
 
@@ -197,30 +216,6 @@ def _with_results(store: Store, run_row: RunRow, found: list[Row]) -> list[dict[
         data["result"] = None if value is results.MISSING else value
         out.append(data)
     return out
-
-
-def _follow(store: Store, run_row: RunRow, chosen: Client | None) -> int:
-    """A live table from the store, for a person watching (the ``tmuxorch`` window)."""
-    from rich.live import Live
-
-    from tmuxorch.run.display import table
-
-    began, seen_running = time.monotonic(), False
-    try:
-        with Live(auto_refresh=False) as live:
-            while True:
-                latest = store.runs(run_row.file)[0]
-                title = f"run {latest.id} · {latest.state} · session {latest.session}"
-                live.update(table(rows(store, latest, chosen=chosen), title))
-                live.refresh()
-                seen_running = seen_running or latest.state == "running"
-                # over: its last table stays on screen (a run just starting may not have
-                # written itself down yet: one seen over at first is given a moment)
-                if latest.state in OVER and (seen_running or time.monotonic() - began > 5):
-                    return EXIT_OK
-                time.sleep(0.5)
-    except KeyboardInterrupt:
-        return EXIT_OK
 
 
 def named(

@@ -144,8 +144,13 @@ class Run:
             "activity": self.activity.get(task_id),
         }
 
+    @property
+    def order(self) -> list[str]:
+        """Its tasks in the file's order (as a person reads them, top to bottom)."""
+        return [task.id for task in self.taskset.tasks]
+
     def rows(self) -> list[Event]:
-        return [self.row(t) for t in self.graph.order if t in self.scheduler.states]
+        return [self.row(t) for t in self.order if t in self.scheduler.states]
 
     def snapshot(self) -> Event:
         return {"type": events.RUN_SNAPSHOT, "run": self.run_id, "t": time.time(), **self.facts()}

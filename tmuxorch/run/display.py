@@ -1,4 +1,5 @@
-"""What a run shows a person: a live table on a terminal, plain event lines elsewhere."""
+"""What a run shows a person: on a terminal, a line per event kept in its scrollback above a
+live table of the tasks; elsewhere, plain event lines, then the final table."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import contextlib
 import os
 import sys
 import time
-from dataclasses import dataclass
 
 from tmuxorch.spec.duration import format_duration
 
@@ -14,110 +14,52 @@ TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
-    from rich.live import Live
-    from rich.table import Table
+    from rich.console import Console
 
-STYLE = {
-    "pending": "dim",
-    "running": "bold cyan",
-    "retrying": "yellow",
-    "succeeded": "green",
-    "failed": "bold red",
-    "skipped": "magenta",
-    "stopped": "red",
-    "waiting_input": "bold yellow",
-}
-MARK = {
-    "pending": "·",
-    "running": "▶",
-    "retrying": "↻",
-    "succeeded": "✓",
-    "failed": "✗",
-    "skipped": "⊘",
-    "stopped": "■",
-    "waiting_input": "?",
-}
+    from tmuxorch.run.table import Row
 
-
-@dataclass(frozen=True)
-class Row:
-    task: str
-    state: str
-    pane: str | None
-    attempt: int
-    runtime: float | None
-    last_line: str
-    exit_code: int | None
-    reason: str | None
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "task": self.task,
-            "state": self.state,
-            "pane": self.pane,
-            "attempt": self.attempt,
-            "runtime": None if self.runtime is None else round(self.runtime, 3),
-            "last_line": self.last_line,
-            "exit_code": self.exit_code,
-            "reason": self.reason,
-        }
-
-
-def table(rows: Sequence[Row], title: str = "") -> Table:
-    from rich.table import Table
-
-    grid = Table(title=title or None, title_justify="left", expand=False, pad_edge=False)
-    for column, kwargs in (
-        ("task", {"style": "bold"}),
-        ("state", {}),
-        ("pane", {"style": "dim"}),
-        ("try", {"justify": "right"}),
-        ("time", {"justify": "right"}),
-        ("exit", {"justify": "right"}),
-        ("last line / reason", {"overflow": "ellipsis", "no_wrap": True, "max_width": 70}),
-    ):
-        grid.add_column(column, **kwargs)
-    for row in rows:
-        style = STYLE.get(row.state, "")
-        grid.add_row(
-            row.task,
-            f"[{style}]{MARK.get(row.state, ' ')} {row.state}[/]",
-            row.pane or "",
-            str(row.attempt or ""),
-            format_duration(row.runtime) if row.runtime is not None else "",
-            "" if row.exit_code is None else str(row.exit_code),
-            row.reason if row.reason and row.state not in ("running", "pending") else row.last_line,
-        )
-    return grid
+PIPE_WIDTH = 160
+"""Columns of the final table when stdout is no terminal (and ``$COLUMNS`` is not set)."""
 
 
 class Display:
-    """Plain lines: one per event (CI logs, pipes)."""
+    """Plain lines: one per event (CI logs, pipes), then the final table."""
 
     def __init__(self) -> None:
         self.started = time.monotonic()
 
     def event(self, text: str) -> None:
         elapsed = time.monotonic() - self.started
-        with _unless_gone():
+        with unless_gone():
             print(f"[{format_duration(elapsed):>6}] {text}", flush=True)
 
-    def update(self, rows: Sequence[Row], title: str) -> None:
-        del rows, title
+    def update(self, rows: Sequence[Row], heading: Sequence[str]) -> None:
+        del rows, heading
 
     def wants_last_lines(self) -> bool:
         return False
 
-    def close(self, rows: Sequence[Row], title: str) -> None:
-        from rich.console import Console
+    def close(self, rows: Sequence[Row], heading: Sequence[str]) -> None:
+        from tmuxorch.run.table import view
 
-        with _unless_gone():
-            Console(file=sys.stdout, width=140).print(table(rows, title))
+        with unless_gone():
+            console().print(view(rows, heading))
             sys.stdout.flush()
 
 
+def console() -> Console:
+    """A rich console on stdout: as wide as its terminal, or :data:`PIPE_WIDTH` (or
+    ``$COLUMNS``) when it is none."""
+    from rich.console import Console
+
+    if sys.stdout.isatty():
+        return Console(file=sys.stdout)
+    columns = os.environ.get("COLUMNS", "")
+    return Console(file=sys.stdout, width=int(columns) if columns.isdigit() else PIPE_WIDTH)
+
+
 @contextlib.contextmanager
-def _unless_gone() -> Iterator[None]:
+def unless_gone() -> Iterator[None]:
     """Write to stdout unless its reader has gone (``tmuxorch run FILE | head``): the run
     must outlive its stdout, so from then on what it says goes nowhere."""
     try:
@@ -129,50 +71,51 @@ def _unless_gone() -> Iterator[None]:
 
 
 class LiveDisplay(Display):
-    """A table redrawn in place (a terminal, or the ``tmuxorch`` window of a session).
-    rich is loaded when the table is first drawn, not before the first agents start."""
+    """A table redrawn in place at the bottom of a terminal (or of the ``tmuxorch`` window
+    of a session), as wide as it is; each event's line printed above it, into the
+    terminal's scrollback (:mod:`tmuxorch.run.live`). rich is loaded when the first line
+    or table is drawn, not before the first agents start."""
 
     def __init__(self) -> None:
+        from tmuxorch.run.live import LiveTable
+
         super().__init__()
-        self.live: Live | None = None
-        self.lines: list[str] = []
+        self.live = LiveTable()
 
     def event(self, text: str) -> None:
-        elapsed = time.monotonic() - self.started
-        self.lines = [*self.lines[-5:], f"[{format_duration(elapsed):>6}] {text}"]
+        elapsed = format_duration(time.monotonic() - self.started)
+        self.live.say(f"[{elapsed:>6}] ", text)
 
-    def update(self, rows: Sequence[Row], title: str) -> None:
-        from rich.console import Group
-        from rich.text import Text
+    def update(self, rows: Sequence[Row], heading: Sequence[str]) -> None:
+        from tmuxorch.run.table import view
 
-        if self.live is None:
-            from rich.console import Console
-            from rich.live import Live
-
-            self.live = Live(console=Console(), auto_refresh=False, transient=False)
-            self.live.start()
-        self.live.update(Group(table(rows, title), Text("\n".join(self.lines), style="dim")))
-        self.live.refresh()
+        self.live.draw(view(rows, heading, fill=True))
 
     def wants_last_lines(self) -> bool:
         return True
 
-    def close(self, rows: Sequence[Row], title: str) -> None:
-        self.update(rows, title)
-        assert self.live is not None
+    def close(self, rows: Sequence[Row], heading: Sequence[str]) -> None:
+        self.update(rows, heading)
         self.live.stop()
 
 
 class DisplayFeed:
     """A display as a subscriber of a run's bus: a line for each event that says something
     (:mod:`tmuxorch.run.words`), the table redrawn when a row changes and on each tick (for
-    the agents' last lines, ``last_line(pane)``), the final table when the run is over."""
+    the agents' last lines, ``last_lines(panes)``), the final table when the run is over
+    (once ``settle()`` returns: what the last lines are read from is complete)."""
 
-    def __init__(self, display: Display, last_line: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        display: Display,
+        last_lines: Callable[[list[str]], dict[str, str]],
+        settle: Callable[[], None] = lambda: None,
+    ) -> None:
         from tmuxorch.run.view import RunView
 
         self.display = display
-        self.last_line = last_line
+        self.last_lines = last_lines
+        self.settle = settle
         self.view = RunView()
 
     def __call__(self, event: dict[str, object]) -> None:
@@ -190,9 +133,12 @@ class DisplayFeed:
         for line in said:
             self.display.event(line)
         if kind == events.RUN_FINISHED:
-            self.display.close(self.view.table(self.last_line), self.view.title)
+            self.settle()
+            rows = self.view.table(self.last_lines)
+            self.display.close(rows, self.view.heading(rows))
         elif changed or said:
             self._draw()
 
     def _draw(self) -> None:
-        self.display.update(self.view.table(self.last_line), self.view.title)
+        rows = self.view.table(self.last_lines)
+        self.display.update(rows, self.view.heading(rows))

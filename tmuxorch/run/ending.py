@@ -98,7 +98,7 @@ class Ending:
             run.task_event(events.SKIPPED, skipped)
         if outcome.created:
             rows = [run.row(t) for t in outcome.created]
-            run.publish(events.TASKS_ADDED, tasks=rows, follows=task_id, order=run.graph.order)
+            run.publish(events.TASKS_ADDED, tasks=rows, follows=task_id, order=run.order)
         if attempt.pane:
             keep = outcome.state == FAILED and (run.inside or run.keep)
             self.closing[attempt.pane] = (attempt, keep, time.monotonic() + CLOSE_WITHIN)

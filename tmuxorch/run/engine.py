@@ -297,7 +297,7 @@ class Engine:
         counts: dict[str, int] = {}
         for st in run.scheduler.states.values():
             counts[st.state] = counts.get(st.state, 0) + 1
-        summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no tasks"
         worktree_end.remove_leftovers(run)
         self._over("finished", summary, ok=ok)
         return 0 if ok else 1

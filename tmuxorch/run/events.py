@@ -5,7 +5,7 @@ as ``status --json`` shows it: ``task``, ``state`` (pending, running, retrying, 
 failed, skipped, stopped), ``attempt``, ``pane``, ``exit_code``, ``reason``, and
 ``started`` / ``ended`` (wall clock of its latest attempt) and ``activity`` (what its agent
 is doing: busy, idle, waiting_input...). Events about the whole run carry ``tasks``: a row
-per task, in the order of the task graph.
+per task, in the file's order (what a person reads top to bottom).
 """
 
 from __future__ import annotations

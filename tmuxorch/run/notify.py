@@ -24,7 +24,8 @@ def message(event: dict[str, object]) -> str:
     if event["event"] == "failed":
         return f"tmuxorch: {task} failed: {event.get('reason')}"
     if event["event"] == "run_finished":
-        return f"tmuxorch: run {event.get('run')} finished: {event.get('summary')}"
+        summary = f": {event['summary']}" if event.get("summary") else ""
+        return f"tmuxorch: run {event.get('run')} finished{summary}"
     return f"tmuxorch: {event['event']}"
 
 

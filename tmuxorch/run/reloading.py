@@ -88,12 +88,10 @@ class Reloading:
         joined = [t for t in merged.added if t in run.scheduler.states]
         if merged.removed:
             why = "removed from the task file"
-            run.publish(
-                events.TASKS_REMOVED, ids=list(merged.removed), reason=why, order=run.graph.order
-            )
+            run.publish(events.TASKS_REMOVED, ids=list(merged.removed), reason=why, order=run.order)
         if joined:
             rows = [run.row(t) for t in joined]
-            run.publish(events.TASKS_ADDED, tasks=rows, follows=None, order=run.graph.order)
+            run.publish(events.TASKS_ADDED, tasks=rows, follows=None, order=run.order)
         self.stamps = self._stamps()  # new templates, maybe
         run.skip_blocked()  # an added task may need one that failed already
         run.publish(

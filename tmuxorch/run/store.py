@@ -217,9 +217,10 @@ class Store:
 
     # -- tasks -----------------------------------------------------------------------------
     def tasks(self, run_id: str) -> dict[str, TaskRow]:
+        """The run's tasks, in the order they joined it (the file's)."""
         rows = self.db.execute(
             "SELECT id, state, attempts, pane, exit_code, reason, started, ended, retry_at,"
-            " activity, session FROM tasks WHERE run = ?",
+            " activity, session FROM tasks WHERE run = ? ORDER BY rowid",  # the file's order
             (run_id,),
         ).fetchall()
         return {r[0]: TaskRow(*r) for r in rows}

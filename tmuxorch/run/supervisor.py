@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from tmuxorch.bridge.sinks import EventLog, Transcripts
+from tmuxorch.bridge.sinks import EventLog, Transcripts, transcript_end
 from tmuxorch.run import events
 from tmuxorch.run.bus import Bus
 from tmuxorch.run.display import DisplayFeed
@@ -22,6 +22,8 @@ from tmuxorch.run.engine import Engine
 from tmuxorch.run.journal import Journal
 from tmuxorch.run.opening import SupervisorBusy, lock
 from tmuxorch.run.store import Store, state_dir
+from tmuxorch.run.table import last_line
+from tmuxorch.tmux.client import TmuxError
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -53,6 +55,10 @@ class Supervisor:
         self.display = display
         self.client = client
         self.transcripts = Transcripts()
+        self.last_lines: dict[str, str] = {}
+        """Pane → the last line seen on it (kept once it is closed: the table shows it)."""
+        self.ended: dict[str, str] = {}
+        """Pane (closed or kept) → its transcript, until its last line is read from it."""
 
     @property
     def control(self) -> Control:
@@ -99,6 +105,7 @@ class Supervisor:
             elif kind in (events.PANE_CLOSED, events.PANE_KEPT):
                 pane, transcript, record = (str(event[k]) for k in ("pane", "transcript", "record"))
                 transcripts.finish(pane, transcript, record, closed=kind == events.PANE_CLOSED)
+                self.ended[pane] = transcript
 
         from tmuxorch.run.notify import Notifier
         from tmuxorch.run.titles import Titles
@@ -106,15 +113,32 @@ class Supervisor:
         bus.subscribe(Journal(store), name="store", inline=True)
         bus.subscribe(assign, name="transcripts", inline=True)
         every = 1.0 if self.display.wants_last_lines() else None
-        bus.subscribe(DisplayFeed(self.display, self._last_line), name="display", every=every)
+        feed = DisplayFeed(self.display, self._last_lines, settle=transcripts.wait)
+        bus.subscribe(feed, name="display", every=every)
         bus.subscribe(log, name="events.jsonl")
         bus.subscribe(Titles(self.client), name="titles")
         bus.subscribe(Notifier(self.client, lambda: run.taskset.notify), name="notify")
 
-    def _last_line(self, pane: str) -> str:
-        screen = self.engine.run.poller.screen(pane)
-        lines = [ln for ln in (screen or "").splitlines() if ln.strip()]
-        return lines[-1].strip() if lines else ""
+    def _last_lines(self, panes: list[str]) -> dict[str, str]:
+        """The last line of each pane: of its screen while it is open (its wrapped lines
+        joined, in one tmux invocation for all), of its transcript once it is whole."""
+        from tmuxorch.tmux.panes import capture
+
+        watched = set(self.engine.run.poller.watching())
+        live = [pane for pane in panes if pane in watched and pane not in self.ended]
+        if live:
+            try:
+                for pane, screen in capture(self.client, live).items():
+                    self.last_lines[pane] = last_line(screen.splitlines())
+            except TmuxError:
+                pass  # the last lines seen stand
+        for pane in [p for p in panes if p in self.ended]:
+            transcript = self.ended[pane]
+            if transcript in self.transcripts.whole:
+                del self.ended[pane]
+                line = last_line(transcript_end(transcript))
+                self.last_lines[pane] = line or self.last_lines.get(pane, "")
+        return {pane: self.last_lines.get(pane, "") for pane in panes}
 
 
 __all__ = ["Supervisor", "SupervisorBusy"]

@@ -72,7 +72,8 @@ def _finished(e: Event) -> list[str]:
         return []
     kept = e.get("kept_worktrees") or []
     assert isinstance(kept, list)
-    return [f"run {e['run']} finished: {e['summary']}", *(f"worktree kept: {k}" for k in kept)]
+    summary = f": {e['summary']}" if e.get("summary") else ""
+    return [f"run {e['run']} finished{summary}", *(f"worktree kept: {k}" for k in kept)]
 
 
 def _reset(e: Event) -> list[str]:
