@@ -1,0 +1,58 @@
+"""The command line as a person meets it: one meaning per flag, every command finding the
+run the same way, and messages in plain words (issue 11)."""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.conftest import Server, eventually, tmux_env, tmuxorch_argv
+from tests.test_run import start, states, tasks_file
+from tmuxorch.run.store import Store, state_dir
+from tmuxorch.spec.errors import SpecError
+from tmuxorch.spec.workspace import load_workspace
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def cli(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        tmuxorch_argv(*args),
+        cwd=cwd,
+        env=tmux_env(**env),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+
+
+def test_attach_without_a_terminal_says_what_to_run(tmux_server: Server, tmp_path: Path) -> None:
+    file = tasks_file(tmp_path, "tasks: [{id: busy, command: 'sleep 300'}]\n")
+    proc = start(tmux_server, file)
+    try:
+        eventually(lambda: states(file).get("busy") == "running", what="running")
+        store = Store(state_dir(file))
+        pane = eventually(lambda: store.tasks(store.runs(file)[0].id)["busy"].pane, what="pane")
+        store.close()
+        tried = cli("attach", "busy", "-f", file)
+        assert (tried.returncode, tried.stderr) == (
+            1,
+            "tmuxorch: no terminal here to attach in; from a terminal run:"
+            f" tmux -L {tmux_server.name} attach -t {pane}\n",
+        )
+    finally:
+        cli("stop", "--all", "-f", file)
+        proc.communicate(timeout=60)
+
+
+def problems(tmp_path: Path, name: str, text: str) -> list[str]:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    with pytest.raises(SpecError) as info:
+        load_workspace(str(path))
+    return [str(p).replace(str(tmp_path) + "/", "") for p in info.value.problems]
