@@ -56,3 +56,38 @@ def problems(tmp_path: Path, name: str, text: str) -> list[str]:
     with pytest.raises(SpecError) as info:
         load_workspace(str(path))
     return [str(p).replace(str(tmp_path) + "/", "") for p in info.value.problems]
+
+
+def test_a_misspelled_preset_is_said_once_and_hints_name_what_they_list(tmp_path: Path) -> None:
+    assert problems(
+        tmp_path,
+        "tasks.yaml",
+        """
+        agents:
+          coder: {preset: claud}
+        tasks:
+          - {id: a, agent: coder, prompt: hi}
+          - {id: b, agent: codr, prompt: hi}
+          - {id: c, agent: zzzzzz, prompt: hi}
+        """,
+    ) == [
+        "tasks.yaml:3:19: agents.coder.preset: unknown preset 'claud'\n"
+        "  hint: did you mean 'claude'?",
+        "tasks.yaml:6:20: tasks[1].agent: unknown agent 'codr'\n  hint: did you mean 'coder'?",
+        "tasks.yaml:7:20: tasks[2].agent: unknown agent 'zzzzzz'\n  hint: known agents: "
+        "aider, claude, coder, codex, demo, gemini, goose, opencode, shell",
+    ]
+    layout = problems(
+        tmp_path,
+        "ws.yaml",
+        """
+        session_name: s
+        windows:
+          - {layout: zzzzzz, panes: [echo]}
+        """,
+    )
+    assert layout == [
+        "ws.yaml:4:14: windows[0].layout: unknown layout 'zzzzzz'\n  hint: known layouts: "
+        "even-horizontal, even-vertical, main-horizontal, main-horizontal-mirrored,"
+        " main-vertical, main-vertical-mirrored, tiled"
+    ]
