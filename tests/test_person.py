@@ -3,13 +3,15 @@ run the same way, and messages in plain words (issue 11)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import textwrap
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import Server, eventually, tmux_env, tmuxorch_argv
+from tests.conftest import ROOT, Server, eventually, tmux_env, tmuxorch_argv
 from tests.test_run import start, states, tasks_file
 from tmuxorch.run.store import Store, state_dir
 from tmuxorch.spec.errors import SpecError
@@ -90,4 +92,53 @@ def test_a_misspelled_preset_is_said_once_and_hints_name_what_they_list(tmp_path
         "ws.yaml:4:14: windows[0].layout: unknown layout 'zzzzzz'\n  hint: known layouts: "
         "even-horizontal, even-vertical, main-horizontal, main-horizontal-mirrored,"
         " main-vertical, main-vertical-mirrored, tiled"
+    ]
+
+
+def test_dev_help_and_its_first_set_up(tmp_path: Path) -> None:
+    """``./dev`` prints its help and nothing of its code; its first ``demo`` says what it
+    installs before the wait (a stand-in python here: nothing is installed for real)."""
+    shutil.copy(ROOT / "dev", tmp_path / "dev")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    helped = subprocess.run([tmp_path / "dev"], capture_output=True, text=True)
+    assert helped.returncode == 0 and helped.stderr == ""
+    assert helped.stdout.splitlines()[1:] == [
+        "  ./dev demo    build the demo session and attach to it",
+        "  ./dev test    lint (ruff), type-check (mypy --strict) and run the tests",
+        "  ./dev bench   run the benchmarks (in .venv-bench, which also gets tmuxp to compare with)",
+    ]
+    log = tmp_path / "log"
+    fake = tmp_path / "python"
+    fake.write_text(
+        textwrap.dedent(
+            f"""\
+            #!/bin/sh
+            # a stand-in python: '-m venv DIR' makes DIR/bin with this script as python and a
+            # tmuxorch that logs its arguments; '-m pip ...' is logged
+            case "$1 $2" in
+                "-m venv") mkdir -p "$3/bin"; cp "$0" "$3/bin/python"
+                    printf '#!/bin/sh\\necho "tmuxorch $*" >> {log}\\n' > "$3/bin/tmuxorch"
+                    chmod +x "$3/bin/tmuxorch" ;;
+                "-m pip") echo "pip $*" >> {log} ;;
+            esac
+            """
+        )
+    )
+    fake.chmod(0o755)
+    env = {**os.environ, "PYTHON": str(fake)}
+    first = subprocess.run(
+        [tmp_path / "dev", "demo", "-d"], env=env, capture_output=True, text=True
+    )
+    assert first.returncode == 0, first.stderr
+    assert first.stderr == (
+        "Setting up .venv: pip install -e . (the first time only; it may take a minute)...\n"
+    )
+    again = subprocess.run(
+        [tmp_path / "dev", "demo", "-d"], env=env, capture_output=True, text=True
+    )
+    assert (again.returncode, again.stderr) == (0, "")
+    assert log.read_text().splitlines() == [
+        "pip -m pip install -q --disable-pip-version-check -e .",
+        "tmuxorch layout layouts/demo.yaml -d",
+        "tmuxorch layout layouts/demo.yaml -d",
     ]
