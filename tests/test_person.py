@@ -52,6 +52,29 @@ def test_attach_without_a_terminal_says_what_to_run(tmux_server: Server, tmp_pat
         proc.communicate(timeout=60)
 
 
+def test_send_when_idle_to_a_plain_command_that_shows_no_prompt(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    """A shell task is ready once it shows a prompt or a question, or prints nothing for a
+    moment: a bare ``read`` shows nothing at all (it waited the whole --timeout, then
+    failed)."""
+    got = tmp_path / "got"
+    file = tasks_file(
+        tmp_path, f"tasks: [{{id: asks, command: 'read line; echo \"$line\" > {got}'}}]\n"
+    )
+    proc = start(tmux_server, file)
+    try:
+        eventually(lambda: states(file).get("asks") == "running", what="running")
+        sent = cli("send", "-L", tmux_server.name, "--when-idle", "--timeout", "30", "asks", "hi")
+        assert sent.returncode == 0, sent.stderr
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert got.read_text() == "hi\n"
+
+
 def problems(tmp_path: Path, name: str, text: str) -> list[str]:
     path = tmp_path / name
     path.write_text(textwrap.dedent(text))

@@ -229,7 +229,12 @@ def send(
     ] = None,
     no_enter: Annotated[bool, typer.Option("--no-enter", help="Do not press Enter.")] = False,
     when_idle: Annotated[
-        bool, typer.Option("--when-idle", help="Wait until the agent is ready for input.")
+        bool,
+        typer.Option(
+            "--when-idle",
+            help="Wait until the agent is ready for input (a plain command: until it shows"
+            " a prompt or a question, or prints nothing for a second).",
+        ),
     ] = False,
     everything: Annotated[
         bool, typer.Option("--all", help="Every task pane on the server.")

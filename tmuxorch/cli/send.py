@@ -12,6 +12,10 @@ from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail
 from tmuxorch.tmux.client import Client, TmuxError
 
 READY = ("idle", "waiting_input")
+QUIET = 1.0
+"""Seconds a plain command (a shell task, a pane with no agent) may print nothing before
+``--when-idle`` takes it to wait for input: many show no prompt (a bare ``read``), and what
+is typed meanwhile waits in its terminal until it reads."""
 OPTIONS = frozenset(
     {"--key", "--no-enter", "--when-idle", "--all", "--timeout", "--delay", "-L", "-S"}
     | {"--socket-name", "--socket-path", "--help", "-h"}
@@ -132,18 +136,26 @@ def _task_names(client: Client) -> list[str]:
 
 
 def _wait_ready(client: Client, pane: str, timeout: float) -> bool:
-    """Until the agent in ``pane`` shows it takes input (idle or asking), or ``timeout``."""
-    from tmuxorch.agents.patterns import of_pane
+    """Until the agent in ``pane`` shows it takes input (idle or asking), or ``timeout``.
+    A plain command (a shell's patterns: no agent of ours) is ready too once it has printed
+    nothing for :data:`QUIET` seconds."""
+    from tmuxorch.agents.patterns import SHELL, of_pane
     from tmuxorch.bridge.detect import Detector
     from tmuxorch.bridge.send import PANE_FORMAT, Target
 
     target = Target(client.cmd("display-message", "-p", "-t", pane, PANE_FORMAT)[0])
-    detector = Detector(of_pane(target.agent, target.patterns))
+    patterns = of_pane(target.agent, target.patterns)
+    detector = Detector(patterns)
+    plain = patterns == SHELL
     deadline = time.monotonic() + timeout
+    shown, since = None, time.monotonic()
     while time.monotonic() < deadline:
         screen = "\n".join(client.cmd("capture-pane", "-p", "-t", pane))
-        detector.observe(screen, time.monotonic())
-        if detector.state in READY:
+        now = time.monotonic()
+        if screen != shown:
+            shown, since = screen, now
+        detector.observe(screen, now)
+        if detector.state in READY or (plain and now - since >= QUIET):
             return True
         time.sleep(0.1)
     return False
