@@ -33,6 +33,67 @@ def cli(*args: str, cwd: Path | None = None, **env: str) -> subprocess.Completed
     )
 
 
+def test_send_and_watch_find_the_server_the_run_here_ran_on(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    """Without -L/-S, like status/stop/retry/attach: a task not on the default server is
+    looked for on the server of the run here; once that run and its server are gone, its
+    store says what became of the task."""
+    got = tmp_path / "got"
+    file = tasks_file(
+        tmp_path,
+        f"tasks: [{{id: talk, command: 'echo ready; read line; echo \"$line\" > {got}'}}]\n",
+    )
+    proc = subprocess.Popen(  # on a socket path: the default server below is a fresh one
+        tmuxorch_argv("run", "-S", str(tmux_server.socket), file),
+        env=tmux_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    nowhere = tmp_path / "no-default-server"
+    nowhere.mkdir()
+
+    def here(*args: str) -> subprocess.CompletedProcess[str]:  # no default server there
+        return cli(*args, cwd=tmp_path, TMUX_TMPDIR=str(nowhere))
+
+    try:
+        eventually(lambda: states(file).get("talk") == "running", what="talk running")
+        watch = subprocess.Popen(
+            tmuxorch_argv("watch", "--from-start", "talk"),
+            cwd=tmp_path,
+            env=tmux_env(TMUX_TMPDIR=str(nowhere)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert watch.stdout is not None
+        assert watch.stdout.readline() == "ready\n"  # it follows the task's pane
+        sent = here("send", "talk", "hello")
+        assert sent.returncode == 0, sent.stderr
+        out, err = watch.communicate(timeout=60)
+        assert watch.returncode == 0, err
+        assert "hello" in out
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert got.read_text() == "hello\n"
+    tmux_server.client.cmd("kill-server")  # the run's server is gone: its store still says
+    ended = here("watch", "talk")
+    assert (ended.returncode, ended.stderr) == (
+        1,
+        "talk has succeeded (exit 0); its output: tmuxorch logs talk\n",
+    )
+    late = here("send", "talk", "again")
+    assert (late.returncode, late.stderr) == (
+        1,
+        "tmuxorch: not delivered: talk has succeeded (exit 0)\n",
+    )
+
+
 def test_attach_without_a_terminal_says_what_to_run(tmux_server: Server, tmp_path: Path) -> None:
     file = tasks_file(tmp_path, "tasks: [{id: busy, command: 'sleep 300'}]\n")
     proc = start(tmux_server, file)
@@ -73,6 +134,23 @@ def test_send_when_idle_to_a_plain_command_that_shows_no_prompt(
             proc.kill()
             proc.wait()
     assert got.read_text() == "hi\n"
+
+
+def test_an_unknown_target_says_which_server_and_what_it_has(
+    tmux_server: Server, idle_server: Server
+) -> None:
+    for command in (["send", "nosuch", "x"], ["watch", "nosuch"]):
+        empty = cli(command[0], "-L", tmux_server.name, *command[1:])
+        assert (empty.returncode, empty.stderr) == (
+            2,
+            f"tmuxorch: no task or pane 'nosuch' on tmux server -L {tmux_server.name}:"
+            " it has no tmuxorch task panes\n",
+        )
+        down = cli(command[0], "-L", idle_server.name, *command[1:])
+        assert (down.returncode, down.stderr) == (
+            2,
+            f"tmuxorch: no task or pane 'nosuch': tmux server -L {idle_server.name} is not running\n",
+        )
 
 
 def problems(tmp_path: Path, name: str, text: str) -> list[str]:
