@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import ROOT, Server, eventually, tmux_env, tmuxorch_argv
-from tests.test_run import start, states, tasks_file
+from tests.test_run import run, start, states, tasks_file
 from tmuxorch.run.store import Store, state_dir
 from tmuxorch.spec.errors import SpecError
 from tmuxorch.spec.workspace import load_workspace
@@ -31,6 +31,48 @@ def cli(*args: str, cwd: Path | None = None, **env: str) -> subprocess.Completed
         stdin=subprocess.DEVNULL,
         timeout=60,
     )
+
+
+def test_logs_shows_any_attempt_of_any_run(tmux_server: Server, tmp_path: Path) -> None:
+    """``--attempt N`` and ``--run ID`` (an unknown one is exit 2 with those there are);
+    ``-f`` is ``--file`` as in every other command (``--follow`` has no short flag)."""
+    (tmp_path / "mark").write_text("one\n")
+    file = tasks_file(
+        tmp_path,
+        """
+        tasks:
+          - id: flaky
+            command: 'echo "try $TMUXORCH_ATTEMPT of $(cat mark)"; [ $TMUXORCH_ATTEMPT -ge 2 ]'
+            retries: 1
+            retry_delay: 50ms
+        """,
+    )
+    assert run(tmux_server, file).returncode == 0
+    (tmp_path / "mark").write_text("two\n")
+    assert run(tmux_server, file, "--new").returncode == 0
+    store = Store(state_dir(file))
+    newer, older = [r.id for r in store.runs(file)]
+    store.close()
+
+    def logs(*args: str) -> tuple[int, str, str]:
+        done = cli("logs", "flaky", "-f", file, *args, cwd=tmp_path)
+        return done.returncode, done.stdout, done.stderr
+
+    assert logs() == (0, "try 2 of two\n", "")
+    assert logs("--attempt", "1") == (0, "try 1 of two\n", "")
+    assert logs("--run", older, "--attempt", "1") == (0, "try 1 of one\n", "")
+    assert logs("--run", older[:-2]) == (0, "try 2 of one\n", "")  # the start of an id will do
+    assert logs("--attempt", "3") == (
+        2,
+        "",
+        f"tmuxorch: flaky has no attempt 3 in run {newer} (its attempts: 1, 2)\n",
+    )
+    assert logs("--run", "nope") == (
+        2,
+        "",
+        f"tmuxorch: no run 'nope' of {file} (its runs, newest first: {newer}, {older})\n",
+    )
+    assert logs("--follow") == (0, "try 2 of two\n", "")  # over: printed, not followed
 
 
 def test_send_and_watch_find_the_server_the_run_here_ran_on(
@@ -151,6 +193,32 @@ def test_an_unknown_target_says_which_server_and_what_it_has(
             2,
             f"tmuxorch: no task or pane 'nosuch': tmux server -L {idle_server.name} is not running\n",
         )
+
+
+def test_what_became_of_a_task_is_said_in_words(tmux_server: Server, tmp_path: Path) -> None:
+    file = tasks_file(
+        tmp_path,
+        """
+        tasks:
+          - {id: fine, command: 'true'}
+          - {id: bad, command: 'exit 3'}
+          - {id: after, depends_on: [bad], command: 'true'}
+        """,
+    )
+    assert run(tmux_server, file).returncode == 1
+    said = {
+        (task, command): cli(command, task, "-f", file).stderr
+        for task in ("fine", "after")
+        for command in ("attach", "logs")
+    }
+    assert said == {
+        ("fine", "attach"): "tmuxorch: fine has succeeded: no pane to attach to;"
+        " its output: tmuxorch logs fine\n",
+        ("fine", "logs"): "",
+        ("after", "attach"): "tmuxorch: after was skipped: no pane to attach to\n",
+        ("after", "logs"): "tmuxorch: after was skipped (needs bad, which failed):"
+        " it never started, so it has no output\n",
+    }
 
 
 def problems(tmp_path: Path, name: str, text: str) -> list[str]:

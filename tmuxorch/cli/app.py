@@ -294,17 +294,30 @@ def watch(
 
 @app.command()
 def logs(
-    task: Annotated[str, typer.Argument(help="Task id.")],
-    file: Annotated[
-        str | None, typer.Option("--file", help="The tasks/layout file (default: the latest run).")
+    task: Annotated[str, typer.Argument(metavar="TASK", help="Task id.")],
+    attempt: Annotated[
+        int | None,
+        typer.Option("--attempt", metavar="N", help="Attempt N (default: the latest)."),
     ] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option("--run", metavar="ID", help="A run of the file (default: the latest)."),
+    ] = None,
+    file: RunFile = None,
     socket_name: SocketName = None,
     socket_path: SocketPath = None,
-    follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Keep printing while it runs.")
-    ] = False,
+    follow: Annotated[bool, typer.Option("--follow", help="Keep printing while it runs.")] = False,
 ) -> None:
-    """Print a task's transcript (its latest attempt)."""
+    """Print a task's transcript (its latest attempt of the latest run, unless told)."""
     from tmuxorch.cli import logs as logs_cmd
 
-    _done(logs_cmd.logs(file, task, follow=follow, chosen=_server(socket_name, socket_path)))
+    _done(
+        logs_cmd.logs(
+            file,
+            task,
+            attempt=attempt,
+            run_id=run_id,
+            follow=follow,
+            chosen=_server(socket_name, socket_path),
+        )
+    )
