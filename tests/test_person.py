@@ -4,15 +4,18 @@ run the same way, and messages in plain words (issue 11)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import textwrap
 from typing import TYPE_CHECKING
 
 import pytest
+import typer.main
 
 from tests.conftest import ROOT, Server, eventually, tmux_env, tmuxorch_argv
 from tests.test_run import run, start, states, tasks_file
+from tmuxorch.cli.app import app
 from tmuxorch.run.store import Store, state_dir
 from tmuxorch.spec.errors import SpecError
 from tmuxorch.spec.workspace import load_workspace
@@ -262,6 +265,28 @@ def test_a_misspelled_preset_is_said_once_and_hints_name_what_they_list(tmp_path
         "even-horizontal, even-vertical, main-horizontal, main-horizontal-mirrored,"
         " main-vertical, main-vertical-mirrored, tiled"
     ]
+
+
+def test_help_names_what_to_type() -> None:
+    """Usage lines and option tables show FILE, TASK, NAME..., not typer's ``{file}`` and
+    ``<str>``."""
+    from typer.testing import CliRunner
+
+    group = typer.main.get_command(app)
+    runner = CliRunner()
+    usage = {}
+    for name in group.list_commands(typer.Context(group)):  # type: ignore[attr-defined]
+        shown = runner.invoke(app, [name, "--help"], terminal_width=200).output
+        assert "{" not in shown and "<str>" not in shown, shown
+        usage[name] = re.search(r"Usage: \S+ (.*?)\s*$", shown, re.MULTILINE).group(1)  # type: ignore[union-attr]
+    assert usage["logs"].endswith("logs [OPTIONS] TASK")
+    assert usage["send"].endswith("[OPTIONS] TARGET [TEXT...]")
+    assert usage["watch"].endswith("[OPTIONS] TARGET...")
+    assert usage["stop"].endswith("[OPTIONS] [TASK...]")
+    assert usage["layout"].endswith("[OPTIONS] FILE")
+    logs = runner.invoke(app, ["logs", "--help"], terminal_width=200).output
+    for option in ("--file  -f  FILE", "-L  NAME", "-S  PATH", "--attempt  N", "--run  ID"):
+        assert re.search(r"\s+".join(map(re.escape, option.split())), logs), option
 
 
 def test_dev_help_and_its_first_set_up(tmp_path: Path) -> None:
