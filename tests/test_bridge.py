@@ -326,7 +326,11 @@ def test_watch_json_and_unknown_target(tmux_server: Server) -> None:
         capture_output=True,
         text=True,
     )
-    assert bad.returncode == 2 and "no pane 'nosuch'" in bad.stderr
+    assert (bad.returncode, bad.stderr) == (
+        2,
+        f"tmuxorch: no task or pane 'nosuch' on tmux server -L {tmux_server.name}:"
+        " it has no tmuxorch task panes\n",
+    )
 
 
 def test_slow_subscriber_gets_a_gap_and_a_keyframe(tmux_server: Server) -> None:
@@ -499,7 +503,7 @@ def test_send_command(tmux_server: Server, tmp_path: Path) -> None:
     dead = subprocess.run([*send, pane, "anyone?"], env=tmux_env(), capture_output=True, text=True)
     assert dead.returncode == 1 and "not delivered" in dead.stderr and "ended" in dead.stderr
     unknown = subprocess.run([*send, "nope", "x"], env=tmux_env(), capture_output=True, text=True)
-    assert unknown.returncode == 2 and "no pane 'nope'" in unknown.stderr
+    assert unknown.returncode == 2 and "no task or pane 'nope' on tmux server" in unknown.stderr
     nothing = subprocess.run([*send, pane], env=tmux_env(), capture_output=True, text=True)
     assert nothing.returncode == 2
 

@@ -86,11 +86,35 @@ class Target:
 
 
 class UnknownTarget(LookupError):
-    def __init__(self, target: str, valid: list[str]) -> None:
+    def __init__(self, target: str, valid: list[str], message: str = "") -> None:
         self.target = target
         self.valid = valid
-        listing = ", ".join(valid) if valid else "none: no tmuxorch task panes on this server"
-        super().__init__(f"no pane {target!r}; task targets here: {listing}")
+        listing = f"; its task targets: {', '.join(valid)}" if valid else ""
+        what = "pane" if target.startswith("%") else "task or pane"
+        super().__init__(message or f"no {what} {target!r} on this tmux server{listing}")
+
+
+def unknown(client: Client, target: str, valid: list[str]) -> UnknownTarget:
+    """``target`` names no pane on ``client``'s server, said for people: which server, and
+    the task targets it has (or that it has none, or that it is not running)."""
+    args = client.server_args
+    at = next((f"{o} {args[i + 1]}" for i, o in enumerate(args[:-1]) if o in ("-L", "-S")), "")
+    server = f"tmux server {at}" if at else "the default tmux server"
+    what = "pane" if target.startswith("%") else "task or pane"
+    if valid:
+        message = f"no {what} {target!r} on {server}; its task targets: {', '.join(valid)}"
+        return UnknownTarget(target, valid, message)
+    try:
+        client.cmd("list-sessions")
+        running = True
+    except TmuxError as exc:
+        running = not any(w in exc.message for w in ("no server running", "error connecting"))
+    if running:
+        message = f"no {what} {target!r} on {server}: it has no tmuxorch task panes"
+    else:
+        message = f"no {what} {target!r}: {server} is not running"
+        message += "" if at else " (give -L NAME or -S PATH for another one)"
+    return UnknownTarget(target, valid, message)
 
 
 def _agent_of_program(command: str) -> str:

@@ -9,11 +9,12 @@ import typer
 from tmuxorch import __version__
 from tmuxorch.cli import layout as layout_cmd
 from tmuxorch.cli import tasks as tasks_cmd
+from tmuxorch.cli.usage import App
 
 if TYPE_CHECKING:
     from tmuxorch.tmux.client import Client
 
-app = typer.Typer(
+app = App(
     name="tmuxorch",
     help="A tmux-native session manager and bridge for AI coding agents.",
     no_args_is_help=True,
@@ -24,13 +25,19 @@ app = typer.Typer(
 
 SocketName = Annotated[
     str | None,
-    typer.Option("-L", "--socket-name", help="tmux server socket name (as tmux -L)."),
+    typer.Option(
+        "-L", "--socket-name", metavar="NAME", help="tmux server socket name (as tmux -L)."
+    ),
 ]
 SocketPath = Annotated[
     str | None,
-    typer.Option("-S", "--socket-path", help="tmux server socket path (as tmux -S)."),
+    typer.Option(
+        "-S", "--socket-path", metavar="PATH", help="tmux server socket path (as tmux -S)."
+    ),
 ]
-LayoutFile = Annotated[str, typer.Argument(help="Layout file: a tmuxp workspace (YAML or JSON).")]
+LayoutFile = Annotated[
+    str, typer.Argument(metavar="FILE", help="Layout file: a tmuxp workspace (YAML or JSON).")
+]
 
 
 def _server(socket_name: str | None, socket_path: str | None) -> Client:
@@ -97,12 +104,18 @@ def validate(file: LayoutFile) -> None:
 
 
 TaskFile = Annotated[
-    str, typer.Argument(help="A tasks file, a directory of them, or a layout with tasks.")
+    str,
+    typer.Argument(
+        metavar="FILE", help="A tasks file, a directory of them, or a layout with tasks."
+    ),
 ]
 RunFile = Annotated[
     str | None,
     typer.Option(
-        "--file", "-f", help="The tasks/layout file (default: the latest run here or above)."
+        "--file",
+        "-f",
+        metavar="FILE",
+        help="The tasks/layout file (default: the latest run here or above).",
     ),
 ]
 
@@ -148,7 +161,7 @@ def status(
 
 @app.command()
 def stop(
-    tasks: Annotated[list[str] | None, typer.Argument(help="Task ids.")] = None,
+    tasks: Annotated[list[str] | None, typer.Argument(metavar="TASK", help="Task ids.")] = None,
     file: RunFile = None,
     socket_name: SocketName = None,
     socket_path: SocketPath = None,
@@ -175,7 +188,7 @@ def down(
 
 @app.command()
 def retry(
-    tasks: Annotated[list[str], typer.Argument(help="Task ids.")],
+    tasks: Annotated[list[str], typer.Argument(metavar="TASK", help="Task ids.")],
     file: RunFile = None,
     socket_name: SocketName = None,
     socket_path: SocketPath = None,
@@ -203,7 +216,7 @@ def agents(
 
 @app.command()
 def attach(
-    task: Annotated[str, typer.Argument(help="Task id.")],
+    task: Annotated[str, typer.Argument(metavar="TASK", help="Task id.")],
     file: RunFile = None,
     socket_name: SocketName = None,
     socket_path: SocketPath = None,
@@ -217,28 +230,37 @@ def send(
     words: Annotated[
         list[str] | None,
         typer.Argument(
+            metavar="TARGET [TEXT...]",
             help="TARGET (a task, session:task, %pane; several with commas) then the TEXT"
-            " ('-' reads stdin). With --all, every word is TEXT."
+            " ('-' reads stdin). With --all, every word is TEXT.",
         ),
     ] = None,
     socket_name: SocketName = None,
     socket_path: SocketPath = None,
     keys: Annotated[
         list[str] | None,
-        typer.Option("--key", help="A key to press (C-c, Escape, Up...); repeatable."),
+        typer.Option(
+            "--key", metavar="KEY", help="A key to press (C-c, Escape, Up...); repeatable."
+        ),
     ] = None,
     no_enter: Annotated[bool, typer.Option("--no-enter", help="Do not press Enter.")] = False,
     when_idle: Annotated[
-        bool, typer.Option("--when-idle", help="Wait until the agent is ready for input.")
+        bool,
+        typer.Option(
+            "--when-idle",
+            help="Wait until the agent is ready for input (a plain command: until it shows"
+            " a prompt or a question, or prints nothing for a second).",
+        ),
     ] = False,
     everything: Annotated[
         bool, typer.Option("--all", help="Every task pane on the server.")
     ] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds --when-idle may wait.")
+        float, typer.Option("--timeout", metavar="SECONDS", help="Seconds --when-idle may wait.")
     ] = 120.0,
     delay: Annotated[
-        float | None, typer.Option("--delay", help="Seconds between the text and Enter.")
+        float | None,
+        typer.Option("--delay", metavar="SECONDS", help="Seconds between the text and Enter."),
     ] = None,
 ) -> None:
     """Send text and keys into panes, byte for byte, with a separate Enter (exit 1 if not delivered)."""
@@ -261,7 +283,9 @@ def send(
 
 @app.command()
 def watch(
-    targets: Annotated[list[str], typer.Argument(help="Tasks, session:task or %pane ids.")],
+    targets: Annotated[
+        list[str], typer.Argument(metavar="TARGET", help="Tasks, session:task or %pane ids.")
+    ],
     socket_name: SocketName = None,
     socket_path: SocketPath = None,
     as_json: Annotated[bool, typer.Option("--json", help="Events as JSON lines.")] = False,
@@ -289,55 +313,34 @@ def watch(
 
 @app.command()
 def logs(
-    task: Annotated[str, typer.Argument(help="Task id.")],
-    file: Annotated[
-        str | None, typer.Option("--file", help="The tasks/layout file (default: the latest run).")
+    task: Annotated[str, typer.Argument(metavar="TASK", help="Task id.")],
+    attempt: Annotated[
+        int | None,
+        typer.Option("--attempt", metavar="N", help="Attempt N (default: the latest)."),
     ] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option("--run", metavar="ID", help="A run of the file (default: the latest)."),
+    ] = None,
+    file: RunFile = None,
     socket_name: SocketName = None,
     socket_path: SocketPath = None,
-    follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Keep printing while it runs.")
-    ] = False,
+    follow: Annotated[bool, typer.Option("--follow", help="Keep printing while it runs.")] = False,
 ) -> None:
-    """Print a task's transcript (its latest attempt)."""
+    """Print a task's transcript (its latest attempt of the latest run, unless told)."""
     from tmuxorch.cli import logs as logs_cmd
 
-    _done(logs_cmd.logs(file, task, follow=follow, chosen=_server(socket_name, socket_path)))
-
-
-@app.command()
-def serve(
-    host: Annotated[
-        str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")
-    ] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option("--port", metavar="PORT", help="Port (0: any free one).")
-    ] = 8765,
-    socket_names: Annotated[
-        list[str] | None,
-        typer.Option("-L", "--socket-name", metavar="NAME", help="tmux server(s) to look at."),
-    ] = None,
-    socket_paths: Annotated[
-        list[str] | None,
-        typer.Option("-S", "--socket-path", metavar="PATH", help="tmux server(s) by socket path."),
-    ] = None,
-    allow_remote: Annotated[
-        bool, typer.Option("--allow-remote", help="Allow a --host other machines can reach.")
-    ] = False,
-    token_file: Annotated[
-        str | None, typer.Option("--token-file", metavar="FILE", help="Where the token is kept.")
-    ] = None,
-) -> None:
-    """Serve the runs over HTTP: API, live events, a web page mirroring every agent."""
-    from tmuxorch.cli.serve import serve as serve_cmd
-
     _done(
-        serve_cmd(
-            host=host,
-            port=port,
-            socket_names=list(socket_names or []),
-            socket_paths=list(socket_paths or []),
-            allow_remote=allow_remote,
-            token_file=token_file,
+        logs_cmd.logs(
+            file,
+            task,
+            attempt=attempt,
+            run_id=run_id,
+            follow=follow,
+            chosen=_server(socket_name, socket_path),
         )
     )
+
+
+# the bridge beyond the terminal (serve...): registered on import
+from tmuxorch.cli import app_serve  # noqa: E402, F401

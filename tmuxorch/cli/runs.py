@@ -10,6 +10,10 @@ import os
 from tmuxorch.run.store import RunRow, Store, state_dir
 from tmuxorch.tmux.client import Client, TmuxError
 
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from tmuxorch.run.whereabouts import Whereabouts
+
 
 def find_run(file: str | None, chosen: Client | None = None) -> tuple[Store, RunRow] | str:
     """The latest run of ``file``; without one, see the module's text."""
@@ -75,3 +79,29 @@ def client_of(run: RunRow, chosen: Client | None = None) -> Client:
     name = args[args.index("-L") + 1] if "-L" in args else None
     path = args[args.index("-S") + 1] if "-S" in args else None
     return Client(name, path)
+
+
+def run_here(client: Client) -> RunRow | None:
+    """The run ``status`` shows here without -L/-S or --file (see the module's text)."""
+    found = find_run(None, client)
+    if isinstance(found, str):
+        return None
+    store, run_row = found
+    store.close()
+    return run_row
+
+
+def other_server(run: RunRow, client: Client) -> Client | None:
+    """The server ``run`` ran on, if it is not ``client``'s."""
+    other = client_of(run)
+    return None if other.server_args == client.server_args else other
+
+
+def task_in(run: RunRow, target: str) -> Whereabouts | None:
+    """Where the task ``target`` names is in ``run``, from its store (its server may be
+    gone: the run is over); None if it has no such task."""
+    from tmuxorch.bridge.send import split_target
+    from tmuxorch.run.whereabouts import in_run
+
+    session, task = split_target(target)
+    return None if session not in ("", run.session) else in_run(run.session, run.file, task)

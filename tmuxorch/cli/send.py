@@ -6,12 +6,20 @@ import sys
 import time
 
 from tmuxorch.bridge.keys import KEY_NAMES, known_key
-from tmuxorch.bridge.send import Target, UnknownTarget, deliver, match, resolve
+from tmuxorch.bridge.send import Target, UnknownTarget, deliver, match, resolve, unknown
 from tmuxorch.bridge.send import panes as all_panes
 from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail
 from tmuxorch.tmux.client import Client, TmuxError
 
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from typing import Any
+
 READY = ("idle", "waiting_input")
+QUIET = 1.0
+"""Seconds a plain command (a shell task, a pane with no agent) may print nothing before
+``--when-idle`` takes it to wait for input: many show no prompt (a bare ``read``), and what
+is typed meanwhile waits in its terminal until it reads."""
 OPTIONS = frozenset(
     {"--key", "--no-enter", "--when-idle", "--all", "--timeout", "--delay", "-L", "-S"}
     | {"--socket-name", "--socket-path", "--help", "-h"}
@@ -38,6 +46,8 @@ def send(
     if not everything and not words:
         return fail("send TARGET [TEXT...|-] (or --all TEXT...)", EXIT_BAD_INPUT)
     targets = [] if everything else [t for t in words[0].split(",") if t]
+    if not everything and not targets:
+        return fail(f"no target in {words[0]!r}: a task, session:task or %pane", EXIT_BAD_INPUT)
     rest = words if everything else words[1:]
     if rest and rest[0] == "--":
         rest = rest[1:]  # "send TARGET -- --all": text that looks like an option, on purpose
@@ -62,13 +72,14 @@ def send(
     if not text and not keys:
         return fail("nothing to send: give TEXT, - (read stdin) or --key KEY", EXIT_BAD_INPUT)
     try:
-        if everything:
-            panes = [t.pane for t in resolve(client, targets, everything=True)]
-        elif any(not t.startswith("%") for t in targets):
-            found = all_panes(client)
-            panes = [_pane_of(client, found, t, when_idle, timeout) for t in targets]
-        else:
-            panes = targets
+        client, panes = _find(
+            client,
+            targets,
+            guess=not (socket_name or socket_path),
+            everything=everything,
+            when_idle=when_idle,
+            timeout=timeout,
+        )
         if everything and not panes:
             return fail("no tmuxorch task panes on this server to send to", EXIT_FAILED)
         failures = []
@@ -85,13 +96,61 @@ def send(
     except NoPane as exc:
         return fail(f"not delivered: {exc}", EXIT_FAILED)
     except UnknownTarget as exc:
-        valid = exc.valid or _task_names(client)
-        return fail(str(UnknownTarget(exc.target, valid)), EXIT_BAD_INPUT)
+        return fail(str(exc), EXIT_BAD_INPUT)
     except TmuxError as exc:
         return fail(str(exc))
     for why in failures:
         fail(f"not delivered: {why}")
     return EXIT_FAILED if failures else EXIT_OK
+
+
+def _find(
+    client: Client,
+    targets: list[str],
+    *,
+    guess: bool,
+    **options: Any,
+) -> tuple[Client, list[str]]:
+    """The panes of ``targets`` (or every task pane) and their server: ``client``'s, or
+    (``guess``: no -L/-S given) if they are not there, the server of the run here (the run
+    ``status`` shows), looked up only then: ``send`` is a hot path. A task of that run
+    with no pane (its server gone with it) is said as :class:`NoPane`."""
+    error: UnknownTarget | None = None  # none: --all found no task pane here
+    try:
+        panes = _panes(client, targets, **options)
+    except UnknownTarget as exc:
+        error = unknown(client, exc.target, exc.valid)
+        if not guess:
+            raise error from None
+    else:
+        if panes or not guess:
+            return client, panes
+    from tmuxorch.cli.runs import other_server, run_here, task_in
+
+    run = run_here(client)
+    other = None if run is None else other_server(run, client)
+    if other is not None:
+        try:
+            return _find(other, targets, guess=False, **options)
+        except UnknownTarget as again:
+            error = again
+    if error is None:
+        return client, []
+    where = None if run is None else task_in(run, error.target)
+    if where is not None:
+        raise NoPane(where.describe()) from None
+    raise error from None
+
+
+def _panes(
+    client: Client, targets: list[str], *, everything: bool, when_idle: bool, timeout: float
+) -> list[str]:
+    if everything:
+        return [t.pane for t in resolve(client, targets, everything=True)]
+    if any(not t.startswith("%") for t in targets):
+        found = all_panes(client)
+        return [_pane_of(client, found, t, when_idle, timeout) for t in targets]
+    return targets
 
 
 class NoPane(Exception):
@@ -124,26 +183,27 @@ def _pane_of(
     raise NoPane(where.describe() + (" (--when-idle waits for it)" if where.coming else ""))
 
 
-def _task_names(client: Client) -> list[str]:
-    try:
-        return sorted({t.name for t in resolve(client, [], everything=True)})
-    except TmuxError:
-        return []
-
-
 def _wait_ready(client: Client, pane: str, timeout: float) -> bool:
-    """Until the agent in ``pane`` shows it takes input (idle or asking), or ``timeout``."""
-    from tmuxorch.agents.patterns import of_pane
+    """Until the agent in ``pane`` shows it takes input (idle or asking), or ``timeout``.
+    A plain command (a shell's patterns: no agent of ours) is ready too once it has printed
+    nothing for :data:`QUIET` seconds."""
+    from tmuxorch.agents.patterns import SHELL, of_pane
     from tmuxorch.bridge.detect import Detector
     from tmuxorch.bridge.send import PANE_FORMAT, Target
 
     target = Target(client.cmd("display-message", "-p", "-t", pane, PANE_FORMAT)[0])
-    detector = Detector(of_pane(target.agent, target.patterns))
+    patterns = of_pane(target.agent, target.patterns)
+    detector = Detector(patterns)
+    plain = patterns == SHELL
     deadline = time.monotonic() + timeout
+    shown, since = None, time.monotonic()
     while time.monotonic() < deadline:
         screen = "\n".join(client.cmd("capture-pane", "-p", "-t", pane))
-        detector.observe(screen, time.monotonic())
-        if detector.state in READY:
+        now = time.monotonic()
+        if screen != shown:
+            shown, since = screen, now
+        detector.observe(screen, now)
+        if detector.state in READY or (plain and now - since >= QUIET):
             return True
         time.sleep(0.1)
     return False

@@ -320,10 +320,11 @@ def attach(file: str | None, task: str, chosen: Client | None = None) -> int:
         client = client_of(run_row, chosen)
         facts = [f for f in tmux_panes.task_panes(client, run_row.id) if f.task == task]
         if not facts:
-            state = store.tasks(run_row.id)[task].state
-            return fail(
-                f"{task} has no pane now (it is {state}); see 'tmuxorch status'", EXIT_FAILED
-            )
+            from tmuxorch.run.whereabouts import said
+
+            row = store.tasks(run_row.id)[task]
+            logs = f"; its output: tmuxorch logs {task}" if row.attempts else ""
+            return fail(f"{said(task, row.state)}: no pane to attach to{logs}", EXIT_FAILED)
         pane = max(facts, key=lambda f: f.attempt)
         try:
             attach_pane(client, pane.session, pane=pane.pane)

@@ -7,7 +7,7 @@ import time
 
 from tmuxorch.agents.patterns import of_pane
 from tmuxorch.bridge.poller import Poller
-from tmuxorch.bridge.send import Target, UnknownTarget, match, panes, split_target
+from tmuxorch.bridge.send import Target, UnknownTarget, match, panes, split_target, unknown
 from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail, info
 from tmuxorch.cli.printers import JsonPrinter, LogPrinter, MirrorPrinter
 from tmuxorch.run.whereabouts import Whereabouts, find_task
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from typing import TextIO
 
     from tmuxorch.bridge.poller import Event
+    from tmuxorch.run.store import RunRow
 
 
 RECHECK = 0.25
@@ -46,17 +47,23 @@ def watch(
     out = out or sys.stdout
     if not targets:
         return fail("watch TARGET... (a task, session:task or %pane)", EXIT_BAD_INPUT)
+    here: RunRow | None = None
+    if not client.server_args:  # no -L/-S: the run here may have a server of its own
+        try:
+            client, here = _server_for(client, targets)
+        except TmuxError as exc:
+            return fail(str(exc))
     live: dict[str, Target] = {}
     waiting: dict[str, int] = {}  # task target → attempt already followed (0: none)
     new: set[str] = set()  # targets that appeared while looked for: from their first line
     where_of: dict[str, Whereabouts] = {}  # task target → its run (found while it is on)
     for target in dict.fromkeys(targets):
         try:
-            found, waited = _found(client, target)
+            found, waited = _found(client, target, here)
         except TmuxError as exc:
             return fail(str(exc))
         if isinstance(found, UnknownTarget):
-            return fail(str(found), EXIT_BAD_INPUT)
+            return fail(str(unknown(client, found.target, found.valid)), EXIT_BAD_INPUT)
         if isinstance(found, Target):
             live[target] = found
             if waited:
@@ -147,10 +154,40 @@ def watch(
     return EXIT_OK
 
 
-def _found(client: Client, target: str) -> tuple[Target | Whereabouts | UnknownTarget, bool]:
-    """``target``'s pane, or where its task is (no pane now); unknown once a task target
-    has been looked for :data:`STARTING` seconds (a run started with this command makes
-    its session meanwhile). True with it when it had to be waited for."""
+def _server_for(client: Client, targets: list[str]) -> tuple[Client, RunRow | None]:
+    """The server to follow ``targets`` on, and the run here if it was looked up:
+    ``client``'s, unless none of the task targets is on it and the server the run here
+    ran on (the run ``status`` shows) has one."""
+    tasks = [t for t in targets if not t.startswith("%")]
+    if not tasks or any(_there(client, t) for t in tasks):
+        return client, None
+    from tmuxorch.cli.runs import other_server, run_here
+
+    run = run_here(client)
+    other = None if run is None else other_server(run, client)
+    if other is not None and any(_there(other, t) for t in tasks):
+        return other, run
+    return client, run
+
+
+def _there(client: Client, target: str) -> bool:
+    """Whether ``target`` is a pane on ``client``'s server or a task of a run there."""
+    try:
+        match(panes(client), target, dead=True)
+    except UnknownTarget:
+        return find_task(client, target) is not None
+    return True
+
+
+def _found(
+    client: Client, target: str, here: RunRow | None = None
+) -> tuple[Target | Whereabouts | UnknownTarget, bool]:
+    """``target``'s pane, or where its task is (no pane now: in a run on the server, or in
+    the run ``here`` whose server may be gone); unknown once a task target has been looked
+    for :data:`STARTING` seconds (a run started with this command makes its session
+    meanwhile). True with it when it had to be waited for."""
+    from tmuxorch.cli.runs import task_in
+
     deadline = time.monotonic() + STARTING
     waited = False
     while True:
@@ -158,6 +195,8 @@ def _found(client: Client, target: str) -> tuple[Target | Whereabouts | UnknownT
             return match(panes(client), target), waited
         except UnknownTarget as exc:
             where = None if target.startswith("%") else find_task(client, target)
+            if where is None and here is not None and not target.startswith("%"):
+                where = task_in(here, target)
             if where is not None and not (where.newer and time.monotonic() < deadline):
                 return where, waited
             if target.startswith("%") or time.monotonic() >= deadline:

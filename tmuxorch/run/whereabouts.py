@@ -13,6 +13,21 @@ from tmuxorch.run.store import Store, state_dir
 from tmuxorch.tmux.client import Client, TmuxError
 from tmuxorch.tmux.panes import run_sessions
 
+SAID = {
+    "pending": "has not started yet",
+    "running": "is running",
+    "retrying": "is waiting to be tried again",
+    "succeeded": "has succeeded",
+    "failed": "has failed",
+    "skipped": "was skipped",
+    "stopped": "was stopped",
+}
+
+
+def said(task: str, state: str) -> str:
+    """``task`` in ``state``, as a sentence: "build has failed", "docs was skipped"."""
+    return f"{task} {SAID.get(state, 'is ' + state)}"
+
 
 @dataclass(frozen=True)
 class Whereabouts:
@@ -46,7 +61,7 @@ class Whereabouts:
     def again(self) -> Whereabouts | None:
         """Where the task is now, read again from its run's store (its session may be
         closed: the run is over)."""
-        return _in_run(self.session, self.file, self.task)
+        return in_run(self.session, self.file, self.task)
 
     def describe(self) -> str:
         if self.coming:
@@ -55,7 +70,7 @@ class Whereabouts:
             return f"{self.task} is {self.state}, but its run's supervisor is not running"
         detail = [] if self.exit_code is None else [f"exit {self.exit_code}"]
         detail += [self.reason] if self.reason else []
-        return f"{self.task} has {self.state}" + (f" ({', '.join(detail)})" if detail else "")
+        return said(self.task, self.state) + (f" ({', '.join(detail)})" if detail else "")
 
 
 def find_task(
@@ -73,13 +88,13 @@ def find_task(
     for session, file in sessions:
         if wanted_session and session != wanted_session:
             continue
-        found = _in_run(session, file, task)
+        found = in_run(session, file, task)
         if found is not None:
             return found
     return None
 
 
-def _in_run(session: str, file: str, task: str) -> Whereabouts | None:
+def in_run(session: str, file: str, task: str) -> Whereabouts | None:
     if not os.path.exists(os.path.join(state_dir(file), "state.db")):
         return None
     store = Store(state_dir(file))

@@ -75,6 +75,7 @@ class Collector:
         self.prompt_nodes: dict[str, tuple[Reader, Node, str]] = {}
         self.explicit_done: set[str] = set()
         self.profiles: dict[str, AgentProfile] = {}
+        self.broken_profiles: set[str] = set()
         self.first_seen: dict[str, Origin] = {}
         self.max_parallel: tuple[int, Origin] | None = None
         self.panes_per_window: int | None = None
@@ -179,6 +180,8 @@ class Collector:
             found = profile_spec.profile(reader, name, value, where)
             if found is not None:
                 self.profiles[name] = found
+            else:
+                self.broken_profiles.add(name)  # reported there, not again by each task
 
     # -- one task ------------------------------------------------------------------------
     def task(
@@ -341,11 +344,17 @@ class Collector:
             name = task.agent
             if name not in profiles:
                 found = find(name)
+                if found is None and name in self.broken_profiles:
+                    tasks.append(task)
+                    continue
                 if found is None:
                     reader, node, where = self.agent_nodes[task.id]
-                    choices = sorted({*profiles, *(p.name for p in PRESETS)})
+                    choices = sorted({*profiles, *self.broken_profiles, *(p.name for p in PRESETS)})
                     reader.error(
-                        node, where, f"unknown agent {name!r}", did_you_mean(name, choices)
+                        node,
+                        where,
+                        f"unknown agent {name!r}",
+                        did_you_mean(name, choices, "agents"),
                     )
                     tasks.append(task)
                     continue

@@ -4,6 +4,7 @@ inside tmux."""
 from __future__ import annotations
 
 import os
+import sys
 
 from tmuxorch.tmux.client import TmuxError
 
@@ -16,20 +17,23 @@ def attach(client: Client, session: str, *, pane: str | None = None) -> None:
     """Show ``session`` (at ``pane`` if given). Replaces this process when attaching.
 
     Inside tmux on the same server, switch the current client instead of nesting; inside
-    tmux on another server, nesting would need ``$TMUX`` unset, so say how instead.
+    tmux on another server, nesting would need ``$TMUX`` unset, and outside tmux without a
+    terminal there is nothing to attach: say how instead.
     """
+    import shlex
+
     target = pane or f"={session}"
+    command = shlex.join(("tmux", *client.server_args, "attach", "-t", target))
+    inside = os.environ.get("TMUX", "")
+    if not inside and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise TmuxError(f"no terminal here to attach in; from a terminal run: {command}")
     if pane:
         client.run([("select-window", "-t", pane), ("select-pane", "-t", pane)])
-    inside = os.environ.get("TMUX", "")
     if inside:
         ours = client.cmd("display-message", "-p", "#{socket_path}")
         if ours and inside.split(",", 1)[0] == ours[0]:
             client.cmd("switch-client", "-t", target)
             return
-        import shlex
-
-        command = shlex.join(("tmux", *client.server_args, "attach", "-t", target))
         raise TmuxError(f"already inside another tmux server; from a plain terminal run: {command}")
     argv = [client.argv[0], *client.server_args, "attach-session", "-t", target]
     try:
