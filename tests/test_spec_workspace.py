@@ -336,7 +336,7 @@ def test_json_error_has_position(tmp_path: Path) -> None:
     path.write_text('{"session_name": "j",\n "windows": [}\n')
     with pytest.raises(SpecError) as info:
         load_workspace(str(path), env=ENV)
-    assert str(info.value).startswith(f"{path}:2:14: (yaml): ")
+    assert str(info.value) == f"{path}:2:14: (json): Expecting value"
 
 
 def test_yaml_anchors_and_merge_keys(tmp_path: Path) -> None:

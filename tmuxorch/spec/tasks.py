@@ -345,7 +345,10 @@ class Collector:
                     reader, node, where = self.agent_nodes[task.id]
                     choices = sorted({*profiles, *(p.name for p in PRESETS)})
                     reader.error(
-                        node, where, f"unknown agent {name!r}", did_you_mean(name, choices)
+                        node,
+                        where,
+                        f"unknown agent {name!r}",
+                        did_you_mean(name, choices, "agents"),
                     )
                     tasks.append(task)
                     continue

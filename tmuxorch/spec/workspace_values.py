@@ -72,7 +72,7 @@ class ValueReader:
             return layout
         from tmuxorch.spec.source import did_you_mean
 
-        hint = did_you_mean(layout, LAYOUTS) or ""
+        hint = did_you_mean(layout, LAYOUTS, "layouts") or ""
         self.r.error(node, where, f"unknown layout {layout!r}", hint)
         return None
 
