@@ -1,5 +1,5 @@
-"""How layout and task files are read: JSON as JSON, YAML's tabs said plainly. Pure: no
-tmux."""
+"""Where layout files are found (project folders, named layouts) and how their text is
+read: JSON as JSON, YAML's tabs said plainly. Pure: no tmux."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from tmuxorch.spec.errors import SpecError
 from tmuxorch.spec.source import load_nodes
 from tmuxorch.spec.workspace import load_workspace
+from tmuxorch.spec.workspace_dirs import find_layout, find_named, workspace_dirs
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -21,6 +22,75 @@ def problems(path: Path, text: str) -> list[str]:
     with pytest.raises(SpecError) as info:
         load_nodes(str(path))
     return [str(p).replace(str(path.parent) + "/", "") for p in info.value.problems]
+
+
+# -- named layouts -------------------------------------------------------------------------
+def test_workspace_dirs_are_tmuxorchs_then_tmuxps() -> None:
+    assert workspace_dirs({"HOME": "/h"}) == [
+        "/h/.config/tmuxorch/layouts",
+        "/h/.config/tmuxp",
+        "/h/.tmuxp",
+    ]
+    env = {"HOME": "/h", "XDG_CONFIG_HOME": "/x", "TMUXP_CONFIGDIR": "~/tp"}
+    assert workspace_dirs(env) == ["/x/tmuxorch/layouts", "/h/tp", "/x/tmuxp", "/h/.tmuxp"]
+    same = {"HOME": "/h", "TMUXP_CONFIGDIR": "/h/.tmuxp/"}
+    assert workspace_dirs(same) == ["/h/.config/tmuxorch/layouts", "/h/.tmuxp", "/h/.config/tmuxp"]
+
+
+def test_find_named_looks_in_each_folder_in_order(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path), "TMUXP_CONFIGDIR": str(tmp_path / "tp")}
+    legacy = tmp_path / ".tmuxp"
+    legacy.mkdir()
+    (legacy / "web.json").write_text("{}")
+    (legacy / "api.yml").write_text("")
+    assert find_named("web", env) == str(legacy / "web.json")
+    assert find_named("web.json", env) == str(legacy / "web.json")
+    assert find_named("api", env) == str(legacy / "api.yml")
+    ours = tmp_path / ".config" / "tmuxorch" / "layouts"
+    ours.mkdir(parents=True)
+    (ours / "web.yaml").write_text("")
+    assert find_named("web", env) == str(ours / "web.yaml")
+    (tmp_path / "tp").mkdir()
+    (tmp_path / "tp" / "api.yaml").write_text("")
+    assert find_named("api", env) == str(tmp_path / "tp" / "api.yaml")
+    assert find_named("nope", env) is None
+    for path_like in ("./web", "sub/web", "~/web", ".", ".."):
+        assert find_named(path_like, env) is None
+
+
+def test_find_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    env = {"HOME": str(tmp_path / "home")}
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "a.yaml").write_text("tasks: []\n")
+    # a folder without a layout of its own is itself (a folder of task files)
+    assert find_layout(str(project), env) == (str(project), [])
+    (project / ".tmuxp.json").write_text("{}")
+    assert find_layout(str(project), env) == (str(project / ".tmuxp.json"), [])
+    (project / ".tmuxp.yaml").write_text("")
+    path, warnings = find_layout(str(project), env)
+    assert path == str(project / ".tmuxp.yaml")
+    assert [str(w) for w in warnings] == [
+        f"{project}/.tmuxp.yaml:1:1: (file): the folder also holds .tmuxp.json: using this one"
+    ]
+    (project / ".tmuxorch.yaml").write_text("")
+    assert find_layout(str(project), env) == (str(project / ".tmuxorch.yaml"), [])
+    # a file here wins over a named layout; a name that is nowhere is bad input
+    named = tmp_path / "home" / ".tmuxp"
+    named.mkdir(parents=True)
+    (named / "project.yaml").write_text("")
+    assert find_layout("project", env)[0] == "project/.tmuxorch.yaml"
+    (named / "other.yaml").write_text("")
+    assert find_layout("other", env)[0] == str(named / "other.yaml")
+    with pytest.raises(SpecError) as info:
+        find_layout("nothere", env)
+    assert str(info.value) == (
+        "nothere:1:1: (file): no such file, and no layout of that name\n"
+        "  hint: looked for nothere{.yaml,.yml,.json} in ~/.config/tmuxorch/layouts, "
+        "~/.config/tmuxp, ~/.tmuxp"
+    )
+    assert find_layout("sub/missing.yaml", env) == ("sub/missing.yaml", [])
 
 
 # -- JSON ----------------------------------------------------------------------------------
