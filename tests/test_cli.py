@@ -76,11 +76,11 @@ def test_existing_session_then_append(idle_server: Server, tmp_path: Path) -> No
     path = write(tmp_path, GOOD)
     assert run("layout", "-d", f"-L{idle_server.name}", path).returncode == 0
     again = run("layout", "-d", "-L", idle_server.name, path)
-    assert again.returncode == 1
+    assert again.returncode == 0  # there already: left as it is (tmux new-session -A)
     assert again.stderr == (
-        "tmuxorch: session 'cli' already exists on this tmux server; attach to it with "
-        f"'tmux -L {idle_server.name} attach -t =cli', or add this file's windows to it "
-        "with --append\n"
+        f"session 'cli' already exists on this tmux server: left as it is, not rebuilt from "
+        f"{path} (--append adds the file's windows to it)\n"
+        f"attach: tmux -L {idle_server.name} attach -t cli\n"
     )
     added = run("layout", "-d", "--append", "-L", idle_server.name, path)
     assert added.returncode == 0, added.stderr
@@ -133,6 +133,19 @@ def test_validate(tmp_path: Path) -> None:
         f"{tmp_path}/ws.yaml:2:20: windows[0].layout: unknown layout 'tiles'\n"
         "  hint: did you mean 'tiled'?\n"
     )
+    tasks = (
+        "tasks: [{id: a, command: x}, {id: b, command: y, depends_on: [a]}, {id: c, command: z}]"
+    )
+    found = run("validate", write(tmp_path, tasks, "tasks.yaml")).stdout
+    assert found.startswith(
+        f"{tmp_path}/tasks.yaml: ok: 3 task(s) in 2 level(s), run in session 'tmuxorch-tasks-"
+    )
+    comma = run("validate", write(tmp_path, '{"session_name": "s", "windows": [{}],}', "ws.json"))
+    assert (comma.returncode, comma.stderr) == (
+        2,
+        f"{tmp_path}/ws.json:1:38: (json): a trailing comma before '}}': JSON allows none\n"
+        "  hint: remove the comma\n",
+    )
 
 
 def test_warnings_are_located(tmp_path: Path) -> None:
@@ -150,6 +163,11 @@ def test_dry_run_prints_the_plan_and_runs_nothing(idle_server: Server, tmp_path:
     assert lines[2].startswith("new-session -d -s cli -x 220 -y 50 -P -F '#{pane_id}' -n one")
     assert "send-keys -t {w0.p1} -l -- ' echo there'" in lines
     assert not idle_server.running()
+    semicolons = "session_name: s\nwindows: [{panes: ['find . -exec ls {} \\\\;', 'echo a;']}]\n"
+    shown = run("layout", "--dry-run", write(tmp_path, semicolons)).stdout.splitlines()
+    assert "send-keys -t {w0.p0} -l -- ' find . -exec ls {} \\;'" in shown  # as typed
+    assert "send-keys -t {w0.p1} -l -- ' echo a;'" in shown
+    assert shown[2].startswith("# shown as typed: an argument ending in ';' goes to tmux")
 
 
 def test_socket_path(tmp_path: Path) -> None:
@@ -197,16 +215,16 @@ def test_fast_path_knows_exactly_typers_options() -> None:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["f"], {"file": "f"}),
-        (["-d", "f", "-L", "s"], {"file": "f", "detach": True, "socket_name": "s"}),
+        (["f"], {"files": ["f"]}),
+        (["-d", "f", "-L", "s"], {"files": ["f"], "detach": True, "socket_name": "s"}),
         (
             ["-Ls", "--socket-path=/x", "--", "-f"],
-            {"file": "-f", "socket_name": "s", "socket_path": "/x"},
+            {"files": ["-f"], "socket_name": "s", "socket_path": "/x"},
         ),
-        (["--dry-run", "--append", "f"], {"file": "f", "dry_run": True, "append": True}),
+        (["--dry-run", "--append", "f"], {"files": ["f"], "dry_run": True, "append": True}),
         (["-h", "f"], None),
         (["-dL", "s", "f"], None),
-        (["f", "g"], None),
+        (["f", "g", "--fix-name"], {"files": ["f", "g"], "fix_name": True}),
         ([], None),
         (["-L"], None),
         (["--detach=yes", "f"], None),

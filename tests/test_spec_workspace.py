@@ -336,7 +336,7 @@ def test_json_error_has_position(tmp_path: Path) -> None:
     path.write_text('{"session_name": "j",\n "windows": [}\n')
     with pytest.raises(SpecError) as info:
         load_workspace(str(path), env=ENV)
-    assert str(info.value).startswith(f"{path}:2:14: (yaml): ")
+    assert str(info.value) == f"{path}:2:14: (json): Expecting value"
 
 
 def test_yaml_anchors_and_merge_keys(tmp_path: Path) -> None:
@@ -471,8 +471,16 @@ def test_session_name_tmux_would_change(tmp_path: Path) -> None:
     (problem,) = errors(tmp_path, "session_name: my.proj\nwindows: [{}]\n")
     assert problem == (
         "ws.yaml:1:15: session_name: tmux does not allow ':' or '.' in session names: 'my.proj'"
-        "\n  hint: tmux would rename it to 'my_proj'; use that name"
+        "\n  hint: tmux would rename it to 'my_proj': use that name, or let "
+        "'tmuxorch layout --fix-name' build it as that"
     )
+    path = tmp_path / "ws.yaml"
+    path.write_text("session_name: a:b.c\nwindows: [{}]\n")
+    loaded = load_workspace(str(path), env=ENV, fix_name=True)
+    assert loaded.workspace.session_name == "a_b_c"
+    assert [str(w).replace(str(tmp_path) + "/", "") for w in loaded.warnings] == [
+        "ws.yaml:1:15: session_name: 'a:b.c' is built as 'a_b_c' (--fix-name)"
+    ]
 
 
 def test_unknown_layout_and_option_typo(tmp_path: Path) -> None:

@@ -35,8 +35,23 @@ SocketPath = Annotated[
         "-S", "--socket-path", metavar="PATH", help="tmux server socket path (as tmux -S)."
     ),
 ]
-LayoutFile = Annotated[
-    str, typer.Argument(metavar="FILE", help="Layout file: a tmuxp workspace (YAML or JSON).")
+LayoutFiles = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="FILE...",
+        help="Layout files (tmuxp workspaces, YAML or JSON); a project folder (its"
+        " .tmuxorch.yaml or .tmuxp.yaml/.yml/.json, or its task files); or a name looked up"
+        " in ~/.config/tmuxorch/layouts, $TMUXP_CONFIGDIR, ~/.config/tmuxp and ~/.tmuxp.",
+        show_default=False,
+    ),
+]
+FixName = Annotated[
+    bool,
+    typer.Option(
+        "--fix-name",
+        help="A session_name with '.' or ':' (tmux allows neither) is built with '_' instead"
+        " of refused.",
+    ),
 ]
 
 
@@ -73,7 +88,7 @@ def root(
 
 @app.command()
 def layout(
-    file: LayoutFile,
+    files: LayoutFiles,
     socket_name: SocketName = None,
     socket_path: SocketPath = None,
     detach: Annotated[bool, typer.Option("-d", "--detach", help="Do not attach.")] = False,
@@ -83,24 +98,27 @@ def layout(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the tmux commands; run nothing.")
     ] = False,
+    fix_name: FixName = False,
 ) -> None:
-    """Build the session a layout file describes, then attach (unless -d or no terminal)."""
+    """Build the session each layout describes, then attach to the last (unless -d or no
+    terminal). A session that exists already is left as it is and attached to."""
     _done(
         layout_cmd.layout(
-            file,
+            list(files),
             socket_name=socket_name,
             socket_path=socket_path,
             detach=detach,
             append=append,
             dry_run=dry_run,
+            fix_name=fix_name,
         )
     )
 
 
 @app.command()
-def validate(file: LayoutFile) -> None:
-    """Check a layout file; print its problems as file:line:col (exit 2 if any)."""
-    _done(layout_cmd.validate(file))
+def validate(files: LayoutFiles, fix_name: FixName = False) -> None:
+    """Check layout files: what each holds, or its problems as file:line:col (exit 2 if any)."""
+    _done(layout_cmd.validate(list(files), fix_name=fix_name))
 
 
 TaskFile = Annotated[

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 class Grammar:
     """Options and arguments of one command (a plain class: ``typing`` costs 5 ms here)."""
 
-    __slots__ = ("flags", "lists", "positionals", "rest", "values")
+    __slots__ = ("flags", "lists", "many", "positionals", "rest", "values")
 
     def __init__(
         self,
@@ -27,6 +27,7 @@ class Grammar:
         *,
         lists: frozenset[str] = frozenset(),
         rest: str | None = None,
+        many: bool = False,
     ) -> None:
         self.flags = flags
         """Option → keyword set to True (a keyword starting with ``no_``... is set False)."""
@@ -37,6 +38,9 @@ class Grammar:
         """Keywords of ``values`` that may repeat (collected in a list)."""
         self.rest = rest
         """Keyword collecting every positional argument (instead of ``positionals``)."""
+        self.many = many
+        """The last of ``positionals`` takes one or more words (a list); options may
+        come anywhere (unlike ``rest``, after which every word is text)."""
 
 
 def _send(kwargs: dict[str, object]) -> int:
@@ -54,9 +58,9 @@ def _send(kwargs: dict[str, object]) -> int:
 def _layout(kwargs: dict[str, object]) -> int:
     from tmuxorch.cli import layout
 
-    file = kwargs.pop("file")
-    assert isinstance(file, str)
-    return layout.layout(file, **kwargs)  # type: ignore[arg-type]
+    files = kwargs.pop("files")
+    assert isinstance(files, list)
+    return layout.layout(files, **kwargs)  # type: ignore[arg-type]
 
 
 def _run(kwargs: dict[str, object]) -> int:
@@ -90,9 +94,11 @@ COMMANDS: dict[str, tuple[Grammar, Callable[[dict[str, object]], int]]] = {
                 "--detach": "detach",
                 "--append": "append",
                 "--dry-run": "dry_run",
+                "--fix-name": "fix_name",
             },
             values=SERVER,
-            positionals=("file",),
+            positionals=("files",),
+            many=True,
         ),
         _layout,
     ),
@@ -150,7 +156,12 @@ def parse(grammar: Grammar, args: Sequence[str]) -> dict[str, object] | None:
     if grammar.rest is not None:
         kwargs[grammar.rest] = positionals
         return kwargs
-    if len(positionals) != len(grammar.positionals):
+    wanted = len(grammar.positionals)
+    if grammar.many and len(positionals) >= wanted > 0:
+        kwargs.update(zip(grammar.positionals[:-1], positionals, strict=False))
+        kwargs[grammar.positionals[-1]] = positionals[wanted - 1 :]
+        return kwargs
+    if len(positionals) != wanted:
         return None
     kwargs.update(zip(grammar.positionals, positionals, strict=True))
     return kwargs

@@ -34,7 +34,8 @@ def run(
     from tmuxorch.run.placement import SessionTaken
     from tmuxorch.run.supervisor import Supervisor, SupervisorBusy
 
-    prepared = prepare(file, socket_name, socket_path)
+    # --inside: started by 'layout', which built the session (its name made fit if asked)
+    prepared = prepare(file, socket_name, socket_path, fix_name=inside)
     if isinstance(prepared, int):
         return prepared
     client, ws = prepared
@@ -48,15 +49,17 @@ def run(
         if code:
             return code
     display = LiveDisplay() if sys.stdout.isatty() else Display()
+    ran = True
     try:
         return Supervisor(ws, client, display, keep=keep, inside=inside, fresh=new).run()
     except (SupervisorBusy, SessionTaken) as exc:
+        ran = False
         return fail(str(exc))
     except TmuxError as exc:
         return fail(str(exc))
     finally:
         if inside:
-            _hold_window()
+            _hold_window(ran)
 
 
 def _build_layout_session(client: Client, ws: Workspace) -> int:
@@ -72,9 +75,11 @@ def _build_layout_session(client: Client, ws: Workspace) -> int:
     return EXIT_OK
 
 
-def _hold_window() -> None:
-    """Inside a session (its ``tmuxorch`` window), keep the final table on screen."""
-    print("\nThe run is over. Close this window with: exit, or C-b &", flush=True)
+def _hold_window(ran: bool) -> None:
+    """Inside a session (its ``tmuxorch`` window), keep the final table (or why no run
+    started) on screen."""
+    said = "The run is over." if ran else "No run was started here (see above)."
+    print(f"\n{said} Close this window with: exit, or C-b &", flush=True)
     try:
         while sys.stdin.readline() not in ("", "exit\n", "q\n"):
             pass

@@ -65,7 +65,8 @@ class Reloading:
         self.at = None
         self.stamps = self._stamps()
         try:
-            taskset = load_workspace(run.ws.file).workspace.tasks
+            # only the tasks are read again: a session name made fit (--fix-name) stays so
+            taskset = load_workspace(run.ws.file, fix_name=True).workspace.tasks
             if taskset is None:
                 problem = Problem(run.ws.file, 1, 1, "tasks", "the file has no tasks any more")
                 raise SpecError([problem])

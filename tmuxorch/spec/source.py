@@ -1,9 +1,11 @@
 """Read YAML or JSON files as node trees that keep every value's position.
 
 Parsing goes through PyYAML's composer (its C implementation when available), so a
-value is never separated from the line and column it came from. JSON is read by the
-same parser (JSON documents are YAML). :class:`Reader` turns nodes into Python values
-one checked field at a time and collects :class:`~tmuxorch.spec.errors.Problem` s.
+value is never separated from the line and column it came from. A ``.json`` file is JSON:
+checked by the standard library's strict parser first (no trailing commas, no comments;
+its errors say "(json)"), then composed by the same YAML parser with JSON's meaning of
+bare words (``1e5`` is a number). :class:`Reader` turns nodes into Python values one
+checked field at a time and collects :class:`~tmuxorch.spec.errors.Problem` s.
 """
 
 from __future__ import annotations
@@ -51,6 +53,24 @@ class _Loader(_BaseLoader):
         pass
 
 
+class _JsonLoader(_BaseLoader):
+    """Bare scalars of a JSON document (checked by :mod:`json` first): true, false, null
+    or a number, whatever YAML 1.1 would make of them."""
+
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode and implicit[0]:
+            if value in _JSON_WORDS:
+                return _JSON_WORDS[value]
+            return _INT if value.lstrip("-").isdigit() else _FLOAT
+        return str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
+
+    def descend_resolver(self, current_node: object, current_index: object) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
+
 __all__ = ["MappingNode", "Node", "Reader", "ScalarNode", "SequenceNode", "load_nodes"]
 
 _NULL = "tag:yaml.org,2002:null"
@@ -59,6 +79,7 @@ _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 _MERGE = "tag:yaml.org,2002:merge"
+_JSON_WORDS = {"true": _BOOL, "false": _BOOL, "null": _NULL}
 
 _constructor = SafeConstructor()
 
@@ -70,18 +91,56 @@ def load_nodes(path: str, text: str | None = None) -> Node | None:
     """
     if text is None:
         text = _read(path)
+    loader: type[_BaseLoader] = _Loader
+    kind = "(yaml)"
+    if path[-5:].lower() == ".json":
+        from tmuxorch.spec.json_text import check_json
+
+        text, kind, loader = check_json(path, text), "(json)", _JsonLoader
     try:
-        return yaml.compose(text, Loader=_Loader)
+        return yaml.compose(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = exc.problem or "malformed YAML"
+        tab = _tab_problem(path, text, line, col) if kind == "(yaml)" else None
+        if tab is not None:
+            raise SpecError([tab]) from None
+        what = exc.problem or f"malformed {kind[1:-1].upper()}"
         hint = f"{exc.context}" if exc.context else None
         if exc.context_mark and exc.context_mark is not mark:
             hint = f"{hint or 'started'} at line {exc.context_mark.line + 1}"
-        raise SpecError([Problem(path, line, col, "(yaml)", what, hint)]) from None
+        raise SpecError([Problem(path, line, col, kind, what, hint)]) from None
     except yaml.YAMLError as exc:
-        raise SpecError([Problem(path, 1, 1, "(yaml)", str(exc))]) from None
+        raise SpecError([Problem(path, 1, 1, kind, str(exc))]) from None
+
+
+def _tab_problem(path: str, text: str, line: int, col: int) -> Problem | None:
+    """The error, said plainly, when a tab is where YAML wants spaces (its parser says
+    "found character that cannot start any token"): in the indentation of the line it
+    stopped at, or at the very place it stopped."""
+    start = 0
+    for _ in range(line - 1):
+        start = text.find("\n", start) + 1
+        if not start:
+            return None
+    end = text.find("\n", start)
+    row = text[start:] if end < 0 else text[start:end]
+    indent = row[: len(row) - len(row.lstrip(" \t"))]
+    if "\t" in indent:
+        at = indent.index("\t") + 1
+        return Problem(
+            path,
+            line,
+            at,
+            "(yaml)",
+            "a tab in the indentation: YAML indents with spaces only, never tabs",
+            f"replace the tab(s) at the start of line {line} with spaces",
+        )
+    if row[col - 1 : col] == "\t":
+        return Problem(
+            path, line, col, "(yaml)", "a tab where YAML allows only spaces", "use spaces here"
+        )
+    return None
 
 
 MAX_BYTES = 8 * 1024 * 1024

@@ -51,12 +51,18 @@ class Loaded:
 
 
 def load_workspace(
-    path: str, *, env: Mapping[str, str] | None = None, text: str | None = None
+    path: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    text: str | None = None,
+    fix_name: bool = False,
 ) -> Loaded:
     """Read and check a layout, a tasks file or a directory of task files.
 
     A file without ``session_name`` and ``windows`` but with ``tasks`` is a tasks file: its
-    session is named after it. Raises :class:`~tmuxorch.spec.errors.SpecError` if bad.
+    session is named after it. A session name with ``.`` or ``:`` (tmux allows neither) is
+    refused, unless ``fix_name``: then each is made ``_``, with a warning. Raises
+    :class:`~tmuxorch.spec.errors.SpecError` if bad.
     """
     if text is None and os.path.isdir(path):
         from tmuxorch.spec.tasks import Collector
@@ -66,7 +72,7 @@ def load_workspace(
         return _with_tasks(_tasks_only(path), collector, ())
     root = load_nodes(path, text)
     reader = Reader(path)
-    parser = _Parser(reader, os.environ if env is None else env, path)
+    parser = _Parser(reader, os.environ if env is None else env, path, fix_name=fix_name)
     if root is None:
         reader.error(None, "(file)", "empty workspace: expected session_name and windows")
         reader.raise_if_problems()
@@ -100,9 +106,12 @@ def _with_tasks(
 
 
 class _Parser(ValueReader):
-    def __init__(self, reader: Reader, env: Mapping[str, str], path: str) -> None:
+    def __init__(
+        self, reader: Reader, env: Mapping[str, str], path: str, *, fix_name: bool = False
+    ) -> None:
         super().__init__(reader, env, os.path.dirname(os.path.abspath(path)))
         self.path = path
+        self.fix_name = fix_name
         self.tasks: Collector | None = None
 
     # -- session ---------------------------------------------------------------------
@@ -194,11 +203,15 @@ class _Parser(ValueReader):
             self.r.error(node, "session_name", "must not be empty")
         elif ":" in name or "." in name:
             fixed = name.replace(":", "_").replace(".", "_")
+            if self.fix_name:
+                self.r.warn(node, "session_name", f"{name!r} is built as {fixed!r} (--fix-name)")
+                return fixed
             self.r.error(
                 node,
                 "session_name",
                 f"tmux does not allow ':' or '.' in session names: {name!r}",
-                f"tmux would rename it to {fixed!r}; use that name",
+                f"tmux would rename it to {fixed!r}: use that name, or let "
+                "'tmuxorch layout --fix-name' build it as that",
             )
         return name
 

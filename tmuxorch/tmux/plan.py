@@ -89,6 +89,13 @@ class Plan:
         if self.workspace.before_script:
             lines.append(f"# 0. before_script: {self.workspace.before_script}")
         lines.append(f"# 1. structure: one invocation of {tmux}, commands joined with ';'")
+        if any(_semicolon(c) for c in (*self.structure, *self.typing, *self.finish)) or any(
+            _semicolon(step.args) for steps in self.paced for step in steps
+        ):
+            lines.append(
+                "# shown as typed: an argument ending in ';' goes to tmux ending in '\\;'"
+                " (a bare ';' would end the command)"
+            )
         lines += [_show(c) for c in self.structure]
         if self.wait_for:
             lines.append(
@@ -113,9 +120,14 @@ class Plan:
 
 
 def _show(args: tuple[Arg, ...]) -> str:
+    """A command as tmux receives it (and types it): ``;`` is never shown escaped."""
     import shlex
 
-    return " ".join(str(a) if isinstance(a, PaneRef) else shlex.quote(escape_arg(a)) for a in args)
+    return " ".join(str(a) if isinstance(a, PaneRef) else shlex.quote(a) for a in args)
+
+
+def _semicolon(args: tuple[Arg, ...]) -> bool:
+    return any(isinstance(a, str) and a != escape_arg(a) for a in args)
 
 
 def plan(workspace: Workspace, *, append: bool = False) -> Plan:
