@@ -303,3 +303,7 @@ def logs(
     from tmuxorch.cli import logs as logs_cmd
 
     _done(logs_cmd.logs(file, task, follow=follow, chosen=_server(socket_name, socket_path)))
+
+
+# commands around layout files (freeze, ls, edit, convert): registered on import
+from tmuxorch.cli import app_layouts  # noqa: E402, F401
