@@ -1,4 +1,4 @@
-"""The daily commands around layout files: ``ls``, ``edit``, ``convert``,
+"""The daily commands around layout files: ``ls``, ``edit``, ``convert``, shell completion,
 and ``freeze`` of a run's session. Real processes, a private HOME and XDG_CONFIG_HOME."""
 
 from __future__ import annotations
@@ -198,3 +198,25 @@ def test_convert_yaml_to_json_and_back(tmp_path: Path) -> None:
     bad = cli(env, "convert", str(files["broken"]))
     assert bad.returncode == 2 and f"{files['broken']}:2:1:" in bad.stderr
     assert not (tmp_path / "config/tmuxp/broken.json").exists()
+
+
+def test_completion_scripts_install_and_complete(tmp_path: Path) -> None:
+    env = home_env(tmp_path)
+    shown = cli(env, "--show-completion", "bash")
+    assert shown.returncode == 0, shown.stderr
+    assert "complete -o default -F _tmuxorch_completion tmuxorch" in shown.stdout
+    assert "_TMUXORCH_COMPLETE=complete_bash" in shown.stdout
+    assert "compdef _tmuxorch_completion tmuxorch" in cli(env, "--show-completion", "zsh").stdout
+    refused = cli(env, "--show-completion", "sh")
+    assert refused.returncode == 2 and "'sh' is not one" in refused.stderr
+    installed = cli(env, "--install-completion", "bash")
+    assert installed.returncode == 0, installed.stderr
+    home = tmp_path / "home"
+    script = home / ".bash_completions" / "tmuxorch.sh"
+    assert script.read_text() == shown.stdout.rstrip("\n")
+    assert f"source '{script}'" in (home / ".bashrc").read_text()
+    # what the shell runs on TAB: commands and options come from the typer application
+    asked = dict(env, _TMUXORCH_COMPLETE="complete_bash", COMP_WORDS="tmuxorch fre", COMP_CWORD="1")
+    assert cli(asked, cwd=tmp_path).stdout.split() == ["freeze"]
+    asked.update(COMP_WORDS="tmuxorch convert -", COMP_CWORD="2")
+    assert {"--yes", "-y", "--help", "-h"} <= set(cli(asked).stdout.split())

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tmuxorch import __version__
+from tmuxorch.cli import completion
 from tmuxorch.cli import layout as layout_cmd
 from tmuxorch.cli import tasks as tasks_cmd
 
@@ -52,12 +53,40 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _show_completion(value: bool) -> None:
+    if value:
+        raise typer.Exit(completion.show())
+
+
+def _install_completion(value: bool) -> None:
+    if value:
+        raise typer.Exit(completion.install_for())
+
+
 @app.callback()
 def root(
     version: Annotated[
         bool,
         typer.Option(
             "--version", "-V", callback=_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+    show_completion: Annotated[
+        bool,
+        typer.Option(
+            "--show-completion",
+            callback=_show_completion,
+            is_eager=True,
+            help="Print the completion script for your shell (or the one named after it).",
+        ),
+    ] = False,
+    install_completion: Annotated[
+        bool,
+        typer.Option(
+            "--install-completion",
+            callback=_install_completion,
+            is_eager=True,
+            help="Install completion for your shell (or the one named after it: bash, zsh...).",
         ),
     ] = False,
 ) -> None:
