@@ -182,6 +182,23 @@ def test_default_focus_is_first_window_and_pane(tmux_server: Server, tmp_path: P
     assert rows == ["a101", "a110", "b001", "b010"]
 
 
+def test_first_window_at_the_index_it_would_get_anyway(tmux_server: Server, tmp_path: Path) -> None:
+    """``window_index: 0`` on the first window (what ``freeze`` writes when the indexes are
+    not 0, 1, 2...): tmux refused to move the window onto its own index."""
+    path = write(
+        tmp_path,
+        """\
+        session_name: i
+        windows:
+          - {window_name: zero, window_index: 0}
+          - {window_name: five, window_index: 5}
+        """,
+    )
+    build_file(tmux_server, path)
+    rows = tmux_server.client.cmd("list-windows", "-t", "=i", "-F", "#{window_index}#{window_name}")
+    assert rows == ["0zero", "5five"]
+
+
 def test_panes_without_layout_share_the_window_evenly(tmux_server: Server, tmp_path: Path) -> None:
     path = write(tmp_path, "session_name: e\nwindows: [{panes: [a, b, c, d]}]\n")
     build_file(tmux_server, path)

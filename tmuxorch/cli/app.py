@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tmuxorch import __version__
+from tmuxorch.cli import completion
 from tmuxorch.cli import layout as layout_cmd
 from tmuxorch.cli import tasks as tasks_cmd
 from tmuxorch.cli.usage import App
@@ -38,7 +39,7 @@ SocketPath = Annotated[
 LayoutFiles = Annotated[
     list[str],
     typer.Argument(
-        metavar="FILE...",
+        metavar="FILE",
         help="Layout files (tmuxp workspaces, YAML or JSON); a project folder (its"
         " .tmuxorch.yaml or .tmuxp.yaml/.yml/.json, or its task files); or a name looked up"
         " in ~/.config/tmuxorch/layouts, $TMUXP_CONFIGDIR, ~/.config/tmuxp and ~/.tmuxp.",
@@ -74,12 +75,40 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _show_completion(value: bool) -> None:
+    if value:
+        raise typer.Exit(completion.show())
+
+
+def _install_completion(value: bool) -> None:
+    if value:
+        raise typer.Exit(completion.install_for())
+
+
 @app.callback()
 def root(
     version: Annotated[
         bool,
         typer.Option(
             "--version", "-V", callback=_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+    show_completion: Annotated[
+        bool,
+        typer.Option(
+            "--show-completion",
+            callback=_show_completion,
+            is_eager=True,
+            help="Print the completion script for your shell (or the one named after it).",
+        ),
+    ] = False,
+    install_completion: Annotated[
+        bool,
+        typer.Option(
+            "--install-completion",
+            callback=_install_completion,
+            is_eager=True,
+            help="Install completion for your shell (or the one named after it: bash, zsh...).",
         ),
     ] = False,
 ) -> None:
@@ -360,5 +389,5 @@ def logs(
     )
 
 
-# the bridge beyond the terminal (serve...): registered on import
-from tmuxorch.cli import app_serve  # noqa: E402, F401
+# commands in modules of their own (layout files; the bridge beyond the terminal)
+from tmuxorch.cli import app_layouts, app_serve  # noqa: E402, F401

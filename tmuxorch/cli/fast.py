@@ -167,8 +167,23 @@ def parse(grammar: Grammar, args: Sequence[str]) -> dict[str, object] | None:
     return kwargs
 
 
+def _completion(option: str, shell: str) -> int:
+    from tmuxorch.cli import completion
+
+    return (
+        completion.show(shell) if option == "--show-completion" else completion.install_for(shell)
+    )
+
+
+COMPLETION = ("--show-completion", "--install-completion")
+"""Root options typer reads bare; named here with their optional SHELL (``--show-completion
+bash``), which a typer option cannot take."""
+
+
 def run(args: Sequence[str]) -> int | None:
     """Run a hot command without typer; ``None`` if this command line is typer's to read."""
+    if len(args) == 2 and args[0] in COMPLETION and not args[1].startswith("-"):
+        return _completion(args[0], args[1])
     if not args or args[0] not in COMMANDS:
         return None
     grammar, call = COMMANDS[args[0]]

@@ -13,6 +13,7 @@ Pure apart from reading the environment and the file system; ``tmuxorch layout``
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -32,6 +33,19 @@ LOCAL_FILES = (
     ".tmuxp.json",
 )
 """A project folder's own layout, first found wins (tmuxorch's before tmuxp's)."""
+LOCAL_NAMES = LOCAL_FILES
+
+
+@dataclass(frozen=True)
+class Found:
+    name: str
+    """What ``tmuxorch edit NAME`` takes: the file's name without extension in a layouts
+    folder; the file name itself in a project directory."""
+    path: str
+    place: str
+    """The directory it was found in."""
+    shadowed: bool = False
+    """Another file of the same name comes first (it is the one a name finds)."""
 
 
 def workspace_dirs(env: Mapping[str, str] | None = None) -> list[str]:
@@ -55,6 +69,56 @@ def workspace_dirs(env: Mapping[str, str] | None = None) -> list[str]:
         if folder not in seen:
             seen.append(folder)
     return seen
+
+
+def own_dir(env: Mapping[str, str] | None = None) -> str:
+    """tmuxorch's folder of named layouts (where ``freeze`` saves by default)."""
+    return workspace_dirs(env)[0]
+
+
+layout_dirs = workspace_dirs
+
+
+def files_in(directory: str) -> list[str]:
+    """Layout files in a folder of named layouts (not hidden ones), sorted by name."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    return sorted(
+        os.path.join(directory, n)
+        for n in names
+        if n.endswith(EXTENSIONS)
+        and not n.startswith(".")
+        and os.path.isfile(os.path.join(directory, n))
+    )
+
+
+def find_all(cwd: str, env: Mapping[str, str] | None = None) -> list[Found]:
+    """Every layout: ``cwd``'s own files first, then each folder's, in lookup order."""
+    found = [Found(os.path.basename(p), p, cwd) for p in local_layouts(cwd)]
+    seen: set[str] = set()
+    for directory in workspace_dirs(env):
+        for path in files_in(directory):
+            name = os.path.splitext(os.path.basename(path))[0]
+            found.append(Found(name, path, directory, shadowed=name in seen))
+            seen.add(name)
+    return found
+
+
+def resolve(arg: str | None, cwd: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The layout file ``arg`` means: an existing file; a directory's own layout (``.``
+    or none: ``cwd``'s); else a name looked up in the layout folders. None if none is."""
+    if arg is None or arg in (".", "./"):
+        local = local_layouts(cwd)
+        return local[0] if local else None
+    path = os.path.join(cwd, os.path.expanduser(arg))
+    if os.path.isfile(path):
+        return path
+    local = local_layouts(path) if os.path.isdir(path) else []
+    if local:
+        return local[0]
+    return find_named(arg, env) if is_name(arg) else None
 
 
 def is_name(arg: str) -> bool:

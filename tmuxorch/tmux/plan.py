@@ -140,19 +140,19 @@ def plan(workspace: Workspace, *, append: bool = False) -> Plan:
     first = workspace.windows[0]
     # new-session can make the first window itself, unless that window must be created
     # after the session's options (default-shell, base-index, ...), or needs environment
-    # or a directory of its own (new-session's -e/-c are the session's): then a placeholder
-    # window holds the session until the real windows exist, as tmuxp does.
+    # or a directory of its own (new-session's -e/-c are the session's), or an index (it may
+    # be the one new-session gives it, and tmux refuses to move a window onto its own
+    # index): then a placeholder window holds the session until the real windows exist.
     direct = (
         not append
         and not workspace.options
         and not first.panes[0].environment
         and first.panes[0].start_directory == workspace.start_directory
+        and first.index is None
     )
     if direct:
         structure.append(_new_session(workspace, first))
         creators.append(PaneRef(0, 0))
-        if first.index is not None:
-            structure.append(("move-window", "-s", target, "-t", f"{target}{first.index}"))
     elif not append:
         structure.append(_new_session(workspace, None))
         structure.append(("move-window", "-s", target, "-t", target + PLACEHOLDER_INDEX))
