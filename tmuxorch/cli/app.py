@@ -303,3 +303,13 @@ def logs(
     from tmuxorch.cli import logs as logs_cmd
 
     _done(logs_cmd.logs(file, task, follow=follow, chosen=_server(socket_name, socket_path)))
+
+
+@app.command()
+def jobs(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The scheduled jobs of the user config: cron, next time, last run, missed policy."""
+    from tmuxorch.cli import jobs as jobs_cmd
+
+    _done(jobs_cmd.jobs(as_json=as_json))
