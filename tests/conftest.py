@@ -129,6 +129,14 @@ def _scratch_cwd(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
+@pytest.fixture(autouse=True)
+def _own_xdg(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never the developer's ~/.config/tmuxorch or ~/.local/state/tmuxorch: each test has
+    empty XDG folders of its own (every tmuxorch it starts inherits them)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture
 def tmux_server() -> Iterator[Server]:
     """A running private tmux server."""

@@ -45,3 +45,13 @@ def serve(
             token_file=token_file,
         )
     )
+
+
+@app.command()
+def jobs(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The scheduled jobs of the user config: cron, next time, last run, missed policy."""
+    from tmuxorch.cli import jobs as jobs_cmd
+
+    _done(jobs_cmd.jobs(as_json=as_json))

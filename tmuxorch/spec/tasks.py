@@ -42,6 +42,7 @@ from tmuxorch.spec.errors import Problem, SpecError
 from tmuxorch.spec.keys import FILE_KEYS, TASK_KEYS
 from tmuxorch.spec.source import Reader, ScalarNode, did_you_mean, join, load_nodes
 from tmuxorch.spec.task_model import AgentProfile, DoneWhen, Origin, Task, TaskSet, Worktree
+from tmuxorch.spec.user_config import TASK_SECTIONS, UserConfig, load_user_config
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -65,9 +66,11 @@ def load_tasks(path: str) -> LoadedTasks:
 
 
 class Collector:
-    """Gathers tasks and profiles from one or more files, then checks them as a whole."""
+    """Gathers tasks and profiles from one or more files, then checks them as a whole,
+    over the user config's profiles and defaults (``user``: read it if not given)."""
 
-    def __init__(self) -> None:
+    def __init__(self, user: UserConfig | None = None) -> None:
+        self.user = load_user_config(sections=TASK_SECTIONS) if user is None else user
         self.readers: list[Reader] = []
         self.tasks: list[Task] = []
         self.dep_nodes: dict[str, tuple[Reader, list[tuple[Node, str, str]]]] = {}
@@ -152,7 +155,7 @@ class Collector:
             self.agents(reader, entries["agents"][1])
         if "notify" in entries:
             self.notify = reader.text(entries["notify"][1], "notify") or self.notify
-        worktree = None
+        worktree = self.user.defaults.worktree
         if "worktree" in entries:
             worktree = values.worktree(reader, entries["worktree"][1], "worktree")
         if "tasks" in entries:
@@ -269,16 +272,16 @@ class Collector:
             cwd = (
                 values.directory(reader, entries["cwd"][1], join(where, "cwd"), default_cwd) or cwd
             )
-        timeout = None
+        timeout = self.user.defaults.timeout
         if "timeout" in entries:
             timeout = values.seconds(reader, entries["timeout"][1], join(where, "timeout"))
-        retries = 0
+        retries = self.user.defaults.retries
         if "retries" in entries:
             retries = reader.integer(entries["retries"][1], join(where, "retries"), minimum=0) or 0
-        retry_delay = 1.0
+        retry_delay = self.user.defaults.retry_delay
         if "retry_delay" in entries:
             delay = values.seconds(reader, entries["retry_delay"][1], join(where, "retry_delay"))
-            retry_delay = 1.0 if delay is None else delay
+            retry_delay = retry_delay if delay is None else delay
         locks = values.names(reader, entries.get("locks"), join(where, "locks"))
         done_when = DoneWhen()
         if "done_when" in entries:
@@ -338,7 +341,7 @@ class Collector:
                     )
                 elif name == task_id:
                     reader.error(node, where, "a task cannot depend on itself")
-        profiles = dict(self.profiles)
+        profiles = {**{p.name: p for p in self.user.agents}, **self.profiles}  # the file's win
         tasks = []
         for task in self.tasks:
             name = task.agent
@@ -376,9 +379,11 @@ class Collector:
                 agents=tuple(
                     p for name, p in profiles.items() if name in used or name in self.profiles
                 ),
-                max_parallel=self.max_parallel[0] if self.max_parallel else max(1, len(tasks)),
-                panes_per_window=self.panes_per_window or 4,
-                notify=self.notify,
+                max_parallel=self.max_parallel[0]
+                if self.max_parallel
+                else self.user.defaults.max_parallel or max(1, len(tasks)),
+                panes_per_window=self.panes_per_window or self.user.defaults.panes_per_window,
+                notify=self.notify or self.user.defaults.notify,
                 files=tuple(self.files),
             ),
             tuple(w for r in self.readers for w in r.warnings),
