@@ -303,3 +303,50 @@ def logs(
     from tmuxorch.cli import logs as logs_cmd
 
     _done(logs_cmd.logs(file, task, follow=follow, chosen=_server(socket_name, socket_path)))
+
+
+@app.command()
+def add(
+    file: TaskFile,
+    task_id: Annotated[str | None, typer.Option("--id", help="The new task's id.")] = None,
+    agent: Annotated[
+        str | None, typer.Option("--agent", help="Its agent: a profile of FILE, or a preset.")
+    ] = None,
+    prompt: Annotated[
+        str | None,
+        typer.Option("--prompt", help="Its prompt: text, or a template (from FILE's folder)."),
+    ] = None,
+    command: Annotated[
+        str | None, typer.Option("--command", help="A shell command instead of an agent.")
+    ] = None,
+    depends_on: Annotated[
+        list[str] | None,
+        typer.Option("--depends-on", help="A task it needs first (repeatable)."),
+    ] = None,
+    data: Annotated[
+        str | None,
+        typer.Option("--json", help="The task as a JSON mapping of task keys ('-': stdin)."),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for the live run's answer.")
+    ] = 30.0,
+) -> None:
+    """Add a task to a run of FILE, checked as a task of the file (the file is not changed).
+
+    A live run takes it at once; with no supervisor running, FILE's latest run gets it and
+    'tmuxorch run FILE' goes on with it. Bad input: exit 2, and the run goes on.
+    """
+    from tmuxorch.cli import add as add_cmd
+
+    _done(
+        add_cmd.add(
+            file,
+            task_id=task_id,
+            agent=agent,
+            prompt=prompt,
+            command=command,
+            depends_on=list(depends_on or []),
+            data=data,
+            timeout=timeout,
+        )
+    )
