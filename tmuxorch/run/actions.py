@@ -10,6 +10,7 @@ acted on; ``add`` takes a task as data and returns an :class:`~tmuxorch.run.addi
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from tmuxorch.run import adding, events, requests, worktree_end
@@ -54,7 +55,8 @@ class Actions:
         if asked.action == "add":
             added = self.add(asked.task)
             if asked.reply:
-                requests.answer(path, added.as_json())
+                with contextlib.suppress(OSError):  # its folder gone: no one to tell
+                    requests.answer(path, added.as_json())
         elif asked.action in self.table:
             self.table[asked.action](self.known(asked.tasks))
 
