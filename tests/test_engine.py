@@ -215,8 +215,8 @@ def test_control_stops_and_retries_a_live_run_from_another_thread(
     eventually(lambda: (tmp_path / "long.1").exists(), what="long started")
     assert sup.control.stop(["long", "nosuch"]).result(timeout=30) == ["long"]
     assert sup.control.stop(["long"]).result(timeout=30) == []  # stopped already
-    kinds = [(e["type"], e.get("task")) for e in seen]
     eventually(lambda: (events.SKIPPED, "after") in [(e["type"], e.get("task")) for e in seen])
+    kinds = [(e["type"], e.get("task")) for e in seen]  # (seen in its own thread: once there)
     assert (events.STOPPED, "long") in kinds
     assert sup.control.retry(["long"]).result(timeout=30) == ["long"]
     eventually(lambda: (tmp_path / "long.2").exists(), what="long again")

@@ -157,3 +157,26 @@ def test_what_needs_a_task_that_cannot_succeed_is_skipped_so_the_run_ends(
     s.start("z")
     s.finish("z", 0.0, ok=True, exit_code=0, reason=None)
     assert s.finished()
+
+
+def test_what_needs_a_follow_up_that_will_never_be_made_is_skipped(tmp_path: Path) -> None:
+    """A task that joined the run later (a reload, ``tmuxorch add``) and needs a follow-up
+    of a task that failed already: that follow-up will never exist, so it never runs
+    (it waited forever, and the run never ended)."""
+    from tmuxorch.run.scheduler import PENDING, TaskState
+
+    s = scheduler(
+        tmp_path,
+        """
+        tasks:
+          - {id: p, command: x, then: [{id: p-review, command: x}]}
+          - {id: late, command: x, depends_on: [p-review]}
+        """,
+    )
+    states = {"p": TaskState(FAILED, 1, "exit status 1"), "late": TaskState(PENDING)}
+    s = Scheduler(s.taskset, s.graph, states)
+    assert s.skip_blocked() == ("late",)
+    assert states["late"].reason == "needs p, which failed"
+    assert s.finished()
+    running = {"p": TaskState(PENDING), "late": TaskState(PENDING)}  # p may still succeed
+    assert Scheduler(s.taskset, s.graph, running).skip_blocked() == ()

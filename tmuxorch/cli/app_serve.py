@@ -55,3 +55,66 @@ def jobs(
     from tmuxorch.cli import jobs as jobs_cmd
 
     _done(jobs_cmd.jobs(as_json=as_json))
+
+
+@app.command()
+def add(
+    file: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE", help="A tasks file, a directory of them, or a layout with tasks."
+        ),
+    ],
+    task_id: Annotated[
+        str | None, typer.Option("--id", metavar="ID", help="The new task's id.")
+    ] = None,
+    agent: Annotated[
+        str | None,
+        typer.Option("--agent", metavar="NAME", help="Its agent: a profile of FILE, or a preset."),
+    ] = None,
+    prompt: Annotated[
+        str | None,
+        typer.Option(
+            "--prompt", metavar="TEXT", help="Its prompt: text, or a template (from FILE's folder)."
+        ),
+    ] = None,
+    command: Annotated[
+        str | None,
+        typer.Option("--command", metavar="COMMAND", help="A shell command instead of an agent."),
+    ] = None,
+    depends_on: Annotated[
+        list[str] | None,
+        typer.Option("--depends-on", metavar="TASK", help="A task it needs first (repeatable)."),
+    ] = None,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--json", metavar="JSON", help="The task as a JSON mapping of task keys ('-': stdin)."
+        ),
+    ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", metavar="SECONDS", help="Seconds to wait for the live run's answer."
+        ),
+    ] = 30.0,
+) -> None:
+    """Add a task to a run of FILE, checked as a task of the file (the file is not changed).
+
+    A live run takes it at once; with no supervisor running, FILE's latest run gets it and
+    'tmuxorch run FILE' goes on with it. Bad input: exit 2, and the run goes on.
+    """
+    from tmuxorch.cli import add as add_cmd
+
+    _done(
+        add_cmd.add(
+            file,
+            task_id=task_id,
+            agent=agent,
+            prompt=prompt,
+            command=command,
+            depends_on=list(depends_on or []),
+            data=data,
+            timeout=timeout,
+        )
+    )

@@ -1,21 +1,26 @@
-"""What people may ask of a live run, done in its loop: stop tasks, run tasks again.
+"""What people may ask of a live run, done in its loop: stop tasks, run tasks again, add a
+task.
 
-Each action takes task ids (unknown ones are left out) and returns those it acted on. The
-transports — request files (:mod:`tmuxorch.run.requests`), and in-process callers through
+``stop`` and ``retry`` take task ids (unknown ones are left out) and return those they
+acted on; ``add`` takes a task as data and returns an :class:`~tmuxorch.run.adding.Added`
+(see :mod:`tmuxorch.run.adding`). The transports — request files
+(:mod:`tmuxorch.run.requests`), and in-process callers through
 :class:`tmuxorch.run.control.Control` — all end here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 
-from tmuxorch.run import events, worktree_end
+from tmuxorch.run import adding, events, requests, worktree_end
 from tmuxorch.run.scheduler import TERMINAL
 from tmuxorch.tmux import panes as tmux_panes
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from concurrent.futures import Future
 
     from tmuxorch.run.context import Run
     from tmuxorch.run.ending import Ending
@@ -29,6 +34,35 @@ class Actions:
             "stop": self.stop,
             "retry": self.retry,
         }
+
+    def called(self, action: str, asked: object, future: Future[object]) -> None:
+        """A control call (see :class:`~tmuxorch.run.control.Control`): done, its future
+        given the answer."""
+        if not future.set_running_or_notify_cancel():
+            return
+        if action == "add":
+            future.set_result(self.add(asked))
+        else:
+            assert asked is None or isinstance(asked, list)
+            future.set_result(self.table[action](self.known(asked)))
+
+    def requested(self, path: str) -> None:
+        """A request file (see :mod:`tmuxorch.run.requests`): read, removed, done; an
+        ``add`` is answered in a reply file next to it."""
+        asked = requests.read(path)
+        if asked is None:
+            return
+        if asked.action == "add":
+            added = self.add(asked.task)
+            if asked.reply:
+                with contextlib.suppress(OSError):  # its folder gone: no one to tell
+                    requests.answer(path, added.as_json())
+        elif asked.action in self.table:
+            self.table[asked.action](self.known(asked.tasks))
+
+    def add(self, data: object) -> adding.Added:
+        """Add a task (data: a mapping of task keys) to the run, as if it were in its file."""
+        return adding.add(self.run, data)
 
     def known(self, tasks: list[str] | None) -> list[str]:
         """``tasks`` that are part of the run (None: all of them)."""

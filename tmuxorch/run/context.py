@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from tmuxorch.run.conditions import Condition
     from tmuxorch.run.scheduler import Scheduler
     from tmuxorch.spec.model import Workspace
-    from tmuxorch.spec.task_model import AgentProfile, Task
+    from tmuxorch.spec.task_model import AgentProfile, Task, TaskSet
     from tmuxorch.tmux.agent_panes import AgentPane, AgentPanes
     from tmuxorch.tmux.client import Client
 
@@ -119,6 +119,14 @@ class Run:
     def task_event(self, kind: str, task_id: str, **fields: object) -> Event:
         """An event about one task, with its row as it is now."""
         return self.publish(kind, **{**self.row(task_id), **fields})
+
+    def use_tasks(self, taskset: TaskSet) -> None:
+        """The run goes on with ``taskset`` (a reload, an added task): its graph and
+        workspace follow (the caller makes the scheduler)."""
+        from dataclasses import replace
+
+        self.taskset, self.graph = taskset, taskset.graph
+        self.ws = replace(self.ws, tasks=taskset)
 
     def skip_blocked(self) -> None:
         """Skip what waits for a task that will never succeed (see the scheduler's)."""

@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 
-from tmuxorch.run import conditions, events, requests, worktree_end
+from tmuxorch.run import conditions, events, worktree_end
 from tmuxorch.run.actions import Actions
 from tmuxorch.run.adoption import adopt
 from tmuxorch.run.backstop import Backstop, read_exit
@@ -69,7 +69,7 @@ class Engine:
         self.watches = Watches(run, self.reloading.sources)
         self.actions = Actions(run, self.ending)
         self.control = Control(run)
-        """Stop or retry tasks from any thread (see :mod:`tmuxorch.run.control`)."""
+        """Stop, retry or add tasks from any thread (see :mod:`tmuxorch.run.control`)."""
         self.next_backstop = 0.0
         self.next_poll = 0.0
 
@@ -190,18 +190,13 @@ class Engine:
             self._poll()
         elif kind == "control":
             assert isinstance(payload, tuple)
-            action, tasks, future = payload
-            if future.set_running_or_notify_cancel():
-                future.set_result(self.actions.table[action](self.actions.known(tasks)))
+            self.actions.called(*payload)
 
     def _file_changed(self, path: str) -> None:
         folder, name = os.path.split(path)
         kind = os.path.basename(folder)
         if kind == "requests" and name.endswith(".json"):
-            asked = requests.read(path)
-            if asked is not None and asked[0] in self.actions.table:
-                action, tasks = asked
-                self.actions.table[action](self.actions.known(tasks))
+            self.actions.requested(path)
         elif kind == "results" and name.endswith(".json"):
             attempt = self.run.attempts.get(name[: -len(".json")])
             live = attempt is not None and not attempt.ending

@@ -16,6 +16,10 @@ RUN_SNAPSHOT = "run-snapshot"
 """Every task's row now (``tasks``): sent to a subscriber that fell behind, after a gap."""
 TASKS_ADDED = "tasks-added"
 """Tasks joined the run (``tasks``, ``order``): follow-ups (``follows``), or a reload."""
+TASK_ADDED = "task-added"
+"""A task was added to the live run (``tmuxorch add``, ``Control.add``): ``task``, its id;
+``tasks``: it and its follow-ups (``then:``). ``tasks-added`` has the rows of those that
+joined the run."""
 TASKS_REMOVED = "tasks-removed"
 """Tasks left the run before they started (``ids``, ``reason``, ``order``)."""
 ATTEMPT_STARTING = "attempt-starting"

@@ -32,6 +32,9 @@ class Journal:
     def _tasks_added(self, run: str, event: Event) -> None:
         self.store.add_tasks(run, [str(row["task"]) for row in _rows(event)])
 
+    def _task_added(self, run: str, event: Event) -> None:
+        self.store.event(run, _task(event), "added", {"tasks": event["tasks"]})
+
     def _tasks_removed(self, run: str, event: Event) -> None:
         ids = [str(t) for t in event["ids"]]  # type: ignore[attr-defined]
         self.store.remove_tasks(run, ids, str(event["reason"]))

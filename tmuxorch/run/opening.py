@@ -9,7 +9,7 @@ import time
 import zlib
 
 from tmuxorch import private
-from tmuxorch.run import events
+from tmuxorch.run import adding, events
 from tmuxorch.run.scheduler import Scheduler, TaskState
 from tmuxorch.run.store import state_dir
 
@@ -72,24 +72,33 @@ def lock(file: str) -> TextIO:
 
 def open_run(run: Run, store: Store, *, fresh: bool) -> list[AttemptRow]:
     """Give ``run`` its id, folders and scheduler, and publish ``run-opened``. Returns the
-    resumed run's recorded attempts (for adoption); none for a new run."""
-    ids = {t.id for t in run.taskset.tasks}
+    resumed run's recorded attempts (for adoption); none for a new run.
+
+    The latest run of the file is resumed unless every task of it is over: its tasks are
+    the file's, and those added to it (:mod:`tmuxorch.run.adding`) — one added to a run no
+    supervisor runs makes it resume."""
     previous = store.runs(run.ws.file)
     latest = previous[0] if previous else None
     if latest and not fresh:
+        folder = os.path.join(run.state_dir, "runs", latest.id)
+        taskset, left_out = adding.with_recorded(run.taskset, folder)
+        ids = {t.id for t in taskset.tasks}
         rows = store.tasks(latest.id)
         states = {
             t: TaskState(r.state, r.attempts, r.reason, r.exit_code, r.retry_at)
             for t, r in rows.items()
             if t in ids
         }
-        resumed = Scheduler(run.taskset, run.graph, states)
+        resumed = Scheduler(taskset, taskset.graph, states)
         if not resumed.finished():
+            run.use_tasks(taskset)
             run.run_id, run.scheduler = latest.id, resumed
             run.sessions = {t: r.session for t, r in rows.items() if r.session}
             run.times = {t: (r.started, r.ended) for t, r in rows.items() if t in ids}
             _paths(run)
             run.publish(events.RUN_OPENED, resumed=True, **run.facts())
+            for note in left_out:
+                run.note(note)
             return store.attempts(latest.id)
     run.run_id = run_id_now()
     run.scheduler = Scheduler(run.taskset, run.graph)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import replace
 
 from tmuxorch.run import events
 from tmuxorch.run.scheduler import Scheduler
@@ -57,7 +56,7 @@ class Reloading:
 
     def reload(self) -> bool:
         """Read the files again; whether the run's tasks changed."""
-        from tmuxorch.run import reload
+        from tmuxorch.run import adding, reload
         from tmuxorch.spec.errors import Problem, SpecError
         from tmuxorch.spec.workspace import load_workspace
 
@@ -70,6 +69,10 @@ class Reloading:
             if taskset is None:
                 problem = Problem(run.ws.file, 1, 1, "tasks", "the file has no tasks any more")
                 raise SpecError([problem])
+            started = [
+                t for t, st in run.scheduler.states.items() if st.attempts or st.state != "pending"
+            ]
+            taskset, left_out = adding.with_recorded(taskset, run.run_dir, started=started)
             merged = reload.merge(run.taskset, taskset, run.scheduler.states)
         except SpecError as exc:
             for problem in exc.problems:
@@ -79,12 +82,12 @@ class Reloading:
         except OSError as exc:
             run.note(f"edit ignored: {exc}")
             return False
+        for note in left_out:
+            run.note(note)
         if merged.taskset == run.taskset:
             return False
         states = {t: st for t, st in run.scheduler.states.items() if t not in merged.removed}
-        run.taskset = merged.taskset
-        run.graph = run.taskset.graph
-        run.ws = replace(run.ws, tasks=run.taskset)
+        run.use_tasks(merged.taskset)
         run.scheduler = Scheduler(run.taskset, run.graph, states, rng=run.scheduler.rng)
         joined = [t for t in merged.added if t in run.scheduler.states]
         if merged.removed:

@@ -187,8 +187,9 @@ class Scheduler:
 
     def skip_blocked(self) -> tuple[str, ...]:
         """Tasks waiting for something that will never succeed (a task that failed, was
-        stopped or skipped) are skipped: a run must end. Returns those skipped now (a
-        resumed run, a reload or a retry can leave such tasks behind)."""
+        stopped or skipped, or a follow-up of one) are skipped: a run must end. Returns
+        those skipped now (a resumed run, a reload, an added task or a retry can leave such
+        tasks behind)."""
         skipped = []
         for task_id in self.graph.order:
             st = self.states.get(task_id)
@@ -196,6 +197,8 @@ class Scheduler:
                 continue
             for dep in self.tasks[task_id].depends_on:
                 need = self.states.get(dep)
+                while need is None and (parent := self.tasks[dep].follows):
+                    dep, need = parent, self.states.get(parent)  # a follow-up not made: its task's
                 if need is None or need.state not in (FAILED, SKIPPED, STOPPED):
                     continue
                 if need.state == SKIPPED and need.reason:

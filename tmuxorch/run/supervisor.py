@@ -62,7 +62,9 @@ class Supervisor:
 
     @property
     def control(self) -> Control:
-        """Stop or retry tasks of the live run, from any thread."""
+        """Stop, retry or add tasks of the live run, from any thread:
+        ``sup.control.add({"id": "docs", "agent": "coder", "prompt": "..."}).result()``
+        (see :mod:`tmuxorch.run.control`)."""
         return self.engine.control
 
     def subscribe(

@@ -89,6 +89,7 @@ _SAY: dict[str, Callable[[Event], list[str]]] = {
     events.STOPPED: lambda e: [f"{e['task']}: stopped ({e['reason']})"],
     events.RESET: _reset,
     events.TASKS_ADDED: _added,
+    events.TASK_ADDED: lambda e: [f"{e['task']}: added to the run"],
     events.WAITING: lambda e: [f"{e['task']}: waiting for input (tmuxorch attach {e['task']})"],
     events.RELOADED: _reloaded,
     events.NOTE: lambda e: [str(e["text"])],

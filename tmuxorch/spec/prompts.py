@@ -77,9 +77,14 @@ def render(
     return rendered, tuple(kept), (source,) if source else ()
 
 
-def check_fields(tasks: list[Task], prompt_nodes: dict[str, tuple[Reader, Node, str]]) -> None:
-    """``{results.ID}`` needs ID upstream of the task; ``{parent_result}`` a follow-up."""
-    deps = {task.id: task.depends_on for task in tasks}
+def check_fields(
+    tasks: list[Task],
+    prompt_nodes: dict[str, tuple[Reader, Node, str]],
+    earlier: tuple[Task, ...] = (),
+) -> None:
+    """``{results.ID}`` needs ID upstream of the task; ``{parent_result}`` a follow-up.
+    ``earlier``: a run's tasks already (upstream of a task added to it, unchecked here)."""
+    deps = {task.id: task.depends_on for task in (*earlier, *tasks)}
 
     def upstream(task_id: str) -> set[str]:
         seen: set[str] = set()

@@ -111,6 +111,18 @@ class Worktree:
 
 
 @dataclass(frozen=True)
+class TaskHome:
+    """Where a task added to a live run (``tmuxorch add``) is read as if it were written:
+    at the end of the first task list of the run's files. Its paths (prompt templates,
+    ``cwd``) are from ``base_dir``, its agent works in ``cwd`` unless it says, and it takes
+    that list's ``worktree`` default."""
+
+    base_dir: str
+    cwd: str
+    worktree: Worktree | None = None
+
+
+@dataclass(frozen=True)
 class Task:
     id: str
     origin: Origin
@@ -149,6 +161,10 @@ class TaskSet:
     """A shell command run when an agent waits for input (the event as JSON on stdin)."""
     files: tuple[str, ...] = ()
     """The files the tasks were read from (a directory of task files gives several)."""
+    home: TaskHome | None = None
+    """Where an added task is read as if written (None: a task set made in code)."""
+    max_parallel_given: bool = True
+    """False: the file sets no ``max_parallel`` (every task at once, added ones too)."""
 
     @cached_property
     def graph(self) -> Graph:

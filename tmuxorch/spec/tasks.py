@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 
 from tmuxorch.agents.presets import PRESETS, find
 from tmuxorch.spec import profiles as profile_spec
-from tmuxorch.spec import prompts, template
+from tmuxorch.spec import prompts, task_model, template
 from tmuxorch.spec import task_values as values
 from tmuxorch.spec.errors import Problem, SpecError
 from tmuxorch.spec.keys import FILE_KEYS, TASK_KEYS
@@ -84,6 +84,8 @@ class Collector:
         self.panes_per_window: int | None = None
         self.notify: str | None = None
         self.files: list[str] = []
+        self.home: task_model.TaskHome | None = None
+        self.earlier: tuple[Task, ...] = ()  # a run's tasks, for one added to it (intake)
 
     # -- sources -------------------------------------------------------------------------
     def add_path(
@@ -169,6 +171,8 @@ class Collector:
             items = reader.sequence(node, "tasks")
             if items is not None and not items:
                 reader.error(node, "tasks", "empty: expected at least one task")
+            if items and self.home is None:  # where tasks added later are read
+                self.home = task_model.TaskHome(base_dir, cwd or base_dir, worktree)
             for i, item in enumerate(items or ()):
                 where = join("tasks", i)
                 self.task(reader, item, where, base_dir, cwd or base_dir, worktree=worktree)
@@ -332,7 +336,7 @@ class Collector:
     def finish(self) -> LoadedTasks:
         """Check what only the whole shows (dependencies, agents, the results prompts
         use); raise if any problem."""
-        known = {task.id for task in self.tasks}
+        known = {task.id for task in (*self.earlier, *self.tasks)}
         for task_id, (reader, deps) in self.dep_nodes.items():
             for node, name, where in deps:
                 if name not in known:
@@ -368,7 +372,7 @@ class Collector:
             if task.id not in self.explicit_done and profile.done_when != task.done_when:
                 task = replace(task, done_when=profile.done_when)
             tasks.append(task)
-        prompts.check_fields(tasks, self.prompt_nodes)
+        prompts.check_fields(tasks, self.prompt_nodes, self.earlier)
         problems = [p for r in self.readers for p in r.problems]
         if problems:
             raise SpecError(sorted(problems, key=lambda p: (p.file, p.line, p.col)))
@@ -385,6 +389,8 @@ class Collector:
                 panes_per_window=self.panes_per_window or self.user.defaults.panes_per_window,
                 notify=self.notify or self.user.defaults.notify,
                 files=tuple(self.files),
+                home=self.home,
+                max_parallel_given=self.max_parallel is not None,
             ),
             tuple(w for r in self.readers for w in r.warnings),
         )
