@@ -1,27 +1,9 @@
 """Task files (and a layout's ``tasks:``) into a checked :class:`~tmuxorch.spec.task_model.TaskSet`.
 
 Pure: reads files (task files, prompt templates), never tmux or git. A tasks file is
-YAML/JSON::
-
-    max_parallel: 3              # optional; default: every task at once
-    panes_per_window: 4          # optional; agent panes per tmux window
-    worktree: true               # optional; each task in a git worktree of its own
-    agents:                      # optional profiles: a preset with overrides
-      coder: {preset: claude, mode: headless, args: [--model, opus]}
-    tasks:
-      - id: schema
-        agent: coder
-        prompt: prompts/implement.md     # a template file, or inline text
-        vars: {goal: a users table}
-        then:                            # follow-ups, created when it succeeds
-          - {id: "{parent}-review", agent: coder, prompt: prompts/review.md}
-      - id: api
-        depends_on: [schema]
-        command: pytest -x               # a shell command (the ``shell`` agent)
-        timeout: 30m
-        retries: 2
-        locks: [db]
-        done_when: exit                  # or {output: REGEX}, {file: PATH}, result, idle
+YAML/JSON: ``max_parallel``, ``panes_per_window``, ``worktree``, ``agents`` (profiles) and
+``tasks`` (each with ``id``, ``agent`` + ``prompt`` or ``command``, ``depends_on``,
+``timeout``, ``retries``, ``locks``, ``done_when``, ``then``...): see the README's "Tasks".
 
 A directory holds several such files (read in name order). Every problem is reported as
 ``file:line:col: where: what``; the dependency graph itself is checked in
