@@ -125,7 +125,7 @@ def test_bad_jobs_are_reported_where_they_are() -> None:
         "config.yaml:5:33: jobs[2]: give run: FILE or inline tasks:, not both",
         "config.yaml:5:64: jobs[2].enabled: expected true or false, got text ('sometimes')",
         "config.yaml:6:52: jobs[3].tasks[0].agent: unknown agent 'nobody'\n"
-        "  hint: known keys: aider, claude, codex, demo, gemini, goose, opencode, shell",
+        "  hint: known agents: aider, claude, codex, demo, gemini, goose, opencode, shell",
         "config.yaml:7:36: jobs[4].tasks: expected a list\n  hint: for a file: run: FILE",
         "config.yaml:7:48: jobs[4].colour: unknown key\n"
         "  hint: known keys: cron, cwd, enabled, id, missed, run, tasks",

@@ -279,3 +279,36 @@ def test_send_stop_and_retry_over_http(
     proc.communicate(timeout=120)
     assert one.call("POST", f"/api/runs/{run}/retry", {"tasks": ["long"]})[0] == 409
     assert os.path.exists(tmp_path / "long.2")
+
+
+def test_a_task_added_over_http_runs_and_bad_ones_get_422(
+    served: Callable[..., Served], tmux_server: Server, tmp_path: Path
+) -> None:
+    file = tasks_file(
+        tmp_path,
+        f"""
+        tasks:
+          - {{id: keeper, command: 'while [ ! -e {tmp_path}/done ]; do sleep 0.1; done'}}
+        """,
+    )
+    proc = start(tmux_server, file)
+    one = served()
+    run = one.run_id()
+    eventually(lambda: states(file).get("keeper") == "running")
+    status, body = one.call("POST", f"/api/runs/{run}/tasks", {"id": "late", "agent": "codr"})
+    assert status == 422 and isinstance(body, dict)
+    assert body["field"].endswith("agent") and "codr" in body["error"]
+    bad = one.call("POST", f"/api/runs/{run}/tasks", {"id": "x", "depends_on": ["nosuch"],
+                                                       "command": "true"})  # fmt: skip
+    assert bad[0] == 422
+    status, body = one.call(
+        "POST",
+        f"/api/runs/{run}/tasks",
+        {"id": "late", "command": f"echo late > {tmp_path}/late; touch {tmp_path}/done"},
+    )
+    assert status == 201, body
+    assert isinstance(body, dict) and body["task"] == "late"
+    proc.communicate(timeout=120)
+    assert states(file) == {"keeper": "succeeded", "late": "succeeded"}
+    assert (tmp_path / "late").read_text() == "late\n"
+    assert one.call("POST", "/api/runs/nosuch/tasks", {"id": "y", "command": "true"})[0] == 404

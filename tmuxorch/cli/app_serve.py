@@ -12,11 +12,12 @@ from tmuxorch.cli.app import _done, app
 @app.command()
 def serve(
     host: Annotated[
-        str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")
-    ] = "127.0.0.1",
+        str | None,
+        typer.Option("--host", metavar="ADDRESS", help="Address to listen on [127.0.0.1]."),
+    ] = None,
     port: Annotated[
-        int, typer.Option("--port", metavar="PORT", help="Port (0: any free one).")
-    ] = 8765,
+        int | None, typer.Option("--port", metavar="PORT", help="Port (0: any free one) [8765].")
+    ] = None,
     socket_names: Annotated[
         list[str] | None,
         typer.Option("-L", "--socket-name", metavar="NAME", help="tmux server(s) to look at."),

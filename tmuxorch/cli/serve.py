@@ -11,6 +11,10 @@ import sys
 from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_OK, fail
 from tmuxorch.tmux.client import Client
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from tmuxorch.spec.jobs import Job
+
 DEFAULT_PORT = 8765
 
 
@@ -25,13 +29,26 @@ def _loopback(host: str) -> bool:
 
 def serve(
     *,
-    host: str = "127.0.0.1",
-    port: int = DEFAULT_PORT,
+    host: str | None = None,
+    port: int | None = None,
     socket_names: list[str] | None = None,
     socket_paths: list[str] | None = None,
     allow_remote: bool = False,
     token_file: str | None = None,
 ) -> int:
+    """Options given win over the user config's ``serve:``, which wins over the defaults."""
+    from tmuxorch.spec.errors import SpecError
+    from tmuxorch.spec.user_config import load_user_config
+
+    try:
+        config = load_user_config()
+    except SpecError as exc:
+        return fail(str(exc), EXIT_BAD_INPUT)
+    settings = config.serve
+    host = host or settings.host
+    port = settings.port or DEFAULT_PORT if port is None else port
+    token_file = token_file or settings.token_file
+    allow_remote = allow_remote or settings.allow_remote
     if not _loopback(host) and not allow_remote:
         return fail(
             f"--host {host} would let other machines reach every agent's pane (read and type);"
@@ -56,7 +73,7 @@ def serve(
             file=sys.stderr,
         )
     try:
-        asyncio.run(_serve(host, port, token, made, path, clients))
+        asyncio.run(_serve(host, port, token, made, path, clients, config.jobs))
     except KeyboardInterrupt:
         pass
     except OSError as exc:
@@ -65,13 +82,19 @@ def serve(
 
 
 async def _serve(
-    host: str, port: int, token: str, made: bool, path: str, clients: list[Client]
+    host: str,
+    port: int,
+    token: str,
+    made: bool,
+    path: str,
+    clients: list[Client],
+    jobs: tuple[Job, ...],
 ) -> None:
     from aiohttp import web
 
     from tmuxorch.serve.app import make_app
 
-    runner = web.AppRunner(make_app(token, clients), access_log=None)
+    runner = web.AppRunner(make_app(token, clients, jobs=jobs), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

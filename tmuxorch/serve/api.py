@@ -145,7 +145,31 @@ async def retry(request: web.Request) -> web.Response:
 
 
 async def add_task(request: web.Request) -> web.Response:
-    raise _error(501, "adding tasks over HTTP is not built yet")
+    """A task added to the run, checked like a task of its file (``tmuxorch add``): 201
+    when its supervisor took it, 202 when recorded for ``tmuxorch run FILE`` to go on
+    with (no supervisor runs), 422 with each field's problem."""
+    from tmuxorch.run.adding import add_to
+    from tmuxorch.run.requests import Unanswered
+    from tmuxorch.spec.errors import SpecError
+
+    ref = await _run(request)
+    body = await _body(request)
+    latest = await asyncio.to_thread(request.app[SERVE].runs.latest, ref.row.file)
+    if latest != ref.id:
+        raise _error(409, f"run {ref.id} is not the latest run of {ref.row.file} ({latest})")
+    try:
+        added = await asyncio.to_thread(add_to, ref.row.file, body)
+    except LookupError as exc:
+        raise _error(409, str(exc)) from None
+    except Unanswered as exc:
+        raise _error(409, f"the run did not answer: {exc}") from None
+    except SpecError as exc:
+        raise _error(409, f"the run's file is bad now: {exc}") from None
+    if not added.ok:
+        errors = [e.as_json() for e in added.errors]
+        first = errors[0]
+        raise _error(422, str(first["message"]), field=first["field"], errors=errors)
+    return web.json_response(added.as_json(), status=201 if added.live else 202)
 
 
 async def send(request: web.Request) -> web.Response:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 
 from aiohttp import web
 
@@ -24,13 +25,16 @@ from tmuxorch.serve.token import same
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Sequence
 
+    from tmuxorch.spec.jobs import Job
     from tmuxorch.tmux.client import Client
 
 COOKIE = "tmuxorch_token"
 BODY_LIMIT = 1024 * 1024
 STATIC = os.path.join(os.path.dirname(__file__), "static")
+JOBS_EVERY = 5.0
+"""Seconds between looks at the jobs' times."""
 SCAN_EVERY = 1.0
 """Seconds between looks at the tmux servers for runs."""
 
@@ -87,12 +91,28 @@ async def _scan(serve: Serve) -> None:
         await asyncio.sleep(SCAN_EVERY)
 
 
+async def _jobs(serve: Serve) -> None:
+    """Scheduled jobs: each one due starts its ``tmuxorch run`` (see
+    :mod:`tmuxorch.serve.jobs`); a failure is said and the next tick tries again."""
+    assert serve.jobs is not None
+    while True:
+        try:
+            for started in await asyncio.to_thread(serve.jobs.tick):
+                what = started.note or f"started (pid {started.pid}, log {started.log})"
+                print(f"tmuxorch serve: job {started.job}: {what}", file=sys.stderr, flush=True)
+        except Exception as exc:
+            print(f"tmuxorch serve: jobs: {exc}", file=sys.stderr, flush=True)
+        await asyncio.sleep(JOBS_EVERY)
+
+
 async def _start(app: web.Application) -> None:
     serve = app[SERVE]
     serve.hub = Hub(asyncio.get_running_loop())
     await asyncio.to_thread(serve.runs.scan)
     serve.feed.first_look()  # where each file ends now: a stream with no cursor starts here
     serve.tasks += [asyncio.create_task(_scan(serve)), asyncio.create_task(serve.feed.tail())]
+    if serve.jobs is not None:
+        serve.tasks.append(asyncio.create_task(_jobs(serve)))
 
 
 async def _stop(app: web.Application) -> None:
@@ -103,10 +123,20 @@ async def _stop(app: web.Application) -> None:
         serve.hub.stop()
 
 
-def make_app(token: str, clients: list[Client], runs: Runs | None = None) -> web.Application:
+def make_app(
+    token: str,
+    clients: list[Client],
+    runs: Runs | None = None,
+    *,
+    jobs: Sequence[Job] = (),
+) -> web.Application:
     runs = runs or Runs(clients)
     app = web.Application(middlewares=[doors], client_max_size=BODY_LIMIT)
     app[SERVE] = Serve(token, clients, runs, Feed(runs.directories))
+    if jobs:
+        from tmuxorch.serve.jobs import Jobs
+
+        app[SERVE].jobs = Jobs(jobs, run_args=clients[0].server_args)
     app.on_startup.append(_start)
     app.on_cleanup.append(_stop)
     app.router.add_get("/", index)

@@ -93,6 +93,15 @@ class Runs:
         refs.sort(key=lambda r: r.row.started, reverse=True)
         return list({r.id: r for r in refs}.values())
 
+    def latest(self, file: str) -> str | None:
+        """The id of ``file``'s latest run."""
+        store = Store(state_dir(file))
+        try:
+            runs = store.runs(file)
+        finally:
+            store.close()
+        return runs[0].id if runs else None
+
     def find(self, run_id: str) -> RunRef | None:
         return next((r for r in self.all() if r.id == run_id), None)
 

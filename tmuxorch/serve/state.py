@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from tmuxorch.serve.feed import Feed
     from tmuxorch.serve.hub import Hub
+    from tmuxorch.serve.jobs import Jobs
     from tmuxorch.serve.runs import Runs
     from tmuxorch.tmux.client import Client
 
@@ -23,6 +24,7 @@ class Serve:
     runs: Runs
     feed: Feed
     hub: Hub | None = None
+    jobs: Jobs | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
