@@ -514,7 +514,7 @@ def test_graph_command(tmp_path: Path) -> None:
         """
         tasks:
           - {id: a, command: x, retries: 2}
-          - {id: b, command: x, depends_on: [a], locks: [db], timeout: 90s}
+          - {id: b, command: x, depends_on: [a], locks: [db], timeout: 45m}
         """,
     )
     out = subprocess.run(
@@ -524,7 +524,7 @@ def test_graph_command(tmp_path: Path) -> None:
         "level 0:",
         "  a (shell)  [retries 2]",
         "level 1:",
-        "  b (shell)  ← a  [locks db; timeout 90s]",
+        "  b (shell)  ← a  [locks db; timeout 45m]",  # as written, not 2700s
         "2 task(s), at most 2 at once",
     ]
 

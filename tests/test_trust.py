@@ -818,31 +818,53 @@ def test_plain_text_from_a_terminal_byte_stream() -> None:
     assert text(b"spinner\x1b[1Aup") is None
 
 
-def test_watch_reads_a_plain_pane_that_prints_and_exits_at_once(tmux_server: Server) -> None:
+def test_watch_reads_a_plain_pane_that_prints_and_exits_at_once(
+    tmux_server: Server, tmp_path: Path
+) -> None:
     """A pane tmux closes as soon as its program exits (remain-on-exit off, tmux's default)
     is kept until the viewer has read it, then closed as tmux would have: watch printed
     only ``[pane closed]`` 14 times in 15."""
     c = tmux_server.client
     for i in range(3):
-        program = f"sleep 1; echo hello {i}; echo world {i}"
+        gate = tmp_path / f"go{i}"
+        program = f"while [ ! -e {gate} ]; do sleep 0.02; done; echo hello {i}; echo world {i}"
         (pane,) = c.cmd(
             "new-session", "-d", "-s", f"plain{i}", "-x", "220", "-y", "50",
             "-P", "-F", "#{pane_id}", "--", "sh", "-c", program,
         )  # fmt: skip
-        watched = subprocess.run(
+        viewer = subprocess.Popen(
             tmuxorch_argv("watch", "-L", tmux_server.name, pane),
             env=tmux_env(),
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=60,
         )
-        assert watched.returncode == 0, watched.stderr
-        assert watched.stdout.splitlines() == [
-            f"hello {i}",
-            f"world {i}",
-            "[exited with status 0]",
-        ]
+        eventually(partial(_held, tmux_server, pane), what="the viewer holds the pane")
+        gate.touch()  # it prints and exits at once
+        out, err = viewer.communicate(timeout=60)
+        assert viewer.returncode == 0, err
+        assert out.splitlines() == [f"hello {i}", f"world {i}", "[exited with status 0]"]
         assert f"plain{i}" not in tmux_server.sessions()  # closed, as tmux would have
+
+
+def _held(server: Server, pane: str) -> bool:
+    return server.client.cmd("display-message", "-p", "-t", pane, "#{remain-on-exit}") == ["on"]
+
+
+def _attached(server: Server, pid: int) -> bool:
+    """A tmux client of ``server`` is a child of ``pid`` (its poller's control client)."""
+    try:
+        clients = server.client.cmd("list-clients", "-F", "#{client_pid}")
+    except Exception:
+        return False
+    for client in clients:
+        try:
+            stat = Path(f"/proc/{client}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat[1]) == pid:
+            return True
+    return False
 
 
 def test_watch_keeps_a_plain_pane_only_while_someone_watches(tmux_server: Server) -> None:
@@ -871,18 +893,21 @@ def test_watch_a_task_from_the_instant_its_run_starts_through_its_retries(
 ) -> None:
     """Started in the same instant as ``run``, ``watch TASK`` waits for it (it exited 2, "no
     pane") and prints every attempt's output (attempt 1's was never printed), never tmux's
-    ``Pane is dead`` banner as if the program had written it."""
+    ``Pane is dead`` banner as if the program had written it. Attempt 1 waits until the
+    viewer looks at its pane; the retries come and go at once."""
+    gate = tmp_path / "go"
     file = tasks_file(
         tmp_path,
-        """
+        f"""
         tasks:
           - id: flaky
-            command: 'echo "try $TMUXORCH_ATTEMPT"; echo second line; exit 1'
+            command: 'while [ ! -e {gate} ]; do sleep 0.02; done; echo "try $TMUXORCH_ATTEMPT"; echo second line; exit 1'
             retries: 2
             retry_delay: 0.2s
         """,
     )
     for n in range(2):
+        gate.unlink(missing_ok=True)
         viewer = subprocess.Popen(
             tmuxorch_argv("watch", "-L", tmux_server.name, "flaky"),
             env=tmux_env(),
@@ -892,15 +917,13 @@ def test_watch_a_task_from_the_instant_its_run_starts_through_its_retries(
             text=True,
         )
         proc = start(tmux_server, file, *(["--new"] if n else []))
+        looking = partial(_attached, tmux_server, viewer.pid)
+        eventually(looking, what="the viewer looks", timeout=60)
+        gate.touch()
         out, err = viewer.communicate(timeout=120)
         proc.communicate(timeout=120)
         assert viewer.returncode == 0, err
         lines = out.splitlines()
-        assert [ln for ln in lines if ln.startswith("try")] == ["try 1", "try 2", "try 3"], (
-            n,
-            out,
-            err,
-        )
-        assert [ln for ln in lines if ln.startswith("try")] == ["try 1", "try 2", "try 3"]
+        assert [ln for ln in lines if ln.startswith("try")] == ["try 1", "try 2", "try 3"], out
         assert lines.count("second line") == 3
         assert "Pane is dead" not in out

@@ -215,9 +215,9 @@ def test_merged_through_validate_and_graph(tmp_path: Path) -> None:
     assert graph.returncode == 0, graph.stderr
     assert graph.stdout.splitlines() == [
         "level 0:",
-        "  a (coder)  [retries 2; timeout 1800s]",
+        "  a (coder)  [retries 2; timeout 30m]",
         "level 1:",
-        "  b (helper)  ← a  [retries 2; timeout 1800s]",
+        "  b (helper)  ← a  [retries 2; timeout 30m]",
         "  c (shell)  ← a  [timeout 5s]",
         "3 task(s), at most 1 at once",
     ]

@@ -280,6 +280,8 @@ def retry(file: str | None, tasks: list[str]) -> int:
 
 
 def graph(file: str) -> int:
+    from tmuxorch.spec.duration import written
+
     loaded = load(file)
     if isinstance(loaded, int):
         return loaded
@@ -298,7 +300,7 @@ def graph(file: str) -> int:
             if task.retries:
                 extra.append(f"retries {task.retries}")
             if task.timeout:
-                extra.append(f"timeout {task.timeout:g}s")
+                extra.append(f"timeout {written(task.timeout)}")
             if task.follows:
                 extra.append(f"created when {task.follows} succeeds")
             if task.worktree:

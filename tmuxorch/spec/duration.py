@@ -41,3 +41,17 @@ def format_duration(seconds: float) -> str:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
+
+
+def written(seconds: float) -> str:
+    """A duration as a person writes it in a file: ``2700`` → ``45m``, ``5400`` →
+    ``1h30m``, ``90`` → ``1m30s``, ``0.25`` → ``250ms``, ``2.5`` → ``2.5s``."""
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    whole = round(seconds)
+    if abs(seconds - whole) > 1e-9:
+        return f"{seconds:g}s"
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{n}{unit}" for n, unit in ((hours, "h"), (minutes, "m"), (secs, "s")) if n]
+    return "".join(parts) or "0s"
