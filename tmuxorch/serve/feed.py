@@ -12,7 +12,6 @@ exactly what it has not seen.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import hashlib
 import json
@@ -24,6 +23,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 Event = dict[str, object]
+Item = tuple[str, Event, int, bytes]
+"""An event read: its file's key, the event, the offset after it, its line."""
 TAIL_EVERY = 0.1
 """Seconds between looks at the files' sizes."""
 SLACK = 1.0
@@ -38,24 +39,29 @@ def key_of(directory: str) -> str:
 
 
 def encode(offsets: dict[str, int], t: float) -> str:
-    raw = json.dumps({"o": offsets, "t": t}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """``KEY.OFFSET-KEY.OFFSET~TIME`` (plain: it is made for every event a stream sends)."""
+    return "-".join(f"{k}.{v}" for k, v in offsets.items()) + f"~{t!r}"
 
 
 def decode(cursor: str) -> tuple[dict[str, int], float] | None:
     """A cursor's offsets and time; None if it is not one of ours."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-        offsets = {str(k): int(v) for k, v in data["o"].items()}
-        return offsets, float(data["t"])
-    except (ValueError, KeyError, TypeError, AttributeError):
+        places, t = cursor.split("~")
+        offsets = {}
+        for place in filter(None, places.split("-")):
+            key, offset = place.split(".")
+            offsets[key] = int(offset)
+        return offsets, float(t)
+    except ValueError:
         return None
 
 
-def read_events(path: str, start: int, end: int | None = None) -> Iterator[tuple[Event, int]]:
-    """Events of ``path`` from byte ``start`` (up to ``end``), each with the offset after it;
-    an unfinished last line waits for the next read."""
+def read_events(
+    path: str, start: int, end: int | None = None
+) -> Iterator[tuple[Event, int, bytes]]:
+    """Events of ``path`` from byte ``start`` (up to ``end``), each with the offset after it
+    and its line as written (sent as it is: serialised once for every stream); an
+    unfinished last line waits for the next read."""
     try:
         with open(path, "rb") as handle:
             handle.seek(start)
@@ -70,7 +76,7 @@ def read_events(path: str, start: int, end: int | None = None) -> Iterator[tuple
         except ValueError:
             continue
         if isinstance(event, dict):
-            yield event, at
+            yield event, at, line
 
 
 class Stream:
@@ -83,7 +89,7 @@ class Stream:
         self.t = 0.0
         self.since = time.time() - SLACK
         """Live events before this are not its (a file met later is read from its start)."""
-        self.queue: asyncio.Queue[tuple[str, Event, int] | None] = asyncio.Queue(QUEUE)
+        self.queue: asyncio.Queue[Item | None] = asyncio.Queue(QUEUE)
         self.behind = False
 
     def wants(self, event: Event) -> bool:
@@ -134,7 +140,7 @@ class Feed:
                 self.sizes[key] = 0  # it was made again
             if size == self.sizes[key]:
                 continue
-            for event, end in read_events(path, self.sizes[key], size):
+            for event, end, line in read_events(path, self.sizes[key], size):
                 self.sizes[key] = end
                 when = event.get("t")
                 for stream in list(self.streams):
@@ -143,7 +149,7 @@ class Feed:
                     if isinstance(when, (int, float)) and when < stream.since:
                         continue
                     try:
-                        stream.queue.put_nowait((key, event, end))
+                        stream.queue.put_nowait((key, event, end, line))
                     except asyncio.QueueFull:
                         stream.behind = True
 
@@ -167,11 +173,11 @@ class Feed:
     def close(self, stream: Stream) -> None:
         self.streams.discard(stream)
 
-    def backlog(self, stream: Stream, cursor: str | None) -> list[tuple[str, Event, int]]:
+    def backlog(self, stream: Stream, cursor: str | None) -> list[Item]:
         """What ``stream`` missed before now: with a cursor, everything after it (files it
         does not name: events after its time); without, nothing (it starts now)."""
         decoded = decode(cursor) if cursor else None
-        missed: list[tuple[str, Event, int]] = []
+        missed: list[Item] = []
         for key, size in list(self.sizes.items()):
             if decoded is None:
                 stream.offsets[key] = size
@@ -180,17 +186,17 @@ class Feed:
             start = offsets.get(key, 0)
             if start > size:
                 start = 0  # the file was made again
-            for event, end in read_events(self.paths[key], start, size):
+            for event, end, line in read_events(self.paths[key], start, size):
                 when = event.get("t")
                 newer = key in offsets or not isinstance(when, (int, float)) or when > t
                 if newer and stream.wants(event):
-                    missed.append((key, event, end))
+                    missed.append((key, event, end, line))
             stream.offsets.setdefault(key, start)
         if decoded is not None:
             stream.t = stream.since = decoded[1]
         return missed
 
-    def resume(self, stream: Stream) -> list[tuple[str, Event, int]]:
+    def resume(self, stream: Stream) -> list[Item]:
         """A stream that fell behind: what it missed, from the files."""
         stream.behind = False
         while not stream.queue.empty():

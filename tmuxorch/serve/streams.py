@@ -42,11 +42,13 @@ async def events(request: web.Request) -> web.StreamResponse:
         await response.write(b"retry: 1000\n\n")
         pending = feed.backlog(stream, cursor)
         while True:
-            for key, event, end in pending:
+            out = []
+            for key, event, end, line in pending:
                 ident = stream.take(key, event, end)
                 if ident is not None:
-                    data = json.dumps(event, ensure_ascii=False)
-                    await response.write(f"id: {ident}\ndata: {data}\n\n".encode())
+                    out.append(b"id: %s\ndata: %s\n\n" % (ident.encode(), line))
+            if out:
+                await response.write(b"".join(out))
             if stream.behind:
                 pending = feed.resume(stream)
                 continue
