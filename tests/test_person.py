@@ -283,7 +283,7 @@ def test_help_names_what_to_type() -> None:
     assert usage["send"].endswith("[OPTIONS] TARGET [TEXT...]")
     assert usage["watch"].endswith("[OPTIONS] TARGET...")
     assert usage["stop"].endswith("[OPTIONS] [TASK...]")
-    assert usage["layout"].endswith("[OPTIONS] FILE")
+    assert usage["layout"].endswith("[OPTIONS] FILE...")  # one or more
     logs = runner.invoke(app, ["logs", "--help"], terminal_width=200).output
     for option in ("--file  -f  FILE", "-L  NAME", "-S  PATH", "--attempt  N", "--run  ID"):
         assert re.search(r"\s+".join(map(re.escape, option.split())), logs), option
