@@ -166,20 +166,7 @@ def status(
     try:
         orphaned = _orphaned(run_row)
         if as_json:
-            print(
-                json.dumps(
-                    {
-                        "run": run_row.id,
-                        "file": run_row.file,
-                        "session": run_row.session,
-                        "state": run_row.state,
-                        "supervised": run_row.state == "running" and not orphaned,
-                        "reason": run_row.reason,
-                        "tasks": _with_results(store, run_row, rows(store, run_row, chosen=chosen)),
-                    },
-                    indent=2,
-                )
-            )
+            print(json.dumps(as_json_report(store, run_row, chosen), indent=2))
             return EXIT_OK
         if not follow:
             shown = rows(store, run_row, chosen=chosen)
@@ -195,6 +182,19 @@ def status(
         return follow_run(store, run_row, chosen)
     finally:
         store.close()
+
+
+def as_json_report(store: Store, run_row: RunRow, chosen: Client | None) -> dict[str, object]:
+    """A run as ``status --json`` (and ``serve``'s ``/api/runs/RUN``) shows it."""
+    return {
+        "run": run_row.id,
+        "file": run_row.file,
+        "session": run_row.session,
+        "state": run_row.state,
+        "supervised": run_row.state == "running" and not _orphaned(run_row),
+        "reason": run_row.reason,
+        "tasks": _with_results(store, run_row, rows(store, run_row, chosen=chosen)),
+    }
 
 
 def _orphaned(run_row: RunRow) -> bool:

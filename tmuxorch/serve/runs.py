@@ -131,20 +131,10 @@ def summary(ref: RunRef) -> dict[str, object]:
 
 def report(ref: RunRef, chosen: Client | None = None) -> dict[str, object]:
     """The run as ``tmuxorch status --json`` prints it."""
-    from tmuxorch.cli.tasks import _orphaned, _with_results, rows
+    from tmuxorch.cli.tasks import as_json_report
 
     store = Store(ref.directory)
     try:
-        row = ref.row
-        orphaned = _orphaned(row)
-        return {
-            "run": row.id,
-            "file": row.file,
-            "session": row.session,
-            "state": row.state,
-            "supervised": row.state == "running" and not orphaned,
-            "reason": row.reason,
-            "tasks": _with_results(store, row, rows(store, row, chosen=chosen)),
-        }
+        return as_json_report(store, ref.row, chosen)
     finally:
         store.close()
