@@ -84,7 +84,7 @@ def send(
             return fail("no tmuxorch task panes on this server to send to", EXIT_FAILED)
         failures = []
         for pane in panes:
-            if when_idle and not _wait_ready(client, pane, timeout):
+            if when_idle and not wait_ready(client, pane, timeout):
                 failures.append(f"{pane}: not ready for input within {timeout:g}s")
                 continue
             # keys alone press only those keys (an Enter after Up resubmits, after C-c
@@ -183,7 +183,7 @@ def _pane_of(
     raise NoPane(where.describe() + (" (--when-idle waits for it)" if where.coming else ""))
 
 
-def _wait_ready(client: Client, pane: str, timeout: float) -> bool:
+def wait_ready(client: Client, pane: str, timeout: float) -> bool:
     """Until the agent in ``pane`` shows it takes input (idle or asking), or ``timeout``.
     A plain command (a shell's patterns: no agent of ours) is ready too once it has printed
     nothing for :data:`QUIET` seconds."""

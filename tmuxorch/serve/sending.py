@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tmuxorch.bridge.keys import KEY_NAMES, known_key
 from tmuxorch.bridge.send import UnknownTarget, deliver, match, panes
+from tmuxorch.cli.send import wait_ready
 from tmuxorch.tmux.client import Client, TmuxError
 
 READY = ("idle", "waiting_input")
@@ -41,7 +42,7 @@ def send_input(clients: list[Client], body: dict[str, object]) -> str:
     if not text and not keys:
         raise Refused(422, "nothing to send: give text or keys", field="text")
     client, pane = _find(clients, str(target))
-    if when_idle and not _wait_ready(client, pane, float(timeout or 0)):  # type: ignore[arg-type]
+    if when_idle and not wait_ready(client, pane, float(timeout or 0)):  # type: ignore[arg-type]
         raise Refused(409, f"{target}: not ready for input within {timeout}s")
     why = deliver(
         client,
@@ -66,10 +67,3 @@ def _find(clients: list[Client], target: str) -> tuple[Client, str]:
         except TmuxError:
             continue
     raise Refused(404, str(UnknownTarget(target, sorted(set(valid)))), field="target")
-
-
-def _wait_ready(client: Client, pane: str, timeout: float) -> bool:
-    """Until the agent in ``pane`` shows it takes input (idle or asking), or ``timeout``."""
-    from tmuxorch.cli.send import _wait_ready as wait
-
-    return wait(client, pane, timeout)
