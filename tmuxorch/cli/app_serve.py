@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tmuxorch.cli.app import _done, app
+from tmuxorch.cli.app import SocketName, SocketPath, _done, _server, app
 
 
 @app.command()
@@ -99,11 +99,14 @@ def add(
             "--timeout", metavar="SECONDS", help="Seconds to wait for the live run's answer."
         ),
     ] = 30.0,
+    socket_name: SocketName = None,
+    socket_path: SocketPath = None,
 ) -> None:
     """Add a task to a run of FILE, checked as a task of the file (the file is not changed).
 
     A live run takes it at once; with no supervisor running, FILE's latest run gets it and
-    'tmuxorch run FILE' goes on with it. Bad input: exit 2, and the run goes on.
+    'tmuxorch run FILE' is started in the background to go on with it (with no run yet, one
+    is started, on the server -L/-S name). Bad input: exit 2, and the run goes on.
     """
     from tmuxorch.cli import add as add_cmd
 
@@ -117,5 +120,6 @@ def add(
             depends_on=list(depends_on or []),
             data=data,
             timeout=timeout,
+            server_args=_server(socket_name, socket_path).server_args,
         )
     )
