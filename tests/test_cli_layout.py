@@ -82,7 +82,8 @@ def test_named_layouts_are_found_like_tmuxps(idle_server: Server, tmp_path: Path
     result = run("layout", "web", "api", "db", "-d", "-L", idle_server.name, env=env)
     assert result.returncode == 0, result.stderr
     assert sorted(idle_server.sessions()) == ["api", "db", "web"]
-    assert windows(idle_server, "api") == ["sh", "sh"]
+    # unnamed windows take their program's name (for a moment it may be the tmux that forks it)
+    eventually(lambda: windows(idle_server, "api") == ["sh", "sh"], what="two windows of sh")
     missing = run("layout", "-d", "-L", idle_server.name, "web", "nope", env=env)
     assert (missing.returncode, missing.stderr) == (
         2,

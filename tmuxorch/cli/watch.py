@@ -109,12 +109,12 @@ def watch(
             from_start=whole,
         )
 
-    for target, pane in live.items():
-        follow(target, pane, whole=from_start or target in new)
-    subscription = poller.subscribe()
     checked = time.monotonic()
     read: dict[str, int] = {}  # pane → lines of it seen (its transcript has them too)
-    try:
+    try:  # from the first hold on: whatever happens, the panes held are let go
+        for target, pane in live.items():
+            follow(target, pane, whole=from_start or target in new)
+        subscription = poller.subscribe()
         with poller:
             while following or waiting:
                 event = subscription.get(timeout=RECHECK if waiting else None)
