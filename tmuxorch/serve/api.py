@@ -106,34 +106,16 @@ def _names(body: dict[str, object]) -> list[str] | None:
 async def _ask(request: web.Request, action: str) -> web.Response:
     """Stop or retry tasks of a live run: the request reaches its supervisor the way
     ``tmuxorch stop``/``retry`` do (a request file it watches)."""
-    from tmuxorch.run.opening import supervisor_alive
-    from tmuxorch.run.requests import request as ask
+    from tmuxorch.serve.control import ask
+    from tmuxorch.serve.sending import Refused
 
     ref = await _run(request)
     names = _names(await _body(request))
-    if action == "retry" and names is None:
-        raise _error(422, "retry needs tasks: a list of task ids", field="tasks")
-    if ref.row.state != "running" or not supervisor_alive(ref.row.file):
-        raise _error(
-            409,
-            f"run {ref.id} is not live (no supervisor): 'tmuxorch run {ref.row.file}' resumes it",
-        )
-    known = await asyncio.to_thread(_task_ids, ref)
-    unknown = [n for n in names or [] if n not in known]
-    if unknown:
-        raise _error(422, f"no task {unknown[0]!r} in run {ref.id}", field="tasks")
-    await asyncio.to_thread(ask, ref.row.file, action, names or [], everything=names is None)
-    return web.json_response({"run": ref.id, "action": action, "tasks": names}, status=202)
-
-
-def _task_ids(ref: RunRef) -> set[str]:
-    from tmuxorch.run.store import Store
-
-    store = Store(ref.directory)
     try:
-        return set(store.tasks(ref.id))
-    finally:
-        store.close()
+        asked = await asyncio.to_thread(ask, ref, action, names)
+    except Refused as exc:
+        raise _error(exc.status, exc.why, **exc.more) from None
+    return web.json_response(asked, status=202)
 
 
 async def stop(request: web.Request) -> web.Response:
