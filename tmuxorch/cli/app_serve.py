@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tmuxorch.cli.app import _done, app
+from tmuxorch.cli.app import SocketName, SocketPath, _done, app
 
 
 @app.command()
@@ -118,3 +118,15 @@ def add(
             timeout=timeout,
         )
     )
+
+
+@app.command()
+def mcp(
+    socket_name: SocketName = None,
+    socket_path: SocketPath = None,
+) -> None:
+    """An MCP server on stdin/stdout: a lead agent lists runs and tasks, reads and types into
+    tasks, stops, retries, adds tasks and starts runs (register: see the README)."""
+    from tmuxorch.cli.mcp import mcp as mcp_cmd
+
+    _done(mcp_cmd(socket_name=socket_name, socket_path=socket_path))
