@@ -123,3 +123,15 @@ def add(
             server_args=_server(socket_name, socket_path).server_args,
         )
     )
+
+
+@app.command()
+def mcp(
+    socket_name: SocketName = None,
+    socket_path: SocketPath = None,
+) -> None:
+    """An MCP server on stdin/stdout: a lead agent lists runs and tasks, reads and types into
+    tasks, stops, retries, adds tasks and starts runs (register: see the README)."""
+    from tmuxorch.cli.mcp import mcp as mcp_cmd
+
+    _done(mcp_cmd(socket_name=socket_name, socket_path=socket_path))

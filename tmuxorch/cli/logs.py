@@ -55,7 +55,7 @@ def logs(
             )
         row = rows[task]
         if not row.attempts:
-            return fail(_never_ran(task, row.state, row.reason), EXIT_FAILED)
+            return fail(never_ran(task, row.state, row.reason), EXIT_FAILED)
         if attempt is not None and not 1 <= attempt <= row.attempts:
             numbers = ", ".join(str(n) for n in range(1, row.attempts + 1))
             return fail(
@@ -107,7 +107,7 @@ def _run(store: Store, latest: RunRow, run_id: str) -> RunRow | str:
     return f"no run {run_id!r} of {latest.file} (its runs, newest first: {shown}{more})"
 
 
-def _never_ran(task: str, state: str, reason: str | None) -> str:
+def never_ran(task: str, state: str, reason: str | None) -> str:
     """Why ``task`` has no transcript: it never started."""
     if state in ("pending", "running", "retrying"):
         return f"{task} has not started yet"

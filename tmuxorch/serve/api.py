@@ -28,7 +28,7 @@ _ERRORS: dict[int, type[web.HTTPException]] = {
     404: web.HTTPNotFound,
     409: web.HTTPConflict,
     422: web.HTTPUnprocessableEntity,
-    501: web.HTTPNotImplemented,
+    504: web.HTTPGatewayTimeout,
 }
 
 
@@ -106,34 +106,16 @@ def _names(body: dict[str, object]) -> list[str] | None:
 async def _ask(request: web.Request, action: str) -> web.Response:
     """Stop or retry tasks of a live run: the request reaches its supervisor the way
     ``tmuxorch stop``/``retry`` do (a request file it watches)."""
-    from tmuxorch.run.opening import supervisor_alive
-    from tmuxorch.run.requests import request as ask
+    from tmuxorch.serve.control import ask
+    from tmuxorch.serve.sending import Refused
 
     ref = await _run(request)
     names = _names(await _body(request))
-    if action == "retry" and names is None:
-        raise _error(422, "retry needs tasks: a list of task ids", field="tasks")
-    if ref.row.state != "running" or not supervisor_alive(ref.row.file):
-        raise _error(
-            409,
-            f"run {ref.id} is not live (no supervisor): 'tmuxorch run {ref.row.file}' resumes it",
-        )
-    known = await asyncio.to_thread(_task_ids, ref)
-    unknown = [n for n in names or [] if n not in known]
-    if unknown:
-        raise _error(422, f"no task {unknown[0]!r} in run {ref.id}", field="tasks")
-    await asyncio.to_thread(ask, ref.row.file, action, names or [], everything=names is None)
-    return web.json_response({"run": ref.id, "action": action, "tasks": names}, status=202)
-
-
-def _task_ids(ref: RunRef) -> set[str]:
-    from tmuxorch.run.store import Store
-
-    store = Store(ref.directory)
     try:
-        return set(store.tasks(ref.id))
-    finally:
-        store.close()
+        asked = await asyncio.to_thread(ask, ref, action, names)
+    except Refused as exc:
+        raise _error(exc.status, exc.why, **exc.more) from None
+    return web.json_response(asked, status=202)
 
 
 async def stop(request: web.Request) -> web.Response:
@@ -148,28 +130,16 @@ async def add_task(request: web.Request) -> web.Response:
     """A task added to the run, checked like a task of its file (``tmuxorch add``): 201
     when its supervisor took it, 202 when recorded for ``tmuxorch run FILE`` to go on
     with (no supervisor runs), 422 with each field's problem."""
-    from tmuxorch.run.adding import add_to
-    from tmuxorch.run.requests import Unanswered
-    from tmuxorch.spec.errors import SpecError
+    from tmuxorch.serve import control
+    from tmuxorch.serve.sending import Refused
 
     ref = await _run(request)
     body = await _body(request)
-    latest = await asyncio.to_thread(request.app[SERVE].runs.latest, ref.row.file)
-    if latest != ref.id:
-        raise _error(409, f"run {ref.id} is not the latest run of {ref.row.file} ({latest})")
     try:
-        added = await asyncio.to_thread(add_to, ref.row.file, body)
-    except LookupError as exc:
-        raise _error(409, str(exc)) from None
-    except Unanswered as exc:
-        raise _error(409, f"the run did not answer: {exc}") from None
-    except SpecError as exc:
-        raise _error(409, f"the run's file is bad now: {exc}") from None
-    if not added.ok:
-        errors = [e.as_json() for e in added.errors]
-        first = errors[0]
-        raise _error(422, str(first["message"]), field=first["field"], errors=errors)
-    return web.json_response(added.as_json(), status=201 if added.live else 202)
+        added = await asyncio.to_thread(control.add, ref, body)
+    except Refused as exc:
+        raise _error(exc.status, exc.why, **exc.more) from None
+    return web.json_response(added, status=201 if added.get("live") else 202)
 
 
 async def send(request: web.Request) -> web.Response:

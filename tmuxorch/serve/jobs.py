@@ -20,16 +20,17 @@ import contextlib
 import json
 import os
 import shlex
-import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from tmuxorch import private
+from tmuxorch.run.background import start_detached
 from tmuxorch.spec.user_config import state_dir as default_state_dir
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Iterable, Iterator, Mapping, Sequence
 
     from tmuxorch.spec.jobs import Job
@@ -285,25 +286,19 @@ class Jobs:
             if job.inline is not None:
                 private.write(job.file, job.inline)
             log = os.path.join(folder, f"{now:%Y%m%d-%H%M%S}.log")
-            fd = private.open_fd(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         except OSError as exc:
             return _replace(run, argv=argv, note=f"not started: {exc}")
+        late = " (missed while serve was down: run once)" if firing.missed else ""
         try:
-            late = " (missed while serve was down: run once)" if firing.missed else ""
-            os.write(fd, f"# job {job.id} for {run.slot}{late}: {shlex.join(argv)}\n".encode())
-            child = subprocess.Popen(
+            child = start_detached(  # it outlives serve, and serve's Ctrl-C
                 argv,
-                stdin=subprocess.DEVNULL,
-                stdout=fd,
-                stderr=subprocess.STDOUT,
+                log,
                 cwd=job.file if os.path.isdir(job.file) else os.path.dirname(job.file),
                 env=self.env,
-                start_new_session=True,  # its own: it outlives serve, and serve's Ctrl-C
+                header=f"# job {job.id} for {run.slot}{late}: {shlex.join(argv)}\n",
             )
         except OSError as exc:
             return _replace(run, argv=argv, log=log, note=f"not started: {exc}")
-        finally:
-            os.close(fd)
         self.children[job.id] = child
         _prune(folder)
         return _replace(run, argv=argv, log=log, pid=child.pid)

@@ -62,14 +62,20 @@ class Runs:
                 found += [file for _, file in run_sessions(client)]
             except TmuxError:
                 continue
-        with self._lock:
-            new = [f for f in dict.fromkeys(found) if f not in self._files]
-            if new:
-                self._files = new + self._files
-                private.folder(os.path.dirname(self.known_file))
-                private.write(self.known_file + ".tmp", json.dumps(self._files))
-                os.replace(self.known_file + ".tmp", self.known_file)
+        self.remember(found)
         return found
+
+    def remember(self, files: list[str]) -> None:
+        """Know these files' runs from now on (first in the list), even once their
+        sessions are gone."""
+        with self._lock:
+            new = [f for f in dict.fromkeys(files) if f not in self._files]
+            if new:  # with those another process (serve, mcp) wrote meanwhile
+                self._files = list(dict.fromkeys(new + self._files + self._load()))
+                private.folder(os.path.dirname(self.known_file))
+                temporary = f"{self.known_file}.{os.getpid()}.tmp"  # serve and mcp share it
+                private.write(temporary, json.dumps(self._files))
+                os.replace(temporary, self.known_file)
 
     def files(self) -> list[str]:
         with self._lock:
@@ -92,15 +98,6 @@ class Runs:
                 store.close()
         refs.sort(key=lambda r: r.row.started, reverse=True)
         return list({r.id: r for r in refs}.values())
-
-    def latest(self, file: str) -> str | None:
-        """The id of ``file``'s latest run."""
-        store = Store(state_dir(file))
-        try:
-            runs = store.runs(file)
-        finally:
-            store.close()
-        return runs[0].id if runs else None
 
     def find(self, run_id: str) -> RunRef | None:
         return next((r for r in self.all() if r.id == run_id), None)

@@ -253,12 +253,15 @@ def set_titles(client: Client, titles: Iterable[tuple[str, str]]) -> None:
     client.run_each([("select-pane", "-t", pane, "-T", title) for pane, title in titles])
 
 
-def capture(client: Client, panes: list[str], *, history: bool = False) -> dict[str, str]:
-    """The screen (with ``history``, also the scrollback) of each pane, in one invocation.
+def capture(
+    client: Client, panes: list[str], *, history: bool = False, scrollback: int = 0
+) -> dict[str, str]:
+    """The screen (with ``history``, also the scrollback; or its last ``scrollback``
+    lines) of each pane, in one invocation.
 
     Panes that no longer exist are left out.
     """
-    start = ("-S", "-") if history else ()
+    start = ("-S", "-") if history else ("-S", f"-{scrollback}") if scrollback > 0 else ()
     outputs = client.run_each([("capture-pane", "-p", "-J", *start, "-t", pane) for pane in panes])
     return {
         pane: "\n".join(out) for pane, out in zip(panes, outputs, strict=True) if out is not None
