@@ -101,17 +101,19 @@ def test_a_remote_address_needs_saying_so(tmux_server: Server, tmp_path: Path) -
 def test_runs_and_tasks_as_status_json_shows_them(
     served: Callable[..., Served], tmux_server: Server, tmp_path: Path
 ) -> None:
+    gate = tmp_path / "go"
     file = tasks_file(
         tmp_path,
-        """
+        f"""
         tasks:
-          - {id: a, command: 'echo alpha; echo beta'}
-          - {id: b, command: 'exit 3', depends_on: [a]}
+          - {{id: a, command: 'while [ ! -e {gate} ]; do sleep 0.05; done; echo alpha; echo beta'}}
+          - {{id: b, command: 'exit 3', depends_on: [a]}}
         """,
     )
     proc = start(tmux_server, file)
     one = served()
-    run = one.run_id()
+    run = one.run_id()  # serve finds runs by their sessions: it has seen this one
+    gate.touch()
     proc.communicate(timeout=120)
     shown = one.get(f"/api/runs/{run}")
     status = subprocess.run(
