@@ -843,7 +843,9 @@ def test_watch_reads_a_plain_pane_that_prints_and_exits_at_once(
         gate.touch()  # it prints and exits at once
         out, err = viewer.communicate(timeout=60)
         assert viewer.returncode == 0, err
-        assert out.splitlines() == [f"hello {i}", f"world {i}", "[exited with status 0]"]
+        # tmux 3.3a loses a share of exit statuses (FACTS): then the end has no status
+        assert out.splitlines()[:2] == [f"hello {i}", f"world {i}"]
+        assert out.splitlines()[2:] in (["[exited with status 0]"], ["[exited]"])
         assert f"plain{i}" not in tmux_server.sessions()  # closed, as tmux would have
 
 
