@@ -4,8 +4,9 @@ people watch it. ``serve`` mirrors what capture-pane shows; it never attaches to
 as a tmux client, so no viewer ever resizes anyone's window.
 
 A viewer gets its pane's screen (every row at first, then the rows that changed, with the
-cursor and size), its lines as they scroll by, its agent's state, and its end. One that
-cannot keep up is told of a ``gap`` and given the whole screen again.
+cursor and size), the answers the screen offers when they change (``choices``, see
+:mod:`tmuxorch.agents.choices`), its lines as they scroll by, its agent's state, and its
+end. One that cannot keep up is told of a ``gap`` and given the whole screen again.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Viewer:
             screen = self.hub.screens.get(self.key)
             if screen is not None:
                 self.queue.put_nowait(screen.whole())
+                self.queue.put_nowait(screen.offered())
 
 
 class Screen:
@@ -49,6 +51,7 @@ class Screen:
         self.rows: list[str] = []
         self.cursor: object = [0, 0]
         self.size: object = [0, 0]
+        self.choices: list[dict[str, object]] = []
 
     def update(self, text: str, event: Event) -> Message | None:
         """The rows that changed (all of them on a new size), or None."""
@@ -75,6 +78,19 @@ class Screen:
             "cursor": self.cursor,
             "size": self.size,
         }
+
+    def offer(self) -> Message | None:
+        """The answers the screen offers now, if not the ones offered before."""
+        from tmuxorch.agents.choices import choices
+
+        now = [choice.as_json() for choice in choices("\n".join(self.rows))]
+        if now == self.choices:
+            return None
+        self.choices = now
+        return self.offered()
+
+    def offered(self) -> Message:
+        return {"type": "choices", "choices": list(self.choices)}
 
 
 class Hub:
@@ -106,6 +122,7 @@ class Hub:
             poller.watch(pane, label=label, patterns=patterns)
         else:
             viewer.put(self.screens[key].whole())
+            viewer.put(self.screens[key].offered())
         return viewer
 
     def close(self, viewer: Viewer) -> None:
@@ -140,8 +157,10 @@ class Hub:
         if not viewers:
             return
         message: Message | None
+        offer = None
         if text is not None:
             message = self.screens[key].update(text, event)
+            offer = None if message is None else self.screens[key].offer()
         elif event["type"] in ("lines", "state", "exit", "gone", "gap"):
             message = {k: v for k, v in event.items() if k != "t"}
         else:
@@ -150,3 +169,5 @@ class Hub:
             return
         for viewer in list(viewers):
             viewer.put(message)
+            if offer is not None:
+                viewer.put(offer)

@@ -78,7 +78,8 @@ def _pane_target(raw: str) -> str:
 async def pane(request: web.Request) -> web.WebSocketResponse:
     """``GET /api/panes/{pane}/stream[?run=ID]`` (a WebSocket). Out: ``screen`` (``rows``:
     all of them when ``key``, else those that changed, by row number; ``cursor``,
-    ``size``), ``lines``, ``state``, ``exit``, ``gone``, ``gap``. In: ``{"type": "input",
+    ``size``), ``choices`` (the answers the screen offers, each with what to ``send``),
+    ``lines``, ``state``, ``exit``, ``gone``, ``gap``. In: ``{"type": "input",
     "data": "..."}`` (keystrokes as a terminal sends them, byte for byte) or ``{"type":
     "send", "text": ..., "keys": [...], "enter": true}`` (as ``POST /api/send``)."""
     from tmuxorch.agents.patterns import of_pane
