@@ -1,0 +1,160 @@
+"""The page ``tmuxorch serve`` shows at ``/``, in real headless Chromium (Debian's
+``chromium``, driven by Playwright), against real runs on real tmux: the demo's tasks, a
+live mirror of a pane, typing into the mirror, and answering a waiting agent with a button.
+
+Without Chromium or Playwright these tests are skipped, saying why; in CI (``CI=true``)
+they fail instead, since ``.ci/run`` installs both."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.conftest import ROOT, eventually, tmuxorch_argv
+from tests.serve_helpers import Served
+from tests.test_run import start, states, tasks_file
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from playwright.sync_api import Browser, Page
+
+    from tests.conftest import Server
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT = 120_000
+"""Milliseconds a page may take to show something (a deadline, not a speed)."""
+
+
+def _missing(why: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{why}: .ci/run should have installed it")
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("playwright is not installed (pip install -e '.[test]')")
+    if not os.access(CHROMIUM, os.X_OK):
+        _missing(f"no {CHROMIUM} (Debian: apt-get install chromium)")
+    with sync_playwright() as playwright:
+        found = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield found
+        found.close()
+
+
+@pytest.fixture
+def served(tmux_server: Server, tmp_path: Path) -> Iterator[Served]:
+    one = Served(tmux_server, tmp_path / "home")
+    yield one
+    one.stop()
+
+
+def opened(browser: Browser, one: Served, where: str = "", width: int = 1280) -> Page:
+    """A page that came in with the token (its cookie), then went to ``/#where``."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.set_default_timeout(WAIT)
+    page.goto(f"{one.url}?token={one.token}")
+    if where:
+        page.goto(f"{one.url}#{where}")
+    return page
+
+
+def mirror_text(page: Page) -> str:
+    """What the mirror shows, as a person reads it."""
+    return page.locator("#mirror .xterm-rows").inner_text().replace("\xa0", " ")
+
+
+def demo(tmp_path: Path) -> str:
+    """The bundled demo (layouts/demo.yaml), working in ``tmp_path`` and a little faster."""
+    text = (ROOT / "layouts" / "demo.yaml").read_text()
+    text = text.replace("start_directory: ./..", f"start_directory: {tmp_path}")
+    text = text.replace("../prompts/", f"{ROOT}/prompts/").replace('"0.4"', '"0.05"')
+    return tasks_file(tmp_path, text, "demo.yaml")
+
+
+def test_the_page_shows_the_demo_and_a_waiting_agent_is_answered_with_its_button(
+    browser: Browser, served: Served, tmux_server: Server, tmp_path: Path
+) -> None:
+    file = demo(tmp_path)
+    proc = start(tmux_server, file)
+    run = served.run_id()
+    page = opened(browser, served)
+    page.wait_for_selector(f'#run-list a[href="#run={run}"]')
+    rows = page.locator("#tasks tbody tr")
+    rows.first.wait_for()
+    assert [rows.nth(i).get_attribute("data-task") for i in range(rows.count())] == [
+        "plan",
+        "api",
+        "ui",
+        "docs",
+        "review",
+    ]
+    page.click('tr.waiting_input[data-task="review"]')
+    page.wait_for_selector("#task-title:text-is('review')")
+    page.wait_for_function(
+        "() => document.querySelector('#mirror .xterm-rows')?.textContent"
+        ".includes('Ship the login feature? (y/n)')"
+    )
+    page.click("#choice-buttons button:text-is('y')")
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 0, out
+    assert set(states(file).values()) == {"succeeded"}
+    log = subprocess.run(
+        tmuxorch_argv("logs", "review", "--file", file), capture_output=True, text=True
+    )
+    assert "Ship the login feature? (y/n) y" in log.stdout
+    page.wait_for_selector("#progress:text-is('5/5 done')")
+    page.close()
+
+
+def test_the_mirror_is_live_and_typing_into_it_reaches_the_pane_byte_for_byte(
+    browser: Browser, served: Served, tmux_server: Server, tmp_path: Path
+) -> None:
+    typed = tmp_path / "typed"
+    text = "hé $HOME 'q' \"x\";|&`"
+    expected = text.encode() + b"\x1b\t\r"
+    file = tasks_file(
+        tmp_path,
+        f"""
+        tasks:
+          - {{id: ticker, command: 'i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.2; done'}}
+          - {{id: keys, command: 'stty raw -echo; printf ready; head -c {len(expected)} > {typed}'}}
+        """,
+    )
+    proc = start(tmux_server, file)
+    run = served.run_id()
+    page = opened(browser, served, f"run={run}&task=ticker", width=375)
+    page.wait_for_function("() => /tick-\\d+/.test(document.querySelector('#mirror')?.textContent)")
+    first = max(int(w[5:]) for w in mirror_text(page).split() if w.startswith("tick-"))
+    page.wait_for_function(
+        f"() => document.querySelector('#mirror').textContent.includes('tick-{first + 3}')"
+    )
+    page.goto(f"{served.url}#run={run}&task=keys")
+    page.wait_for_function("() => document.querySelector('#mirror')?.textContent.includes('ready')")
+    page.click("#mirror")
+    page.keyboard.type(text)
+    for key in ("Escape", "Tab", "Enter"):
+        page.keyboard.press(key)
+    eventually(lambda: states(file).get("keys") == "succeeded", what="keys read all it was sent")
+    assert typed.read_bytes() == expected
+    assert served.call("POST", f"/api/runs/{run}/stop", {"all": True})[0] == 202
+    proc.communicate(timeout=120)
+    page.close()
