@@ -141,6 +141,8 @@ def test_the_mirror_is_live_and_typing_into_it_reaches_the_pane_byte_for_byte(
     )
     proc = start(tmux_server, file)
     run = served.run_id()
+    sizes = "#{pane_id} #{pane_width}x#{pane_height} #{window_width}x#{window_height}"
+    before = tmux_server.client.cmd("list-panes", "-a", "-F", sizes)
     page = opened(browser, served, f"run={run}&task=ticker", width=375)
     page.wait_for_function("() => /tick-\\d+/.test(document.querySelector('#mirror')?.textContent)")
     first = max(int(w[5:]) for w in mirror_text(page).split() if w.startswith("tick-"))
@@ -155,6 +157,17 @@ def test_the_mirror_is_live_and_typing_into_it_reaches_the_pane_byte_for_byte(
         page.keyboard.press(key)
     eventually(lambda: states(file).get("keys") == "succeeded", what="keys read all it was sent")
     assert typed.read_bytes() == expected
-    assert served.call("POST", f"/api/runs/{run}/stop", {"all": True})[0] == 202
-    proc.communicate(timeout=120)
+    # a phone-wide page mirrors the panes: it neither resized them nor attached to them
+    assert tmux_server.client.cmd("list-panes", "-a", "-F", sizes) == before
+    flags = tmux_server.client.cmd("list-clients", "-F", "#{client_flags}")
+    assert all("control-mode" in f and "ignore-size" in f for f in flags), flags
+    # stopping serve with the page open ends its event stream and pane stream at once
+    # (not after aiohttp's minute of waiting for them: longer than Served.stop's deadline)
+    served.stop()
+    assert served.proc.returncode == 0
     page.close()
+    stop = subprocess.run(
+        tmuxorch_argv("stop", "--all", "--file", file), capture_output=True, text=True
+    )
+    assert stop.returncode == 0, stop.stderr
+    proc.communicate(timeout=120)

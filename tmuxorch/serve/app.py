@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import os
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from tmuxorch.serve import api, streams
 from tmuxorch.serve.feed import Feed
@@ -95,6 +95,21 @@ async def _start(app: web.Application) -> None:
     serve.tasks += [asyncio.create_task(_scan(serve)), asyncio.create_task(serve.feed.tail())]
 
 
+async def _closing(app: web.Application) -> None:
+    """Before the server waits for its requests to end: end the ones that never would (each
+    open page's event stream and pane streams), or stopping would wait on every browser."""
+    serve = app[SERVE]
+    for stream in list(serve.feed.streams):
+        while True:
+            try:
+                stream.queue.put_nowait(None)
+                break
+            except asyncio.QueueFull:
+                stream.queue.get_nowait()
+    for ws in list(serve.sockets):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"tmuxorch serve is stopping")
+
+
 async def _stop(app: web.Application) -> None:
     serve = app[SERVE]
     for task in serve.tasks:
@@ -108,6 +123,7 @@ def make_app(token: str, clients: list[Client], runs: Runs | None = None) -> web
     app = web.Application(middlewares=[doors], client_max_size=BODY_LIMIT)
     app[SERVE] = Serve(token, clients, runs, Feed(runs.directories))
     app.on_startup.append(_start)
+    app.on_shutdown.append(_closing)
     app.on_cleanup.append(_stop)
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC)

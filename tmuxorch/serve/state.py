@@ -24,6 +24,8 @@ class Serve:
     feed: Feed
     hub: Hub | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    sockets: set[web.WebSocketResponse] = field(default_factory=set)
+    """The pane streams open now (closed when ``serve`` stops)."""
 
 
 SERVE = web.AppKey("serve", Serve)

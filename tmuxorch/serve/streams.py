@@ -109,6 +109,7 @@ async def pane(request: web.Request) -> web.WebSocketResponse:
     client, where = found
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=1024 * 1024)
     await ws.prepare(request)
+    serve.sockets.add(ws)
     viewer = serve.hub.open(client, where.pane, where.label, of_pane(where.agent, where.patterns))
     await ws.send_json({"type": "hello", "pane": where.pane, "label": where.label})
 
@@ -131,6 +132,7 @@ async def pane(request: web.Request) -> web.WebSocketResponse:
     finally:
         writer.cancel()
         serve.hub.close(viewer)
+        serve.sockets.discard(ws)
     return ws
 
 
