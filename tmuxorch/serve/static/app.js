@@ -107,12 +107,15 @@ function drawRun(report) {
   }));
 }
 
-// many events come at once: read the run once for them all
-let runSoon = null;
-let runsSoon = null;
+// many events come at once: read again once for them all (and at least that often while
+// they keep coming)
+const pending = {};
 function soon(what, ms) {
-  if (what === "run") { clearTimeout(runSoon); runSoon = setTimeout(loadRun, ms); }
-  else { clearTimeout(runsSoon); runsSoon = setTimeout(loadRuns, ms); }
+  if (pending[what]) return;
+  pending[what] = setTimeout(() => {
+    pending[what] = null;
+    (what === "run" ? loadRun : loadRuns)();
+  }, ms);
 }
 
 function listen() {

@@ -64,11 +64,13 @@ export class TaskView {
   watch(pane, run, row) {
     this.close();
     this.pane = pane;
+    $("task").classList.toggle("no-pane", !pane);
     const transcript = $("transcript");
     if (!pane) {
       $("mirror-size").textContent = "";
       transcript.hidden = !row.attempt;
       transcript.textContent = "";
+      if (!row.attempt) say($("task-message"), "It has not started yet.");
       if (row.attempt) this.transcript(run, row.task);
       return;
     }
@@ -92,7 +94,9 @@ export class TaskView {
       const response = await fetch(`/api/runs/${encodeURIComponent(run)}/tasks/${encodeURIComponent(task)}/log`, { credentials: "same-origin" });
       const text = response.ok ? await response.text() : "";
       if (this.run === run && this.task === task && !this.pane) {
-        $("transcript").textContent = text.split("\n").slice(-400).join("\n") || "(nothing was written)";
+        const shown = $("transcript");
+        shown.textContent = text.split("\n").slice(-400).join("\n") || "(nothing was written)";
+        shown.scrollTop = shown.scrollHeight; // the end is what happened last
       }
     } catch { /* the next refresh tries again */ }
   }
