@@ -1,6 +1,7 @@
 """The page ``tmuxorch serve`` shows at ``/``, in real headless Chromium (Debian's
 ``chromium``, driven by Playwright), against real runs on real tmux: the demo's tasks, a
-live mirror of a pane, typing into the mirror, and answering a waiting agent with a button.
+live mirror of a pane, typing into the mirror and the input box, and answering a waiting
+agent with a button.
 
 Without Chromium or Playwright these tests are skipped, saying why; in CI (``CI=true``)
 they fail instead, since ``.ci/run`` installs both."""
@@ -82,6 +83,13 @@ def mirror_text(page: Page) -> str:
     return page.locator("#mirror .xterm-rows").inner_text().replace("\xa0", " ")
 
 
+def window_sizes(server: Server) -> dict[str, str]:
+    lines = server.client.cmd(
+        "list-windows", "-a", "-F", "#{window_id} #{window_width}x#{window_height}"
+    )
+    return dict(line.split() for line in lines)
+
+
 def demo(tmp_path: Path) -> str:
     """The bundled demo (layouts/demo.yaml), working in ``tmp_path`` and a little faster."""
     text = (ROOT / "layouts" / "demo.yaml").read_text()
@@ -128,7 +136,7 @@ def test_the_page_shows_the_demo_and_a_waiting_agent_is_answered_with_its_button
 def test_the_mirror_is_live_and_typing_into_it_reaches_the_pane_byte_for_byte(
     browser: Browser, served: Served, tmux_server: Server, tmp_path: Path
 ) -> None:
-    typed = tmp_path / "typed"
+    typed, said = tmp_path / "typed", tmp_path / "said"
     text = "hé $HOME 'q' \"x\";|&`"
     expected = text.encode() + b"\x1b\t\r"
     file = tasks_file(
@@ -137,12 +145,12 @@ def test_the_mirror_is_live_and_typing_into_it_reaches_the_pane_byte_for_byte(
         tasks:
           - {{id: ticker, command: 'i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.2; done'}}
           - {{id: keys, command: 'stty raw -echo; printf ready; head -c {len(expected)} > {typed}'}}
+          - {{id: line, command: 'printf "say: "; read -r said; printf %s "$said" > {said}'}}
         """,
     )
     proc = start(tmux_server, file)
     run = served.run_id()
-    sizes = "#{pane_id} #{pane_width}x#{pane_height} #{window_width}x#{window_height}"
-    before = tmux_server.client.cmd("list-panes", "-a", "-F", sizes)
+    before = window_sizes(tmux_server)
     page = opened(browser, served, f"run={run}&task=ticker", width=375)
     page.wait_for_function("() => /tick-\\d+/.test(document.querySelector('#mirror')?.textContent)")
     first = max(int(w[5:]) for w in mirror_text(page).split() if w.startswith("tick-"))
@@ -157,8 +165,18 @@ def test_the_mirror_is_live_and_typing_into_it_reaches_the_pane_byte_for_byte(
         page.keyboard.press(key)
     eventually(lambda: states(file).get("keys") == "succeeded", what="keys read all it was sent")
     assert typed.read_bytes() == expected
+    page.goto(f"{served.url}#run={run}&task=line")
+    page.wait_for_function("() => document.querySelector('#mirror')?.textContent.includes('say:')")
+    page.fill("#send-text", text)
+    page.click("#send-form button")
+    eventually(lambda: states(file).get("line") == "succeeded", what="line read its line")
+    assert said.read_text() == text  # the input box sends with /api/send: text, then Enter
     # a phone-wide page mirrors the panes: it neither resized them nor attached to them
-    assert tmux_server.client.cmd("list-panes", "-a", "-F", sizes) == before
+    after = window_sizes(tmux_server)
+    assert before.keys() & after.keys()
+    assert {w: after[w] for w in before.keys() & after.keys()} == {
+        w: before[w] for w in before.keys() & after.keys()
+    }
     flags = tmux_server.client.cmd("list-clients", "-F", "#{client_flags}")
     assert all("control-mode" in f and "ignore-size" in f for f in flags), flags
     # stopping serve with the page open ends its event stream and pane stream at once
