@@ -11,7 +11,7 @@ const $ = (id) => document.getElementById(id);
 const REFRESH_RUNNING = 2000;
 const REFRESH_RUNS = 5000;
 
-window.tmuxorch = { mirror: null };
+window.tmuxorch = { mirror: null }; // the open mirror, for a person's devtools and bench_web
 const state = { runs: [], report: null, run: null, task: null };
 const taskView = new TaskView();
 
@@ -51,7 +51,7 @@ function drawRuns() {
     return el("li", {}, el("a", { href: link(run.run), class: run.run === state.run ? "chosen" : "" },
       el("div", { class: "name", text: name }),
       el("div", { class: "small" },
-        el("span", { class: `s-${run.state === "running" ? "running" : "muted"}`, text: run.state }),
+        el("span", { class: run.state === "running" ? "s-running" : "", text: run.state }),
         el("span", { class: "muted", text: ` · ${progress(run.states, run.tasks)}` })),
       el("div", { class: "muted small", text: run.run }),
       bar));
