@@ -90,6 +90,21 @@ def window_sizes(server: Server) -> dict[str, str]:
     return dict(line.split() for line in lines)
 
 
+def control_clients_of(server: Server, pid: int) -> list[str]:
+    """The tmux clients process ``pid`` started (its pollers' control-mode clients)."""
+    found = []
+    for line in server.client.cmd("list-clients", "-F", "#{client_pid} #{client_flags}"):
+        client, flags = line.split(" ", 1)
+        try:
+            with open(f"/proc/{client}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except FileNotFoundError:
+            continue  # it ended meanwhile
+        if parent == pid and "control-mode" in flags:
+            found.append(client)
+    return found
+
+
 def demo(tmp_path: Path) -> str:
     """The bundled demo (layouts/demo.yaml), working in ``tmp_path`` and a little faster."""
     text = (ROOT / "layouts" / "demo.yaml").read_text()
@@ -179,6 +194,9 @@ def test_the_mirror_is_live_and_typing_into_it_reaches_the_pane_byte_for_byte(
     }
     flags = tmux_server.client.cmd("list-clients", "-F", "#{client_flags}")
     assert all("control-mode" in f and "ignore-size" in f for f in flags), flags
+    # three tasks looked at, one after the other: serve watches their server with one
+    # poller (one control client for their session), not one more for each look
+    assert len(control_clients_of(tmux_server, served.proc.pid)) == 1
     # stopping serve with the page open ends its event stream and pane stream at once
     # (not after aiohttp's minute of waiting for them: longer than Served.stop's deadline)
     served.stop()

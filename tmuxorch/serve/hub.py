@@ -23,12 +23,14 @@ if TYPE_CHECKING:
     from tmuxorch.tmux.client import Client
 
 Message = dict[str, object]
+Server = tuple[str, ...]
+"""A tmux server, as its clients name it (``-L``/``-S``/``-f``): one poller each."""
 QUEUE = 256
 """Messages a viewer may fall behind by before it is resynced."""
 
 
 class Viewer:
-    def __init__(self, hub: Hub, key: tuple[int, str]) -> None:
+    def __init__(self, hub: Hub, key: tuple[Server, str]) -> None:
         self.hub = hub
         self.key = key
         self.queue: asyncio.Queue[Message] = asyncio.Queue(QUEUE)
@@ -96,14 +98,14 @@ class Screen:
 class Hub:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self._pollers: dict[int, Poller] = {}
-        self._clients: dict[int, Client] = {}
-        self.viewers: dict[tuple[int, str], set[Viewer]] = {}
-        self.screens: dict[tuple[int, str], Screen] = {}
+        self._pollers: dict[Server, Poller] = {}
+        self._clients: dict[Server, Client] = {}
+        self.viewers: dict[tuple[Server, str], set[Viewer]] = {}
+        self.screens: dict[tuple[Server, str], Screen] = {}
         self._lock = threading.Lock()
 
-    def _poller(self, client: Client) -> tuple[int, Poller]:
-        key = id(client)
+    def _poller(self, client: Client) -> tuple[Server, Poller]:
+        key = client.server_args  # not the object: each request may make its own
         if key not in self._pollers:
             poller = Poller(client)
             poller.add_sink(lambda event: self._from_poller(key, event))
@@ -138,7 +140,7 @@ class Hub:
         for poller in self._pollers.values():
             poller.stop()
 
-    def _from_poller(self, server: int, event: Event) -> None:
+    def _from_poller(self, server: Server, event: Event) -> None:
         """(The poller's thread.) The screen text now, then on to the loop."""
         text = None
         if event["type"] == "frame":
@@ -151,7 +153,7 @@ class Hub:
                 return
         self.loop.call_soon_threadsafe(self._dispatch, server, event, text)
 
-    def _dispatch(self, server: int, event: Event, text: str | None) -> None:
+    def _dispatch(self, server: Server, event: Event, text: str | None) -> None:
         key = (server, str(event["pane"]))
         viewers = self.viewers.get(key)
         if not viewers:
