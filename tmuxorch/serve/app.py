@@ -14,7 +14,7 @@ import contextlib
 import os
 import sys
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from tmuxorch.serve import api, streams
 from tmuxorch.serve.feed import Feed
@@ -115,6 +115,21 @@ async def _start(app: web.Application) -> None:
         serve.tasks.append(asyncio.create_task(_jobs(serve)))
 
 
+async def _closing(app: web.Application) -> None:
+    """Before the server waits for its requests to end: end the ones that never would (each
+    open page's event stream and pane streams), or stopping would wait on every browser."""
+    serve = app[SERVE]
+    for stream in list(serve.feed.streams):
+        while True:
+            try:
+                stream.queue.put_nowait(None)
+                break
+            except asyncio.QueueFull:
+                stream.queue.get_nowait()
+    for ws in list(serve.sockets):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"tmuxorch serve is stopping")
+
+
 async def _stop(app: web.Application) -> None:
     serve = app[SERVE]
     for task in serve.tasks:
@@ -138,6 +153,7 @@ def make_app(
 
         app[SERVE].jobs = Jobs(jobs, run_args=clients[0].server_args)
     app.on_startup.append(_start)
+    app.on_shutdown.append(_closing)
     app.on_cleanup.append(_stop)
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC)

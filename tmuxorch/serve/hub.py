@@ -4,8 +4,9 @@ people watch it. ``serve`` mirrors what capture-pane shows; it never attaches to
 as a tmux client, so no viewer ever resizes anyone's window.
 
 A viewer gets its pane's screen (every row at first, then the rows that changed, with the
-cursor and size), its lines as they scroll by, its agent's state, and its end. One that
-cannot keep up is told of a ``gap`` and given the whole screen again.
+cursor and size), the answers the screen offers when they change (``choices``, see
+:mod:`tmuxorch.agents.choices`), its lines as they scroll by, its agent's state, and its
+end. One that cannot keep up is told of a ``gap`` and given the whole screen again.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ if TYPE_CHECKING:
     from tmuxorch.tmux.client import Client
 
 Message = dict[str, object]
+Server = tuple[str, ...]
+"""A tmux server, as its clients name it (``-L``/``-S``/``-f``): one poller each."""
 QUEUE = 256
 """Messages a viewer may fall behind by before it is resynced."""
 
 
 class Viewer:
-    def __init__(self, hub: Hub, key: tuple[int, str]) -> None:
+    def __init__(self, hub: Hub, key: tuple[Server, str]) -> None:
         self.hub = hub
         self.key = key
         self.queue: asyncio.Queue[Message] = asyncio.Queue(QUEUE)
@@ -42,6 +45,7 @@ class Viewer:
             screen = self.hub.screens.get(self.key)
             if screen is not None:
                 self.queue.put_nowait(screen.whole())
+                self.queue.put_nowait(screen.offered())
 
 
 class Screen:
@@ -49,6 +53,7 @@ class Screen:
         self.rows: list[str] = []
         self.cursor: object = [0, 0]
         self.size: object = [0, 0]
+        self.choices: list[dict[str, object]] = []
 
     def update(self, text: str, event: Event) -> Message | None:
         """The rows that changed (all of them on a new size), or None."""
@@ -76,18 +81,31 @@ class Screen:
             "size": self.size,
         }
 
+    def offer(self) -> Message | None:
+        """The answers the screen offers now, if not the ones offered before."""
+        from tmuxorch.agents.choices import choices
+
+        now = [choice.as_json() for choice in choices("\n".join(self.rows))]
+        if now == self.choices:
+            return None
+        self.choices = now
+        return self.offered()
+
+    def offered(self) -> Message:
+        return {"type": "choices", "choices": list(self.choices)}
+
 
 class Hub:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self._pollers: dict[int, Poller] = {}
-        self._clients: dict[int, Client] = {}
-        self.viewers: dict[tuple[int, str], set[Viewer]] = {}
-        self.screens: dict[tuple[int, str], Screen] = {}
+        self._pollers: dict[Server, Poller] = {}
+        self._clients: dict[Server, Client] = {}
+        self.viewers: dict[tuple[Server, str], set[Viewer]] = {}
+        self.screens: dict[tuple[Server, str], Screen] = {}
         self._lock = threading.Lock()
 
-    def _poller(self, client: Client) -> tuple[int, Poller]:
-        key = id(client)
+    def _poller(self, client: Client) -> tuple[Server, Poller]:
+        key = client.server_args  # not the object: each request may make its own
         if key not in self._pollers:
             poller = Poller(client)
             poller.add_sink(lambda event: self._from_poller(key, event))
@@ -106,6 +124,7 @@ class Hub:
             poller.watch(pane, label=label, patterns=patterns)
         else:
             viewer.put(self.screens[key].whole())
+            viewer.put(self.screens[key].offered())
         return viewer
 
     def close(self, viewer: Viewer) -> None:
@@ -121,7 +140,7 @@ class Hub:
         for poller in self._pollers.values():
             poller.stop()
 
-    def _from_poller(self, server: int, event: Event) -> None:
+    def _from_poller(self, server: Server, event: Event) -> None:
         """(The poller's thread.) The screen text now, then on to the loop."""
         text = None
         if event["type"] == "frame":
@@ -134,14 +153,16 @@ class Hub:
                 return
         self.loop.call_soon_threadsafe(self._dispatch, server, event, text)
 
-    def _dispatch(self, server: int, event: Event, text: str | None) -> None:
+    def _dispatch(self, server: Server, event: Event, text: str | None) -> None:
         key = (server, str(event["pane"]))
         viewers = self.viewers.get(key)
         if not viewers:
             return
         message: Message | None
+        offer = None
         if text is not None:
             message = self.screens[key].update(text, event)
+            offer = None if message is None else self.screens[key].offer()
         elif event["type"] in ("lines", "state", "exit", "gone", "gap"):
             message = {k: v for k, v in event.items() if k != "t"}
         else:
@@ -150,3 +171,5 @@ class Hub:
             return
         for viewer in list(viewers):
             viewer.put(message)
+            if offer is not None:
+                viewer.put(offer)

@@ -131,8 +131,9 @@ DOCUMENT: dict[str, object] = {
         },
         "/api/panes/{pane}/stream": {
             "get": {
-                "summary": "WebSocket: a pane's screen (rows, cursor, size), lines, state, "
-                "exit out; input {type: input, data} or {type: send, ...} in",
+                "summary": "WebSocket: a pane's screen (rows, cursor, size), the answers it "
+                "offers (choices: [{label, send}]), lines, state, exit out; input "
+                "{type: input, data} or {type: send, ...} (a choice's send) in",
                 "parameters": [
                     {"name": "pane", "in": "path", "required": True, "schema": {"type": "string"}},
                     {"name": "run", "in": "query", "schema": {"type": "string"}},

@@ -26,6 +26,8 @@ class Serve:
     hub: Hub | None = None
     jobs: Jobs | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    sockets: set[web.WebSocketResponse] = field(default_factory=set)
+    """The pane streams open now (closed when ``serve`` stops)."""
 
 
 SERVE = web.AppKey("serve", Serve)

@@ -80,7 +80,8 @@ def _pane_target(raw: str) -> str:
 async def pane(request: web.Request) -> web.WebSocketResponse:
     """``GET /api/panes/{pane}/stream[?run=ID]`` (a WebSocket). Out: ``screen`` (``rows``:
     all of them when ``key``, else those that changed, by row number; ``cursor``,
-    ``size``), ``lines``, ``state``, ``exit``, ``gone``, ``gap``. In: ``{"type": "input",
+    ``size``), ``choices`` (the answers the screen offers, each with what to ``send``),
+    ``lines``, ``state``, ``exit``, ``gone``, ``gap``. In: ``{"type": "input",
     "data": "..."}`` (keystrokes as a terminal sends them, byte for byte) or ``{"type":
     "send", "text": ..., "keys": [...], "enter": true}`` (as ``POST /api/send``)."""
     from tmuxorch.agents.patterns import of_pane
@@ -110,6 +111,7 @@ async def pane(request: web.Request) -> web.WebSocketResponse:
     client, where = found
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=1024 * 1024)
     await ws.prepare(request)
+    serve.sockets.add(ws)
     viewer = serve.hub.open(client, where.pane, where.label, of_pane(where.agent, where.patterns))
     await ws.send_json({"type": "hello", "pane": where.pane, "label": where.label})
 
@@ -132,6 +134,7 @@ async def pane(request: web.Request) -> web.WebSocketResponse:
     finally:
         writer.cancel()
         serve.hub.close(viewer)
+        serve.sockets.discard(ws)
     return ws
 
 
