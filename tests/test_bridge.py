@@ -936,5 +936,8 @@ def test_no_two_interrupts_close_together_to_an_agent(tmux_server: Server, tmp_p
         return stamps if len(stamps) == 3 else None
 
     claude = eventually(lambda: times("claude"), what="three interrupts to claude")
-    assert all(b - a >= INTERRUPT_GAP for a, b in itertools.pairwise(claude))
+    # send spaces them by INTERRUPT_GAP when it sends them; the program notes when each
+    # arrives, and on a loaded machine the first may arrive late (seen: CI with a benchmark
+    # beside it), so the gaps it sees may be a little shorter, never near none
+    assert all(b - a >= INTERRUPT_GAP - 0.5 for a, b in itertools.pairwise(claude)), claude
     assert eventually(lambda: times("shell"), what="three interrupts to the shell")

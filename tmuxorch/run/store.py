@@ -134,7 +134,7 @@ class Store:
         # database's own permissions)
         os.close(private.open_fd(self.path, os.O_RDWR | os.O_CREAT))
         self.db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self._wal()
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.executescript(SCHEMA)
@@ -142,6 +142,21 @@ class Store:
         for column in ("activity", "session"):  # a state.db from before they were kept
             if column not in columns:
                 self.db.execute(f"ALTER TABLE tasks ADD COLUMN {column} TEXT")
+
+    def _wal(self) -> None:
+        """WAL mode. Switching to it needs the database alone, and SQLite then answers
+        "locked" at once rather than waiting (another process making the same new
+        database, or reading it meanwhile): so ask until it is, or WAL already."""
+        deadline = time.monotonic() + 10.0
+        while True:
+            try:
+                if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def close(self) -> None:
         self.db.close()
