@@ -78,8 +78,11 @@ class Row:
 
 
 def last_line(lines: Sequence[str]) -> str:
-    """The last line with something on it (of a screen, or a transcript's end)."""
-    shown = [line for line in lines if line.strip()]
+    """The last line with something on it (of a screen, or a transcript's end), never
+    tmux's own "Pane is dead" line on a pane kept after its program ended."""
+    from tmuxorch.bridge.history import without_banner
+
+    shown = [line for line in without_banner(list(lines)) if line.strip()]
     return shown[-1].strip() if shown else ""
 
 
