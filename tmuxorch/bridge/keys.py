@@ -73,3 +73,11 @@ def known_key(key: str) -> bool:
     if len(rest) == 2 and rest[0] == "^":
         rest = rest[1]
     return len(rest) == 1 or rest.lower() in _LOWER
+
+
+def unknown_key(key: object) -> str:
+    """What to say of a key name that is not one (``tmuxorch send``, ``serve``, MCP)."""
+    return (
+        f"unknown key {key!r}: keys are {KEY_NAMES}, a single character, or"
+        " either with C-, M- or S- before it (C-c, M-x, S-Tab)"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from tmuxorch.bridge.keys import KEY_NAMES, known_key
+from tmuxorch.bridge.keys import known_key, unknown_key
 from tmuxorch.bridge.send import Target, UnknownTarget, deliver, match, resolve, unknown
 from tmuxorch.bridge.send import panes as all_panes
 from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail
@@ -60,11 +60,7 @@ def send(
         )
     unknown = [key for key in keys or [] if not known_key(key)]
     if unknown:
-        return fail(
-            f"unknown key {unknown[0]!r}: keys are {KEY_NAMES}, a single character, or"
-            " either with C-, M- or S- before it (C-c, M-x, S-Tab)",
-            EXIT_BAD_INPUT,
-        )
+        return fail(unknown_key(unknown[0]), EXIT_BAD_INPUT)
     if rest == ["-"]:
         text = sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
     else:

@@ -46,7 +46,7 @@ def serve(
         return fail(str(exc), EXIT_BAD_INPUT)
     settings = config.serve
     host = host or settings.host
-    port = settings.port or DEFAULT_PORT if port is None else port
+    port = (settings.port or DEFAULT_PORT) if port is None else port
     token_file = token_file or settings.token_file
     allow_remote = allow_remote or settings.allow_remote
     if not _loopback(host) and not allow_remote:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from tmuxorch.bridge.keys import KEY_NAMES, known_key
+from tmuxorch.bridge.keys import known_key, unknown_key
 from tmuxorch.bridge.send import UnknownTarget, deliver, match, panes
 from tmuxorch.cli.send import wait_ready
 from tmuxorch.tmux.client import Client, TmuxError
@@ -38,7 +38,7 @@ def send_input(clients: list[Client], body: dict[str, object]) -> str:
         raise Refused(422, "target is needed: a task, session:task or %pane", field="target")
     bad = [k for k in keys if not isinstance(k, str) or not known_key(k)]
     if bad:
-        raise Refused(422, f"unknown key {bad[0]!r}: keys are {KEY_NAMES}", field="keys")
+        raise Refused(422, unknown_key(bad[0]), field="keys")
     if not text and not keys:
         raise Refused(422, "nothing to send: give text or keys", field="text")
     client, pane = _find(clients, str(target))
