@@ -18,6 +18,9 @@ checked (pure apart from reading the file)::
       allow_remote: false      # true: a host other than loopback may be given
     jobs:                      # run by `tmuxorch serve` (see tmuxorch.spec.jobs)
       - {id: nightly-review, cron: "0 2 * * *", run: ~/src/app/tasks/review.yaml}
+    channels:                  # chat, push and webhooks, run by `tmuxorch serve`
+      telegram: {token_env: TMUXORCH_TELEGRAM_TOKEN, chat: -100123, allow: [42]}
+      (see tmuxorch.spec.channels)
 
 Every problem is ``file:line:col: where: what`` (bad input, exit 2). Loading task files
 reads only ``agents`` and ``defaults`` (see :data:`TASK_SECTIONS`): a bad job or serve
@@ -38,11 +41,12 @@ TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
 
+    from tmuxorch.spec.channels import ChannelSpec
     from tmuxorch.spec.jobs import Job
     from tmuxorch.spec.source import Node
     from tmuxorch.spec.task_model import AgentProfile, Worktree
 
-SECTIONS = ("agents", "defaults", "serve", "jobs")
+SECTIONS = ("agents", "defaults", "serve", "jobs", "channels")
 TASK_SECTIONS = ("agents", "defaults")
 """What loading a tasks or layout file merges under it."""
 DEFAULT_KEYS = frozenset(
@@ -95,6 +99,7 @@ class UserConfig:
     defaults: Defaults = Defaults()
     serve: ServeSettings = ServeSettings()
     jobs: tuple[Job, ...] = ()
+    channels: tuple[ChannelSpec, ...] = ()
 
 
 def config_path(env: Mapping[str, str] | None = None) -> str:
@@ -149,6 +154,11 @@ def load_user_config(
 
         jobs = read_jobs(reader, entries["jobs"][1], base_dir, config, state_dir(env))
         config = _replace(config, jobs=jobs)
+    if "channels" in entries and "channels" in sections:
+        from tmuxorch.spec.channels import read_channels
+
+        channels = read_channels(reader, entries["channels"][1], base_dir)
+        config = _replace(config, channels=channels)
     if reader.problems:
         raise SpecError(sorted(reader.problems, key=lambda p: (p.line, p.col)))
     return config

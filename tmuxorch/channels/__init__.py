@@ -1,0 +1,1 @@
+"""Chat, push and webhook channels, run inside ``tmuxorch serve`` (see :mod:`.base`)."""
