@@ -148,7 +148,8 @@ def test_the_webhook_is_told_once_of_a_wait_a_failure_and_the_end_signed(
         waiting = next(m for m in sink.received if m["event"] == "waiting")
         assert waiting["task"] == "ask" and waiting["urgent"] is True
         assert "Deploy now? (y/n)" in str(waiting["text"])
-        assert [b["label"] for b in waiting["buttons"]] == ["y", "n"]  # type: ignore[union-attr]
+        buttons = waiting["buttons"]
+        assert isinstance(buttons, list) and [b["label"] for b in buttons] == ["y", "n"]
         assert str(waiting["link"]).startswith(served.url) and "task=ask" in str(waiting["link"])
         # answered from the terminal side; the run then ends
         served.call("POST", "/api/send", {"target": "ask", "text": "y"})
@@ -158,7 +159,7 @@ def test_the_webhook_is_told_once_of_a_wait_a_failure_and_the_end_signed(
         assert sorted(sink.events()) == ["failed", "finished", "waiting"]  # each once
         failed = next(m for m in sink.received if m["event"] == "failed")
         assert failed["task"] == "bad" and "exit 3" in str(failed["text"])
-        for raw, headers in zip(sink.raw, sink.headers):
+        for raw, headers in zip(sink.raw, sink.headers, strict=True):
             mac = hmac.new(b"s3cret", raw, hashlib.sha256).hexdigest()
             assert headers["X-Tmuxorch-Signature-256"] == f"sha256={mac}"
         assert "s3cret" not in served.output()
