@@ -67,6 +67,19 @@ def draft(event: Mapping[str, object]) -> Draft | None:
             choices("\n".join(lines)),
             urgent=True,
         )
+    if kind == "task-stalled":
+        from tmuxorch.run.notify import stalled_words
+
+        raw = event.get("last_lines")
+        shown = "\n".join(str(x) for x in raw[-SCREEN_LINES:]) if isinstance(raw, list) else ""
+        said = f"{task} {stalled_words(dict(event))}"
+        return Draft(
+            key_of(run, task),
+            "stalled",
+            said,
+            f"{said} (run {run}):\n\n{shown}\n\n/stop {task} stops it.",
+            urgent=bool(event.get("waiting")),
+        )
     if kind == "task-ended" and event.get("outcome") == "failed":
         code = event.get("exit_code")
         exit_part = f" (exit {code})" if code is not None else ""

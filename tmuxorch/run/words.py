@@ -4,6 +4,7 @@ channels): one line per event, or none for those that say nothing new to a perso
 from __future__ import annotations
 
 from tmuxorch.run import events
+from tmuxorch.run.notify import stalled_words
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ _SAY: dict[str, Callable[[Event], list[str]]] = {
     events.TASKS_ADDED: _added,
     events.TASK_ADDED: lambda e: [f"{e['task']}: added to the run"],
     events.WAITING: lambda e: [f"{e['task']}: waiting for input (tmuxorch attach {e['task']})"],
+    events.STALLED: lambda e: [f"{e['task']}: {stalled_words(e)}"],
     events.RELOADED: _reloaded,
     events.NOTE: lambda e: [str(e["text"])],
     events.RUN_FINISHED: _finished,
