@@ -65,6 +65,8 @@ class Attempt:
     dialog_gave_up: bool = False
     """A dialog it could not answer is left to a person."""
     condition: Condition | None = None
+    hooks_read: int = 0
+    """Bytes of its hooks file already read (see :mod:`tmuxorch.agents.hooks`)."""
     """Its ``done_when`` strategy (see :func:`tmuxorch.run.conditions.of`)."""
 
 

@@ -209,6 +209,11 @@ class Engine:
             live = attempt is not None and not attempt.ending
             if live and attempt and conditions.of(attempt).met(self.run, attempt):
                 self.ending.end(attempt, ok=True, code=None, reason=None)
+        elif kind == "hooks" and name.endswith(".jsonl"):
+            task_id, _, n = name[: -len(".jsonl")].rpartition(".")
+            attempt = self.run.attempts.get(task_id)
+            if attempt is not None and str(attempt.n) == n and not attempt.ending:
+                self.interaction.hooked(attempt)
         elif kind == "exits" and not name.endswith(".tmp"):
             task_id, _, n = name.rpartition(".")
             attempt = self.run.attempts.get(task_id)

@@ -226,6 +226,8 @@ class Launcher:
         )
         if spec.prompt_file is not None:
             private.write(spec.prompt_file, prompt or "")
+        if spec.settings is not None:
+            private.write(*spec.settings)
         if resume:
             run.note(f"{task.id}: resuming its conversation {session or ''}".rstrip(), task.id)
         return n, spec, checkout
