@@ -211,3 +211,20 @@ def test_serve_refuses_to_start_when_a_channel_secret_is_missing(
               ops: {kind: webhook, url: "http://127.0.0.1:9/h", secret_env: HOOK_SECRET}
             """,
         )
+
+
+def test_work_that_needs_review_is_said_with_an_approve_button() -> None:
+    event = {
+        "type": "task-ended",
+        "run": "R",
+        "task": "api",
+        "outcome": "needs_review",
+        "reason": "touches the schema",
+        "seq": 3,
+    }
+    draft = messages.draft(event)
+    assert draft is not None and draft.what == "needs_review" and draft.urgent
+    assert "touches the schema" in draft.text and "/reject api REASON" in draft.text
+    assert draft.actions == (("Approve", "/approve api"),)
+    blocked = messages.draft({**event, "outcome": "blocked"})
+    assert blocked is not None and blocked.actions == () and "/unblock api NOTE" in blocked.text

@@ -23,6 +23,7 @@ HELP = (
     "/stop TASK (or /stop in its thread; /stop all: every task of the run)\n"
     "/retry TASK (or /retry in its thread)\n"
     "/add {id: ..., agent: ..., prompt: ...}: a task joins the run\n"
+    "/approve TASK, /reject TASK REASON, /unblock TASK NOTE: answer a task waiting for you\n"
     "A reply in a task's thread is typed into its pane; a button answers its question."
 )
 READ_ONLY = frozenset({"status", "help", "start"})
@@ -57,6 +58,8 @@ def perform(command: Command, runs: Runs, key: str | None) -> str:
             return _status(runs, command.rest or (key.split("/")[0] if key else ""))
         if command.name in ("stop", "retry"):
             return _act(runs, command, key)
+        if command.name in ("approve", "reject", "unblock"):
+            return _resolve(runs, command, key)
         if command.name == "add":
             return _add(runs, command.rest, key)
     except Refused as exc:
@@ -115,6 +118,24 @@ def _act(runs: Runs, command: Command, key: str | None) -> str:
     asked = ask(ref, command.name, None if everything else names)
     what = "every task" if everything else ", ".join(names)
     return f"asked run {asked['run']} to {command.name} {what}"
+
+
+def _resolve(runs: Runs, command: Command, key: str | None) -> str:
+    """``/approve [TASK]``, ``/reject [TASK] REASON``, ``/unblock [TASK] NOTE`` (in a
+    task's thread the task may be left out)."""
+    from tmuxorch.serve.control import ask, task_ids
+
+    run_id, _, task = (key or "").partition("/")
+    first, _, rest = command.rest.partition(" ")
+    ref = _run_of(runs, run_id, [first] if first and not run_id else [])
+    if first and first in task_ids(ref):
+        task, text = first, rest.strip()
+    else:
+        text = command.rest
+    if not task:
+        return f"/{command.name} which task? /{command.name} TASK"
+    asked = ask(ref, command.name, [task], text)
+    return f"asked run {asked['run']} to {command.name} {task}"
 
 
 def _add(runs: Runs, text: str, key: str | None) -> str:

@@ -36,6 +36,8 @@ class Draft:
     text: str
     choices: tuple[Choice, ...] = ()
     urgent: bool = False
+    actions: tuple[tuple[str, str], ...] = ()
+    """Buttons that run a command (label, ``/approve TASK``...), as a person would."""
 
 
 def key_of(run: object, task: object | None) -> str:
@@ -79,6 +81,24 @@ def draft(event: Mapping[str, object]) -> Draft | None:
             said,
             f"{said} (run {run}):\n\n{shown}\n\n/stop {task} stops it.",
             urgent=bool(event.get("waiting")),
+        )
+    if kind == "task-ended" and event.get("outcome") in ("blocked", "needs_review"):
+        held = str(event["outcome"])
+        why = event.get("reason") or event.get("summary") or "no reason given"
+        if held == "blocked":
+            how = f"/unblock {task} NOTE runs it again with your note."
+            actions: tuple[tuple[str, str], ...] = ()
+        else:
+            how = f"/approve {task}, or /reject {task} REASON (it runs again, told why)."
+            actions = (("Approve", f"/approve {task}"),)
+        return Draft(
+            key_of(run, task),
+            held,
+            f"{task} {'is blocked' if held == 'blocked' else 'needs review'}",
+            f"{task} (run {run}) {'is blocked' if held == 'blocked' else 'needs review'}: "
+            f"{why}\n{how}",
+            urgent=True,
+            actions=actions,
         )
     if kind == "task-ended" and event.get("outcome") == "failed":
         code = event.get("exit_code")

@@ -78,6 +78,8 @@ class Question:
     wait: int
     label: str
     send: dict[str, object]
+    command: str | None = None
+    """Or a command it runs (``/approve TASK``), as if the person had written it."""
 
 
 class Router:
@@ -180,13 +182,13 @@ class Router:
             self.panes[key] = str(event["pane"])
         if kind == "task-activity" and event.get("activity") != "waiting_input":
             self.waits[key] = 0
-        if kind == "task-ended":
+        if kind in ("task-ended", "task-reset"):
             self.waits[key] = 0
         draft = messages.draft(event)
         if draft is None or not self.said.first(event):
             return
         buttons: tuple[Button, ...] = ()
-        if draft.what == "waiting":
+        if draft.what in ("waiting", "blocked", "needs_review"):
             self._count += 1
             self.waits[key] = self._count
             buttons = self._buttons(key, draft)
@@ -201,6 +203,10 @@ class Router:
             assert isinstance(send, dict)
             self.questions[data] = Question(key, self.waits[key], choice.label, send)
             made.append(Button(choice.label, data))
+        for i, (label, command) in enumerate(draft.actions):
+            data = f"q{stamp}.a{i}"
+            self.questions[data] = Question(key, self.waits[key], label, {}, command)
+            made.append(Button(label, data))
         if len(self.questions) > 5000:
             for old in list(self.questions)[:1000]:
                 del self.questions[old]
@@ -290,6 +296,10 @@ class Router:
         if question is None or self.waits.get(question.key) != question.wait:
             return "That question is no longer open."
         self.waits[question.key] = 0  # one answer per question
+        if question.command is not None:
+            found = parse(question.command)
+            assert found is not None
+            return await asyncio.to_thread(perform, found, self.serve.runs, question.key)
         said = await self._type(question.key, question.send)
         return said or f"answered: {question.label}"
 

@@ -212,6 +212,9 @@ class Launcher:
                 prompt = results.fill(task, fixed, lambda t: run.files(t, 1).result)
             except results.ResultError as exc:
                 return f"its prompt needs a result: {exc}"
+        note = run.notes.pop(task.id, None)
+        if note:
+            prompt = f"{prompt}\n\n{note}" if prompt else note
         results.clear(files.result)
         spec = launch(
             task,

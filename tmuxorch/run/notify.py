@@ -23,6 +23,9 @@ def message(event: dict[str, object]) -> str:
         return f"tmuxorch: {task} is waiting for input (tmuxorch attach {task})"
     if event["event"] == "failed":
         return f"tmuxorch: {task} failed: {event.get('reason')}"
+    if event["event"] in ("blocked", "needs_review"):
+        why = f": {event.get('reason')}" if event.get("reason") else ""
+        return f"tmuxorch: {task} is {str(event['event']).replace('_', ' ')}{why}"
     if event["event"] == "stalled":
         return f"tmuxorch: {task} {stalled_words(event)}"
     if event["event"] == "run_finished":
@@ -64,6 +67,9 @@ class Notifier:
         elif kind == "task-stalled":
             fields = {k: event[k] for k in ("pane", "quiet", "waiting", "fails_in", "last_lines")}
             self._tell("stalled", event, **fields)
+        elif kind == "task-ended" and event["outcome"] in ("blocked", "needs_review"):
+            fields = {"reason": event.get("reason"), "summary": event.get("summary")}
+            self._tell(str(event["outcome"]), event, **fields)
         elif kind == "task-ended" and event["outcome"] == "failed":
             fields = {"pane": event.get("attempt_pane"), "reason": event["reason"]}
             self._tell("failed", event, exit_code=event["exit_code"], **fields)

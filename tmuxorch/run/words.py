@@ -34,12 +34,23 @@ def _started(e: Event) -> list[str]:
 
 def _ended(e: Event) -> list[str]:
     task, outcome, reason = e["task"], e["outcome"], e["reason"]
+    if e.get("resolved") == "approve":
+        return [f"{task}: approved" + ("" if outcome == "succeeded" else f", but {reason}")]
     if outcome == "succeeded":
         return [f"{task}: succeeded in {float(e['took']):.1f}s"]  # type: ignore[arg-type]
     if outcome == "retrying":
         return [f"{task}: {reason}; retrying in {float(e['retry_in'] or 0):.1f}s"]  # type: ignore[arg-type]
     if outcome == "interrupted":
         return []
+    if outcome in ("blocked", "needs_review"):
+        said = f": {reason}" if reason else ""
+        how = (
+            f"tmuxorch unblock {task} --note TEXT"
+            if outcome == "blocked"
+            else (f"tmuxorch approve {task}, or reject {task} --reason TEXT")
+        )
+        return [f"{task}: {outcome.replace('_', ' ')}{said} ({how})"]
+
     return [f"{task}: {outcome} ({reason})"]
 
 
@@ -78,6 +89,8 @@ def _finished(e: Event) -> list[str]:
 
 
 def _reset(e: Event) -> list[str]:
+    if e.get("resolved"):
+        return [f"{e['task']}: {e['resolved'].replace('unblock', 'unblocked')}; will run again"]  # type: ignore[attr-defined]
     return [f"{e['task']}: will run again"] if e.get("requested") == e["task"] else []
 
 

@@ -33,6 +33,7 @@ TASK_KEYS = frozenset(
         "done_when",
         "worktree",
         "then",
+        "result_schema",
     ]
 )
 AGENT_KEYS = frozenset(

@@ -1,6 +1,7 @@
-"""How long a task may take and how often it is tried (pure): ``timeout``, ``stall``,
-``retries``, ``retry_delay`` — a task's own, else its file's (``timeout``, ``stall``),
-else the user config's ``defaults:``, else the built-in ones."""
+"""How long a task may take, how often it is tried, what its result must satisfy (pure):
+``timeout``, ``stall``, ``retries``, ``retry_delay`` — a task's own, else its file's
+(``timeout``, ``stall``), else the user config's ``defaults:``, else the built-in ones —
+and ``result_schema`` (a JSON Schema file, relative to the task's file)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class Limits:
     stall: Stall | None
     retries: int
     retry_delay: float
+    result_schema: str | None = None
 
 
 def file_defaults(reader: Reader, entries: Entries, user: UserConfig) -> FileDefaults:
@@ -44,6 +46,7 @@ def limits(
     user: UserConfig,
     *,
     agent: bool,
+    base_dir: str = ".",
 ) -> Limits:
     """A task's limits (``agent``: it runs an agent, not a plain ``command``)."""
     timeout = defaults.timeout
@@ -59,4 +62,8 @@ def limits(
     if "retry_delay" in entries:
         delay = values.seconds(reader, entries["retry_delay"][1], join(where, "retry_delay"))
         retry_delay = retry_delay if delay is None else delay
-    return Limits(timeout, stall, retries, retry_delay)
+    schema = None
+    if "result_schema" in entries:
+        node = entries["result_schema"][1]
+        schema = values.json_file(reader, node, join(where, "result_schema"), base_dir)
+    return Limits(timeout, stall, retries, retry_delay, schema)

@@ -177,6 +177,8 @@ class Task:
     """A follow-up (``then:``) exists only once this task has succeeded."""
     sources: tuple[str, ...] = ()
     """Files besides the task file it was read from (prompt templates)."""
+    result_schema: str | None = None
+    """A JSON Schema file its result must satisfy (else the attempt failed)."""
 
 
 @dataclass(frozen=True)

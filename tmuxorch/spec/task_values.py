@@ -148,6 +148,26 @@ def directory(reader: Reader, node: Node, where: str, base_dir: str) -> str | No
     return path
 
 
+def json_file(reader: Reader, node: Node, where: str, base_dir: str) -> str | None:
+    """A JSON file (a result's schema): its absolute path, if it is there and is JSON."""
+    import json
+
+    raw = reader.text(node, where)
+    if not raw:
+        return None
+    path = os.path.normpath(os.path.join(base_dir, os.path.expanduser(raw)))
+    try:
+        with open(path, encoding="utf-8") as handle:
+            json.load(handle)
+    except OSError as exc:
+        reader.error(node, where, f"cannot read {path}: {exc.strerror or exc}")
+        return None
+    except ValueError as exc:
+        reader.error(node, where, f"{path} is not JSON: {exc}")
+        return None
+    return path
+
+
 STALL_KEYS = frozenset({"after", "fail_after", "remind"})
 
 

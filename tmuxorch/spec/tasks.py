@@ -167,15 +167,8 @@ class Collector:
                 self.home = task_model.TaskHome(base_dir, cwd or base_dir, worktree, defaults)
             for i, item in enumerate(items or ()):
                 where = join("tasks", i)
-                self.task(
-                    reader,
-                    item,
-                    where,
-                    base_dir,
-                    cwd or base_dir,
-                    worktree=worktree,
-                    defaults=defaults,
-                )
+                home = cwd or base_dir
+                self.task(reader, item, where, base_dir, home, worktree=worktree, defaults=defaults)
 
     # -- agents --------------------------------------------------------------------------
     def agents(self, reader: Reader, node: Node) -> None:
@@ -278,7 +271,9 @@ class Collector:
             cwd = (
                 values.directory(reader, entries["cwd"][1], join(where, "cwd"), default_cwd) or cwd
             )
-        bounds = limits(reader, entries, where, defaults, self.user, agent=command is None)
+        bounds = limits(
+            reader, entries, where, defaults, self.user, agent=command is None, base_dir=base_dir
+        )
         locks = values.names(reader, entries.get("locks"), join(where, "locks"))
         done_when = DoneWhen()
         if "done_when" in entries:
@@ -310,6 +305,7 @@ class Collector:
                 worktree=own_worktree,
                 follows=parent,
                 sources=sources,
+                result_schema=bounds.result_schema,
             )
         )
         if "then" in entries:
