@@ -306,7 +306,7 @@ def test_watch_from_start_shows_what_was_already_on_screen(tmux_server: Server) 
 
 
 def test_watch_json_and_unknown_target(tmux_server: Server) -> None:
-    pane = new_pane(tmux_server, "sh", "-c", "sleep 0.5; echo hello; echo world")
+    pane = new_pane(tmux_server, "sh", "-c", "sleep 2; echo hello; echo world")  # after watch is on
     out = subprocess.run(
         tmuxorch_argv("watch", "-L", tmux_server.name, "--json", pane),
         env=tmux_env(),
