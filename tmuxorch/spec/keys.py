@@ -17,6 +17,7 @@ TASK_KEYS = frozenset(
         "timeout",
         "retries",
         "retry_delay",
+        "allow_failure",
         "locks",
         "done_when",
         "worktree",
