@@ -39,6 +39,8 @@ def _ended(e: Event) -> list[str]:
         return [f"{task}: {reason}; retrying in {float(e['retry_in'] or 0):.1f}s"]  # type: ignore[arg-type]
     if outcome == "interrupted":
         return []
+    if outcome == "failed" and e.get("allow_failure"):
+        return [f"{task}: failed ({reason}); allowed: what depends on it goes on"]
     return [f"{task}: {outcome} ({reason})"]
 
 
