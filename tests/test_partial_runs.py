@@ -190,3 +190,58 @@ def test_a_task_added_to_a_live_run_may_need_a_quorum(tmux_server: Server, tmp_p
     assert proc.returncode == 1, out  # r2 failed
     assert states(file) == {"r1": "succeeded", "r2": "failed", "r3": "stopped", "m": "succeeded"}
     assert log_of(tmp_path) == ["r1", "m"]
+
+
+def test_a_task_the_file_gains_while_it_runs_may_need_a_quorum(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    release, log = tmp_path / "release", tmp_path / "log"
+    gate = f"while [ ! -e {release} ]; do sleep 0.05; done"
+    text = f"""
+        tasks:
+          - {{id: r1, command: '{gate}; echo r1 >> {log}'}}
+          - {{id: r2, command: '{gate}; echo r2 >> {log}'}}
+        """
+    file = tasks_file(tmp_path, text)
+    proc = start(tmux_server, file)
+    try:
+        eventually(lambda: states(file).get("r1") == "running", what="r1 running")
+        added = (
+            "  - {id: m, command: 'echo m >> "
+            + str(log)
+            + "', depends_on: {any: 2, of: [r1, r2]}}\n"
+        )
+        tasks_file(tmp_path, text + added)
+        eventually(lambda: "m" in states(file), what="m joined the run")
+        release.touch()
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    assert log_of(tmp_path)[-1] == "m"
+
+
+def test_graph_shows_groups_and_allowed_failures(tmp_path: Path) -> None:
+    file = tasks_file(
+        tmp_path,
+        """
+        tasks:
+          - {id: lint, command: x, allow_failure: true}
+          - {id: r1, command: x}
+          - {id: r2, command: x}
+          - {id: m, command: x, depends_on: [lint, {any: 1, of: [r1, r2], then: stop}]}
+        """,
+    )
+    out = subprocess.run(
+        tmuxorch_argv("graph", file), capture_output=True, text=True, check=True
+    ).stdout
+    assert out.splitlines() == [
+        "level 0:",
+        "  lint (shell)  [failure allowed]",
+        "  r1 (shell)",
+        "  r2 (shell)",
+        "level 1:",
+        "  m (shell)  ← lint, 1 of (r1, r2) then stop",
+        "4 task(s), at most 4 at once",
+    ]
