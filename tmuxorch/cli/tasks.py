@@ -137,6 +137,7 @@ def rows(
                 lines.get(task.id, ""),
                 task.exit_code,
                 task.reason,
+                bool(task.allow_failure),
             )
         )
     return result
@@ -295,8 +296,10 @@ def graph(file: str) -> int:
         print(f"level {depth}:")
         for task_id in level:
             task = taskset.task(task_id)
-            needs = f"  ← {', '.join(task.depends_on)}" if task.depends_on else ""
-            extra = []
+            groups = [f"{g}{' then stop' if g.then == 'stop' else ''}" for g in task.quorums]
+            wanted = [*task.required, *groups]
+            needs = f"  ← {', '.join(wanted)}" if wanted else ""
+            extra = ["failure allowed"] if task.allow_failure else []
             if task.locks:
                 extra.append(f"locks {', '.join(task.locks)}")
             if task.retries:

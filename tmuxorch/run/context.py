@@ -156,6 +156,7 @@ class Run:
             "started": started,
             "ended": ended,
             "activity": self.activity.get(task_id),
+            "allow_failure": self.scheduler.tasks[task_id].allow_failure,
         }
 
     @property

@@ -103,6 +103,8 @@ class Ending:
         )
         for skipped in outcome.skipped:
             run.task_event(events.SKIPPED, skipped)
+        if outcome.stop:
+            run.put("superfluous", outcome.stop)  # the loop stops them (see needs)
         if outcome.created:
             rows = [run.row(t) for t in outcome.created]
             run.publish(events.TASKS_ADDED, tasks=rows, follows=task_id, order=run.order)

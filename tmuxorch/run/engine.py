@@ -26,11 +26,13 @@ from tmuxorch.run.control import Control, RunOver
 from tmuxorch.run.ending import Ending
 from tmuxorch.run.interaction import Interaction
 from tmuxorch.run.launching import Launcher
+from tmuxorch.run.needs import QUORUM_MET
 from tmuxorch.run.opening import open_run
 from tmuxorch.run.placement import Placement
 from tmuxorch.run.reloading import Reloading
 from tmuxorch.run.scheduler import PENDING
 from tmuxorch.run.stalls import Stalls
+from tmuxorch.run.summary import summarize
 from tmuxorch.run.watches import Watches
 from tmuxorch.tmux import panes as tmux_panes
 
@@ -198,6 +200,9 @@ class Engine:
         elif kind == "control":
             assert isinstance(payload, tuple)
             self.actions.called(*payload)
+        elif kind == "superfluous":  # the rest of a quorum group met without them
+            assert isinstance(payload, tuple)
+            self.actions.stop(list(payload), QUORUM_MET)
 
     def _file_changed(self, path: str) -> None:
         folder, name = os.path.split(path)
@@ -304,11 +309,7 @@ class Engine:
         self.ending.sweep_now()  # what ended attempts left behind is gone before we are
         if run.interrupted is not None:
             return self._interrupt(run.interrupted)
-        ok = run.scheduler.all_succeeded()
-        counts: dict[str, int] = {}
-        for st in run.scheduler.states.values():
-            counts[st.state] = counts.get(st.state, 0) + 1
-        summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no tasks"
+        ok, summary = summarize(run.scheduler.tasks, run.scheduler.states, run.order)
         worktree_end.remove_leftovers(run)
         self._over("finished", summary, ok=ok)
         return 0 if ok else 1

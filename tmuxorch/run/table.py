@@ -59,6 +59,17 @@ class Row:
     last_line: str
     exit_code: int | None
     reason: str | None
+    allow_failure: bool = False
+    """Its failure, if it fails, holds nothing back (shown as ``failed (allowed)``)."""
+
+    @property
+    def shown_state(self) -> str:
+        return "failed (allowed)" if self.allowed else self.state
+
+    @property
+    def allowed(self) -> bool:
+        """It failed, and may."""
+        return self.state == "failed" and self.allow_failure
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -70,6 +81,7 @@ class Row:
             "last_line": self.last_line,
             "exit_code": self.exit_code,
             "reason": self.reason,
+            "allow_failure": self.allow_failure,
         }
 
     @property
@@ -96,7 +108,12 @@ def progress(rows: Sequence[Row]) -> str:
     for row in rows:
         counts[row.state] = counts.get(row.state, 0) + 1
     done = sum(counts.get(state, 0) for state in OVER)
-    bad = [f"{counts[s]} {s}" for s in ("failed", "stopped", "skipped") if counts.get(s)]
+    allowed = sum(1 for row in rows if row.allowed)
+    counts["failed"] = counts.get("failed", 0) - allowed
+    counts["allowed"] = allowed
+    named = {"allowed": "allowed failure" + "s" * (allowed > 1)}
+    kinds = ("failed", "allowed", "stopped", "skipped")
+    bad = [f"{counts[s]} {named.get(s, s)}" for s in kinds if counts.get(s)]
     said = f"{done}/{len(rows)} done" + (f" ({', '.join(bad)})" if bad else "")
     for state, words in (
         ("running", "running"),
@@ -178,10 +195,10 @@ class TaskTable:
         heading = Text(title, no_wrap=True, overflow="ellipsis")
         grid.add_column(heading, ratio=1 if self.fill else None)
         for row in self.rows:
-            style = STYLE.get(row.state, "")
+            style = STYLE["stopped"] if row.allowed else STYLE.get(row.state, "")
             cells = {
                 "task": Text(row.task),
-                "state": Text(f"{MARK.get(row.state, ' ')} {row.state}", style=style),
+                "state": Text(f"{MARK.get(row.state, ' ')} {row.shown_state}", style=style),
                 "pane": Text(row.pane or ""),
                 "try": Text(str(row.attempt or "")),
                 "time": Text(format_duration(row.runtime) if row.runtime is not None else ""),

@@ -51,6 +51,8 @@ def _ended(e: Event) -> list[str]:
         )
         return [f"{task}: {outcome.replace('_', ' ')}{said} ({how})"]
 
+    if outcome == "failed" and e.get("allow_failure"):
+        return [f"{task}: failed ({reason}); allowed: what depends on it goes on"]
     return [f"{task}: {outcome} ({reason})"]
 
 

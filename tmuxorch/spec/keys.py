@@ -29,6 +29,7 @@ TASK_KEYS = frozenset(
         "stall",
         "retries",
         "retry_delay",
+        "allow_failure",
         "locks",
         "done_when",
         "worktree",

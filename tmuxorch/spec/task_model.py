@@ -139,6 +139,19 @@ class FileDefaults:
 
 
 @dataclass(frozen=True)
+class Quorum:
+    """A group of dependencies of which ``any`` must succeed (``depends_on: {any: 2, of:
+    [r1, r2, r3]}``). Once enough have, the rest ``finish`` (left to run) or ``stop``."""
+
+    any: int
+    of: tuple[str, ...]
+    then: str = "finish"
+
+    def __str__(self) -> str:
+        return f"{self.any} of ({', '.join(self.of)})"
+
+
+@dataclass(frozen=True)
 class TaskHome:
     """Where a task added to a live run (``tmuxorch add``) is read as if it were written:
     at the end of the first task list of the run's files. Its paths (prompt templates,
@@ -163,7 +176,10 @@ class Task:
     run-time fields (``{result_file}``, ``{results.ID}``...) are filled at launch."""
     prompt_fields: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
-    """Including, for a follow-up, the task it follows."""
+    """Every task it depends on: including, for a follow-up, the task it follows, and the
+    members of its ``quorums``."""
+    quorums: tuple[Quorum, ...] = ()
+    """Groups of ``depends_on`` of which only some must succeed; the others must all."""
     cwd: str | None = None
     env: Pairs = ()
     timeout: float | None = None
@@ -179,6 +195,16 @@ class Task:
     """Files besides the task file it was read from (prompt templates)."""
     result_schema: str | None = None
     """A JSON Schema file its result must satisfy (else the attempt failed)."""
+    allow_failure: bool = False
+    """Its final failure does not hold back what depends on it, nor fail the run."""
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The dependencies that must all succeed (those in no quorum group)."""
+        if not self.quorums:
+            return self.depends_on
+        grouped = {name for group in self.quorums for name in group.of}
+        return tuple(d for d in self.depends_on if d not in grouped)
 
 
 @dataclass(frozen=True)

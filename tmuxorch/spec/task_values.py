@@ -105,6 +105,11 @@ def names(
     return names
 
 
+def flag(reader: Reader, entries: dict[str, tuple[Node, Node]], key: str, where: str) -> bool:
+    """A ``true``/``false`` key of a mapping (false if it is not there, or not a boolean)."""
+    return key in entries and bool(reader.boolean(entries[key][1], join(where, key)))
+
+
 def regex(reader: Reader, node: Node, where: str) -> str | None:
     pattern = reader.text(node, where)
     if pattern is None:

@@ -2,8 +2,9 @@
 
 Pure: reads files (task files, prompt templates), never tmux or git. A tasks file is
 YAML/JSON: ``max_parallel``, ``panes_per_window``, ``worktree``, ``agents`` (profiles) and
-``tasks`` (each with ``id``, ``agent`` + ``prompt`` or ``command``, ``depends_on``,
-``timeout``, ``retries``, ``locks``, ``done_when``, ``then``...): see the README's "Tasks".
+``tasks`` (each with ``id``, ``agent`` + ``prompt`` or ``command``, ``depends_on`` (see
+:mod:`~tmuxorch.spec.dependencies`), ``timeout``, ``retries``, ``allow_failure``, ``locks``,
+``done_when``, ``then``...): see the README's "Tasks".
 
 A directory holds several such files (read in name order). Every problem is reported as
 ``file:line:col: where: what``; the dependency graph itself is checked in
@@ -17,8 +18,8 @@ import re
 from dataclasses import dataclass, replace
 
 from tmuxorch.agents.presets import PRESETS, find
+from tmuxorch.spec import dependencies, prompts, task_model, template
 from tmuxorch.spec import profiles as profile_spec
-from tmuxorch.spec import prompts, task_model, template
 from tmuxorch.spec import task_values as values
 from tmuxorch.spec.errors import Problem, SpecError
 from tmuxorch.spec.keys import FILE_KEYS, TASK_KEYS
@@ -262,10 +263,11 @@ class Collector:
             )
             if rendered is not None:
                 prompt, fields, sources = rendered
-        depends = values.names(reader, entries.get("depends_on"), join(where, "depends_on"))
-        if parent is not None:
-            depends.insert(0, (id_node, parent, join(where, "id")))
-        self.dep_nodes[task_id] = (reader, depends)
+        follows = None if parent is None else (id_node, parent, join(where, "id"))
+        deps = dependencies.read(
+            reader, entries.get("depends_on"), join(where, "depends_on"), follows
+        )
+        self.dep_nodes[task_id] = (reader, deps.names)
         cwd = default_cwd
         if "cwd" in entries:
             cwd = (
@@ -293,7 +295,8 @@ class Collector:
                 command=command,
                 prompt=prompt,
                 prompt_fields=fields,
-                depends_on=tuple(dict.fromkeys(name for _, name, _ in depends)),
+                depends_on=deps.ids,
+                quorums=tuple(deps.quorums),
                 cwd=cwd,
                 env=env,
                 timeout=bounds.timeout,
@@ -306,6 +309,7 @@ class Collector:
                 follows=parent,
                 sources=sources,
                 result_schema=bounds.result_schema,
+                allow_failure=values.flag(reader, entries, "allow_failure", where),
             )
         )
         if "then" in entries:
@@ -328,14 +332,8 @@ class Collector:
         """Check what only the whole shows (dependencies, agents, the results prompts
         use); raise if any problem."""
         known = {task.id for task in (*self.earlier, *self.tasks)}
-        for task_id, (reader, deps) in self.dep_nodes.items():
-            for node, name, where in deps:
-                if name not in known:
-                    reader.error(
-                        node, where, f"unknown task {name!r}", did_you_mean(name, known, "tasks")
-                    )
-                elif name == task_id:
-                    reader.error(node, where, "a task cannot depend on itself")
+        for task_id, (reader, names) in self.dep_nodes.items():
+            dependencies.check(reader, task_id, names, known)
         profiles = {**{p.name: p for p in self.user.agents}, **self.profiles}  # the file's win
         tasks = []
         for task in self.tasks:
