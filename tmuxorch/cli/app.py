@@ -389,5 +389,5 @@ def logs(
     )
 
 
-# commands in modules of their own (layout files; the bridge beyond the terminal)
-from tmuxorch.cli import app_layouts, app_serve  # noqa: E402, F401
+# commands in modules of their own (layout files; the bridge beyond the terminal; planning)
+from tmuxorch.cli import app_layouts, app_plan, app_serve  # noqa: E402, F401
