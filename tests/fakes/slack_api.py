@@ -46,7 +46,8 @@ class SlackAPI(StandIn):
         self.connections = 0
         """WebSockets opened so far."""
         self.refuse: list[tuple[int, float]] = []
-        """(status, Retry-After) to answer the next Web API calls with, first first."""
+        """(status, Retry-After) to answer the next ``chat.postMessage`` calls with, first
+        first (then they are taken again)."""
         self._lock = threading.Lock()
         self._tickets: set[str] = set()
         self._sockets: list[tuple[web.WebSocketResponse, web.Request]] = []
@@ -72,7 +73,7 @@ class SlackAPI(StandIn):
             args.update(await request.post())
         with self._lock:
             self.calls.append(method)
-            if self.refuse:
+            if self.refuse and method == "chat.postMessage":
                 status, after = self.refuse.pop(0)
                 body = {"ok": False, "error": "ratelimited" if status == 429 else "fatal"}
                 return web.json_response(body, status=status, headers={"Retry-After": f"{after:g}"})
@@ -278,6 +279,15 @@ class SlackAPI(StandIn):
     def taken(self) -> list[dict[str, Any]]:
         with self._lock:
             return list(self.posts)
+
+    def titled(self, title: str) -> list[dict[str, Any]]:
+        """The posts whose header is ``title``."""
+        return [
+            post
+            for post in self.taken()
+            for block in post.get("blocks") or []
+            if block.get("type") == "header" and block["text"]["text"] == title
+        ]
 
 
 def _error(error: str) -> web.Response:

@@ -148,7 +148,7 @@ class SlackChannel(Channel):
         )
         ts = response.get("ts")
         if not isinstance(ts, str) or not ts:
-            raise Unreachable(f"channel {self.name}: Slack answered without a message ts")
+            raise Unreachable("Slack answered without a message ts")
         return ts
 
     async def receive(self, inbox: Callable[[Incoming], Awaitable[None]]) -> None:
@@ -158,7 +158,7 @@ class SlackChannel(Channel):
         opened = await _call(web.apps_connections_open(app_token=app_token))
         url = opened.get("url")
         if not isinstance(url, str) or not url:
-            raise Unreachable(f"channel {self.name}: Slack gave no Socket Mode URL")
+            raise Unreachable("Slack gave no Socket Mode URL")
         socket = SocketModeClient(
             app_token=app_token,
             web_client=web,
@@ -190,7 +190,7 @@ class SlackChannel(Channel):
             try:
                 await asyncio.wait_for(socket.connect(), CONNECT_SECONDS)  # type: ignore[no-untyped-call]
             except asyncio.TimeoutError:
-                raise Unreachable(f"channel {self.name}: cannot open Slack's WebSocket") from None
+                raise Unreachable("Slack: cannot open the Socket Mode WebSocket") from None
             await self._hand_in(socket, said, down, inbox)
         finally:
             self._socket = None
@@ -225,7 +225,7 @@ class SlackChannel(Channel):
             if down.is_set() or time.monotonic() - down_since >= DOWN_SECONDS:
                 while not said.empty():
                     await self._give(inbox, said.get_nowait())
-                raise Unreachable(f"channel {self.name}: lost the Socket Mode connection")
+                raise Unreachable("Slack: lost the Socket Mode connection")
 
     async def _give(
         self, inbox: Callable[[Incoming], Awaitable[None]], one: slack_format.Said
