@@ -299,6 +299,24 @@ def test_a_network_cut_is_unreachable_and_nothing_said_meanwhile_is_lost(
     run(work)
 
 
+def test_a_websocket_that_does_not_open_is_unreachable_not_a_wait_for_ever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, api: SlackAPI
+) -> None:
+    channel = slack(tmp_path, monkeypatch, api)
+    channel.connect_seconds = 1  # the SDK would try again every 5 s, for ever
+    api.sockets_refused = True
+
+    async def work() -> None:
+        with pytest.raises(Unreachable, match="cannot open"):
+            await asyncio.wait_for(channel.receive(asyncio.Queue[Incoming]().put), 60)
+        api.sockets_refused = False
+        async with Listening(channel, api) as listening:  # as the router: again, later
+            api.say("U1", "back")
+            assert (await listening.next()).text == "back"
+
+    run(work)
+
+
 @pytest.mark.parametrize(
     ("bot", "app", "where", "error"),
     [

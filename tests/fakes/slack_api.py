@@ -48,6 +48,8 @@ class SlackAPI(StandIn):
         self.refuse: list[tuple[int, float]] = []
         """(status, Retry-After) to answer the next ``chat.postMessage`` calls with, first
         first (then they are taken again)."""
+        self.sockets_refused = False
+        """The WebSocket URLs handed out do not open (HTTP 503)."""
         self._lock = threading.Lock()
         self._tickets: set[str] = set()
         self._sockets: list[tuple[web.WebSocketResponse, web.Request]] = []
@@ -120,6 +122,8 @@ class SlackAPI(StandIn):
     # -- Socket Mode -------------------------------------------------------------
     async def _link(self, request: web.Request) -> web.StreamResponse:
         ticket = request.query.get("ticket", "")
+        if self.sockets_refused:
+            return web.Response(status=503, text="try again later")
         with self._lock:
             if ticket not in self._tickets:
                 return web.Response(status=401, text="invalid ticket")

@@ -98,6 +98,7 @@ PASSING = frozenset({"internal_error", "fatal_error", "service_unavailable", "re
 
 class SlackChannel(Channel):
     limit = slack_format.SECTION_LIMIT
+    connect_seconds = CONNECT_SECONDS
 
     def __init__(self, spec: ChannelSpec) -> None:
         super().__init__(spec)
@@ -188,7 +189,7 @@ class SlackChannel(Channel):
         socket.on_error_listeners.append(lost)
         try:
             try:
-                await asyncio.wait_for(socket.connect(), CONNECT_SECONDS)  # type: ignore[no-untyped-call]
+                await asyncio.wait_for(socket.connect(), self.connect_seconds)  # type: ignore[no-untyped-call]
             except asyncio.TimeoutError:
                 raise Unreachable("Slack: cannot open the Socket Mode WebSocket") from None
             await self._hand_in(socket, said, down, inbox)
