@@ -137,6 +137,7 @@ def rows(
                 lines.get(task.id, ""),
                 task.exit_code,
                 task.reason,
+                task.pull_request,
             )
         )
     return result

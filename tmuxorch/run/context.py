@@ -100,6 +100,9 @@ class Run:
         self.kept: dict[str, str] = {}
         """Task → pane kept (dead) after its final failure."""
         self.kept_worktrees: list[str] = []
+        self.pull_requests: dict[str, dict[str, object]] = {}
+        """Task → its branch pushed by ``merge: pr``: task, url (None: no pull request
+        opened), branch, base, remote."""
         self.times: dict[str, tuple[float | None, float | None]] = {}
         """Task → wall-clock start and end of its latest attempt."""
         self.interrupted: str | None = None
@@ -150,6 +153,7 @@ class Run:
             "started": started,
             "ended": ended,
             "activity": self.activity.get(task_id),
+            "pull_request": self.pull_requests.get(task_id, {}).get("url"),
         }
 
     @property

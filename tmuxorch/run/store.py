@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     retry_at REAL,
     activity TEXT,
     session TEXT,
+    pull_request TEXT,
     PRIMARY KEY (run, id)
 );
 CREATE TABLE IF NOT EXISTS attempts (
@@ -102,6 +103,8 @@ class TaskRow:
     """What its agent is doing while it runs (busy, waiting_input, idle...)."""
     session: str | None = None
     """Its agent's conversation id (a retry resumes it)."""
+    pull_request: str | None = None
+    """The address of the pull request ``merge: pr`` opened for its branch."""
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,7 @@ class Store:
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.executescript(SCHEMA)
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(tasks)")}
-        for column in ("activity", "session"):  # a state.db from before they were kept
+        for column in ("activity", "session", "pull_request"):  # a state.db from before
             if column not in columns:
                 self.db.execute(f"ALTER TABLE tasks ADD COLUMN {column} TEXT")
 
@@ -235,7 +238,8 @@ class Store:
         """The run's tasks, in the order they joined it (the file's)."""
         rows = self.db.execute(
             "SELECT id, state, attempts, pane, exit_code, reason, started, ended, retry_at,"
-            " activity, session FROM tasks WHERE run = ? ORDER BY rowid",  # the file's order
+            " activity, session, pull_request FROM tasks WHERE run = ?"
+            " ORDER BY rowid",  # the file's order
             (run_id,),
         ).fetchall()
         return {r[0]: TaskRow(*r) for r in rows}
