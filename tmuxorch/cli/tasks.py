@@ -138,6 +138,7 @@ def rows(
                 task.exit_code,
                 task.reason,
                 bool(task.allow_failure),
+                task.pull_request,
             )
         )
     return result

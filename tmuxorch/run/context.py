@@ -106,6 +106,9 @@ class Run:
         self.notes: dict[str, str] = {}
         """Task → what its next attempt's prompt is given (a reviewer's words...)."""
         self.kept_worktrees: list[str] = []
+        self.pull_requests: dict[str, dict[str, object]] = {}
+        """Task → its branch pushed by ``merge: pr``: task, url (None: no pull request
+        opened), branch, base, remote."""
         self.times: dict[str, tuple[float | None, float | None]] = {}
         """Task → wall-clock start and end of its latest attempt."""
         self.interrupted: str | None = None
@@ -157,6 +160,7 @@ class Run:
             "ended": ended,
             "activity": self.activity.get(task_id),
             "allow_failure": self.scheduler.tasks[task_id].allow_failure,
+            "pull_request": self.pull_requests.get(task_id, {}).get("url"),
         }
 
     @property

@@ -330,8 +330,9 @@ class Engine:
     def _over(self, state: str, summary: str, *, ok: bool) -> None:
         """Say the run is over; close the session it made (unless ``--keep``)."""
         run = self.run
-        kept = list(run.kept_worktrees)
-        fields = {"reason": summary, "summary": summary, "kept_worktrees": kept}
+        kept, proposed = list(run.kept_worktrees), list(run.pull_requests.values())
+        fields: dict[str, object] = {"reason": summary, "summary": summary}
+        fields.update(kept_worktrees=kept, pull_requests=proposed)
         run.publish(events.RUN_FINISHED, state=state, ok=ok, tasks=run.rows(), **fields)
         if not run.keep and not run.inside:  # the session tmuxorch made for it, if so
             tmux_panes.close_run_session(run.client, run.session, os.path.abspath(run.ws.file))

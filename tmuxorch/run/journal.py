@@ -126,6 +126,11 @@ class Journal:
         data = {key: event[key] for key in ("added", "changed", "removed", "ignored")}
         self.store.event(run, None, "reloaded", data)
 
+    def _note(self, run: str, event: Event) -> None:
+        if event.get("pull_request"):
+            url = event["pull_request"]
+            self.store.update_task(run, _task(event), "pull-request", pull_request=url)
+
     def _run_finished(self, run: str, event: Event) -> None:
         self.store.end_run(run, str(event["state"]), str(event["reason"]))
 

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     activity TEXT,
     session TEXT,
     allow_failure INTEGER,
+    pull_request TEXT,
     PRIMARY KEY (run, id)
 );
 CREATE TABLE IF NOT EXISTS attempts (
@@ -105,6 +106,8 @@ class TaskRow:
     """Its agent's conversation id (a retry resumes it)."""
     allow_failure: bool | None = None
     """Its failure holds nothing back (``allow_failure: true``)."""
+    pull_request: str | None = None
+    """The address of the pull request ``merge: pr`` opened for its branch."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,8 @@ class Store:
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.executescript(SCHEMA)
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(tasks)")}
-        for column, kind in (("activity", "TEXT"), ("session", "TEXT"), ("allow_failure", "INT")):
+        added = (("activity", "TEXT"), ("session", "TEXT"), ("allow_failure", "INT"))
+        for column, kind in (*added, ("pull_request", "TEXT")):
             if column not in columns:  # a state.db from before they were kept
                 self.db.execute(f"ALTER TABLE tasks ADD COLUMN {column} {kind}")
 
@@ -246,7 +250,7 @@ class Store:
         """The run's tasks, in the order they joined it (the file's)."""
         rows = self.db.execute(
             "SELECT id, state, attempts, pane, exit_code, reason, started, ended, retry_at,"
-            " activity, session, allow_failure FROM tasks WHERE run = ?"
+            " activity, session, allow_failure, pull_request FROM tasks WHERE run = ?"
             " ORDER BY rowid",  # the file's order
             (run_id,),
         ).fetchall()

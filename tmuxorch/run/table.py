@@ -71,6 +71,9 @@ class Row:
         """It failed, and may."""
         return self.state == "failed" and self.allow_failure
 
+    pull_request: str | None = None
+    """The pull request opened for its branch (``merge: pr``)."""
+
     def as_json(self) -> dict[str, object]:
         return {
             "task": self.task,
@@ -82,15 +85,19 @@ class Row:
             "exit_code": self.exit_code,
             "reason": self.reason,
             "allow_failure": self.allow_failure,
+            "pull_request": self.pull_request,
         }
 
     @property
     def detail(self) -> str:
         """What the last column says: why a task ended as it did (if it says), and the
-        last line its agent showed."""
+        last line its agent showed; the pull request opened for its work."""
+        said = self.last_line
         if self.reason and self.state not in ("running", "waiting_input", "pending"):
-            return f"{self.reason} · {self.last_line}" if self.last_line else self.reason
-        return self.last_line
+            said = f"{self.reason} · {said}" if said else self.reason
+        if self.pull_request:
+            said = f"pull request {self.pull_request} · {said}" if said else self.pull_request
+        return said
 
 
 def last_line(lines: Sequence[str]) -> str:

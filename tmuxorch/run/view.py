@@ -103,6 +103,7 @@ class RunView:
                     exit_code=row.get("exit_code"),  # type: ignore[arg-type]
                     reason=row.get("reason"),  # type: ignore[arg-type]
                     allow_failure=bool(row.get("allow_failure")),
+                    pull_request=row.get("pull_request"),  # type: ignore[arg-type]
                 )
             )
         return table
@@ -117,6 +118,7 @@ def _shown(row: Event) -> str | None:
 ROW_FIELDS = (
     *("state", "attempt", "pane", "exit_code", "reason", "started", "ended", "activity"),
     "allow_failure",
+    "pull_request",
 )
 
 

@@ -87,7 +87,13 @@ def _finished(e: Event) -> list[str]:
     kept = e.get("kept_worktrees") or []
     assert isinstance(kept, list)
     summary = f": {e['summary']}" if e.get("summary") else ""
-    return [f"run {e['run']} finished{summary}", *(f"worktree kept: {k}" for k in kept)]
+    said = [f"run {e['run']} finished{summary}", *(f"worktree kept: {k}" for k in kept)]
+    proposed = e.get("pull_requests") or []
+    assert isinstance(proposed, list)
+    for p in proposed:
+        opened = p["url"] or f"not opened ({p['branch']} pushed to {p['remote']})"
+        said.append(f"pull request: {p['task']}: {opened}")
+    return said
 
 
 def _reset(e: Event) -> list[str]:

@@ -54,7 +54,7 @@ AGENT_KEYS = frozenset(
         "resume",
     ]
 )
-WORKTREE_KEYS = frozenset({"after", "merge", "failed"})
+WORKTREE_KEYS = frozenset({"after", "merge", "failed", "remote"})
 SESSION_KEYS = FILE_KEYS | frozenset(
     [
         "session_name",

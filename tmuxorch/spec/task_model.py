@@ -102,12 +102,16 @@ class AgentProfile:
 class Worktree:
     """A git worktree for a task: made on branch ``tmuxorch/RUN/TASK`` before its pane
     opens; afterwards ``keep`` it, ``remove`` it, or ``merge`` its work (``ff``: fast
-    forward, rebasing onto the base first if needed; ``squash``: one commit) then remove it.
-    ``failed``: what becomes of it after a final failure (``remove`` or ``keep``)."""
+    forward, rebasing onto the base first if needed; ``squash``: one commit; ``pr``: push
+    the branch and open a pull request) then remove it. ``failed``: what becomes of it
+    after a final failure (``remove`` or ``keep``)."""
 
     after: str = "merge"
     merge: str = "ff"
     failed: str = "remove"
+    remote: str | None = None
+    """With ``merge: pr``: the git remote to push to (by default the one the base branch
+    tracks, else ``origin``)."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
     from tmuxorch.spec.source import Node, Reader
 
+MERGES = ("ff", "squash", "pr")
+"""How ``merge`` brings a task's work in: fast-forward, one squashed commit, a pull request."""
+_SPACE = re.compile(r"\s")
 DONE_KINDS = "exit, idle, result, {output: REGEX}, {file: PATH} or {idle: SECONDS}"
 
 
@@ -49,38 +52,49 @@ def done_when(reader: Reader, node: Node, where: str) -> DoneWhen:
 
 
 def worktree(reader: Reader, node: Node, where: str) -> Worktree | None:
-    """``true``/``false``, a policy word (``keep``, ``remove``, ``merge``), or
-    ``{after: keep|remove|merge, merge: ff|squash, failed: remove|keep}``."""
+    """``true``/``false``, a policy word (``keep``, ``remove``, ``merge``, ``ff``,
+    ``squash``, ``pr``), or ``{after: keep|remove|merge, merge: ff|squash|pr,
+    failed: remove|keep, remote: NAME}``."""
     if isinstance(node, ScalarNode) and node.tag.endswith(":bool"):
         return Worktree() if reader.boolean(node, where) else None
     if isinstance(node, ScalarNode):
         word = reader.text(node, where)
         if word in ("keep", "remove", "merge"):
             return Worktree(after=word)
-        if word in ("ff", "squash"):
+        if word in MERGES:
             return Worktree(merge=word)
         if word is not None:
             reader.error(
                 node,
                 where,
                 f"unknown worktree policy {word!r}",
-                "true, false, keep, remove, merge, ff, squash, or {after, merge, failed}",
+                "true, false, keep, remove, merge, ff, squash, pr,"
+                " or {after, merge, failed, remote}",
             )
         return None
     entries = reader.mapping(node, where, WORKTREE_KEYS)
     if entries is None:
         return None
-    choices = {
-        "after": ("keep", "remove", "merge"),
-        "merge": ("ff", "squash"),
-        "failed": ("remove", "keep"),
-    }
+    choices = {"after": ("keep", "remove", "merge"), "merge": MERGES, "failed": ("remove", "keep")}
     values: dict[str, str] = {}
     for key, (_, value) in entries.items():
+        if key == "remote":
+            continue
         word = reader.word(value, join(where, key), choices[key], f"{key} policy")
         if word is not None:
             values[key] = word
-    return Worktree(**values)
+    remote = None
+    if "remote" in entries:
+        key_node, value = entries["remote"]
+        remote = reader.text(value, join(where, "remote"))
+        if remote is not None and (not remote or remote.startswith("-") or _SPACE.search(remote)):
+            reader.error(value, join(where, "remote"), f"not a git remote's name: {remote!r}")
+            remote = None
+        if "merge" not in entries or values.get("merge", "pr") != "pr":
+            reader.error(
+                key_node, join(where, "remote"), "only with merge: pr (nothing else pushes)"
+            )
+    return Worktree(**values, remote=remote)
 
 
 # -- values --------------------------------------------------------------------------
