@@ -650,8 +650,13 @@ def test_clear_history_resize_alternate_screen_and_respawn(
         seen += _events_until(sub, "after 50")
         seen += _events_until(sub, "frame")
         c.cmd("resize-window", "-t", pane, "-x", "100", "-y", "25")
-        resized = _events_until(sub, "frame")
-        assert resized[-1]["key"] is True and resized[-1]["size"] == [100, 25]
+        resized = eventually(  # (a frame of what came before may come first, under load)
+            lambda: next(
+                (e for e in _events_until(sub, "frame") if e.get("size") == [100, 25]), None
+            ),
+            what="a frame of the new size",
+        )
+        assert resized["key"] is True
         alt = eventually(
             lambda: next((e for e in _events_until(sub, "frame") if e.get("alternate")), None),
             what="the alternate screen",
