@@ -650,12 +650,13 @@ def test_clear_history_resize_alternate_screen_and_respawn(
         seen += _events_until(sub, "after 50")
         seen += _events_until(sub, "frame")
         c.cmd("resize-window", "-t", pane, "-x", "100", "-y", "25")
-        resized = eventually(  # (a frame of what came before may come first, under load)
-            lambda: next(
-                (e for e in _events_until(sub, "frame") if e.get("size") == [100, 25]), None
-            ),
-            what="a frame of the new size",
-        )
+        around: list[Event] = []
+
+        def new_size() -> Event | None:  # (a frame of what came before may come first)
+            around.extend(_events_until(sub, "frame"))
+            return next((e for e in around if e.get("size") == [100, 25]), None)
+
+        resized = eventually(new_size, what="a frame of the new size")
         assert resized["key"] is True
         alt = eventually(
             lambda: next((e for e in _events_until(sub, "frame") if e.get("alternate")), None),
@@ -681,7 +682,7 @@ def test_clear_history_resize_alternate_screen_and_respawn(
             what="a keyframe after respawn",
         )
         assert respawned
-        seen += resized
+        seen += around
     for event in seen:
         if event["type"] == "lines":
             lines += [str(x) for x in event["lines"]]  # type: ignore[attr-defined]
