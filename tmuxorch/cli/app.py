@@ -390,4 +390,4 @@ def logs(
 
 
 # commands in modules of their own (layout files; the bridge beyond the terminal)
-from tmuxorch.cli import app_layouts, app_serve  # noqa: E402, F401
+from tmuxorch.cli import app_layouts, app_people, app_serve  # noqa: E402, F401

@@ -242,14 +242,16 @@ def named(
     return store, run_row, tasks
 
 
-def asked(run_row: RunRow, action: str, names: list[str], what: str, **options: bool) -> bool:
+def asked(
+    run_row: RunRow, action: str, names: list[str], what: str, *, everything: bool = False
+) -> bool:
     """Whether the run's supervisor is alive and was asked to do it (it acts on its own)."""
     from tmuxorch.run.opening import supervisor_alive
     from tmuxorch.run.requests import request
 
     if not supervisor_alive(run_row.file):
         return False
-    request(run_row.file, action, names, **options)
+    request(run_row.file, action, names, everything=everything)
     info(f"asked the supervisor of run {run_row.id} to {what}")
     return True
 

@@ -30,6 +30,7 @@ from tmuxorch.run.opening import open_run
 from tmuxorch.run.placement import Placement
 from tmuxorch.run.reloading import Reloading
 from tmuxorch.run.scheduler import PENDING
+from tmuxorch.run.stalls import Stalls
 from tmuxorch.run.watches import Watches
 from tmuxorch.tmux import panes as tmux_panes
 
@@ -65,6 +66,7 @@ class Engine:
         self.launcher = Launcher(run, self.placement, self.ending)
         self.interaction = Interaction(run, self.ending)
         self.backstop = Backstop(run, self.ending)
+        self.stalls = Stalls(run, self.ending)
         self.reloading = Reloading(run)
         self.watches = Watches(run, self.reloading.sources)
         self.actions = Actions(run, self.ending)
@@ -148,7 +150,12 @@ class Engine:
         times = [self.next_backstop]
         if self.watches.unwatched():
             times.append(self.next_poll)
-        for due in (self.backstop.due(), self.ending.due(), self.interaction.due()):
+        for due in (
+            self.backstop.due(),
+            self.ending.due(),
+            self.interaction.due(),
+            self.stalls.due(),
+        ):
             if due is not None:
                 times.append(due)
         for attempt in self.run.attempts.values():
@@ -202,6 +209,11 @@ class Engine:
             live = attempt is not None and not attempt.ending
             if live and attempt and conditions.of(attempt).met(self.run, attempt):
                 self.ending.end(attempt, ok=True, code=None, reason=None)
+        elif kind == "hooks" and name.endswith(".jsonl"):
+            task_id, _, n = name[: -len(".jsonl")].rpartition(".")
+            attempt = self.run.attempts.get(task_id)
+            if attempt is not None and str(attempt.n) == n and not attempt.ending:
+                self.interaction.hooked(attempt)
         elif kind == "exits" and not name.endswith(".tmp"):
             task_id, _, n = name.rpartition(".")
             attempt = self.run.attempts.get(task_id)
@@ -233,6 +245,9 @@ class Engine:
             return
         if event["type"] == "lines" or (event["type"] == "frame" and event.get("patch")):
             attempt.output_at = time.monotonic()  # something new (not a keyframe of the same)
+            self.stalls.hear(attempt)
+        elif event["type"] == "state":
+            self.stalls.hear(attempt)
         self.interaction.on_screen(attempt, event)
         if attempt.ending:
             return
@@ -261,7 +276,8 @@ class Engine:
             self._file_changed(os.path.join(folder, name))
 
     def _check_due(self) -> None:
-        """Conditions met by time alone (``done_when: idle``)."""
+        """Conditions met by time alone (``done_when: idle``), and silent agents."""
+        self.stalls.check()
         now = time.monotonic()
         for attempt in list(self.run.attempts.values()):
             due = conditions.of(attempt).due(attempt)

@@ -34,6 +34,10 @@ ACTIVITY = "task-activity"
 """Its agent's screen says what it does (``activity``)."""
 WAITING = "task-waiting"
 """Its agent waits for a person (``last_lines``: the screen's last lines)."""
+STALLED = "task-stalled"
+"""It has shown nothing new for a while (``quiet``: seconds; ``waiting``: its agent waits
+for a person, and this is a reminder; ``fails_in``: seconds until it fails as stalled, or
+None; ``last_lines``)."""
 CONVERSATION = "task-conversation"
 """Its agent's conversation id (``session``): a retry resumes it."""
 ENDED = "task-ended"

@@ -111,5 +111,5 @@ def _paths(run: Run) -> None:
     run.run_dir = os.path.join(run.state_dir, "runs", run.run_id)
     for folder in ("runs", os.path.join("runs", run.run_id)):
         private.folder(os.path.join(run.state_dir, folder))
-    for sub in ("exits", "prompts", "requests", "results"):
+    for sub in ("exits", "prompts", "requests", "results", "hooks"):
         private.folder(os.path.join(run.run_dir, sub))

@@ -26,6 +26,11 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 SKIPPED = "skipped"
 STOPPED = "stopped"
+BLOCKED = "blocked"
+NEEDS_REVIEW = "needs_review"
+HELD = frozenset({BLOCKED, NEEDS_REVIEW})
+"""Waiting for a person (see :mod:`tmuxorch.run.outcomes`): not over, and what depends on
+it waits too."""
 TERMINAL = frozenset({SUCCEEDED, FAILED, SKIPPED, STOPPED})
 MAX_BACKOFF = 300.0
 
@@ -160,6 +165,19 @@ class Scheduler:
             return Outcome(RETRYING, st.retry_at, ())
         st.state = FAILED
         return Outcome(FAILED, None, self._skip_downstream(task_id, FAILED))
+
+    def hold(self, task_id: str, state: str, reason: str | None) -> Outcome:
+        """Its attempt ended, and its agent says a person is needed (``blocked``,
+        ``needs_review``): it waits, and what depends on it waits."""
+        st = self.states[task_id]
+        self._release(task_id)
+        st.state, st.reason, st.exit_code, st.retry_at = state, reason, 0, None
+        return Outcome(state, None, ())
+
+    def reopen(self, task_id: str) -> None:
+        """A held task runs again (unblocked, or its work rejected)."""
+        st = self.states[task_id]
+        st.state, st.reason, st.retry_at = PENDING, None, None
 
     def stop(self, task_id: str, reason: str) -> Outcome:
         """Stopped by a person: no retry; downstream is skipped."""

@@ -26,6 +26,8 @@ STYLE = {
     "skipped": "magenta",
     "stopped": "red",
     "waiting_input": "bold yellow",
+    "blocked": "bold yellow",
+    "needs_review": "bold yellow",
 }
 MARK = {
     "pending": "·",
@@ -36,6 +38,8 @@ MARK = {
     "skipped": "⊘",
     "stopped": "■",
     "waiting_input": "?",
+    "blocked": "!",
+    "needs_review": "?",
 }
 OVER = ("succeeded", "failed", "skipped", "stopped")
 """A task in one of these states is done (whether it went well or not)."""
@@ -98,6 +102,8 @@ def progress(rows: Sequence[Row]) -> str:
         ("running", "running"),
         ("waiting_input", "waiting for input"),
         ("retrying", "retrying"),
+        ("blocked", "blocked"),
+        ("needs_review", "to review"),
     ):
         if counts.get(state):
             said += f" · {counts[state]} {words}"

@@ -3,7 +3,18 @@ layout reader knows the task keys without loading the task reader)."""
 
 from __future__ import annotations
 
-FILE_KEYS = frozenset({"tasks", "max_parallel", "agents", "panes_per_window", "notify", "worktree"})
+FILE_KEYS = frozenset(
+    {
+        "tasks",
+        "max_parallel",
+        "agents",
+        "panes_per_window",
+        "notify",
+        "worktree",
+        "timeout",
+        "stall",
+    }
+)
 TASK_KEYS = frozenset(
     [
         "id",
@@ -15,12 +26,14 @@ TASK_KEYS = frozenset(
         "cwd",
         "env",
         "timeout",
+        "stall",
         "retries",
         "retry_delay",
         "locks",
         "done_when",
         "worktree",
         "then",
+        "result_schema",
     ]
 )
 AGENT_KEYS = frozenset(

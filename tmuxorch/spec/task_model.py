@@ -111,6 +111,34 @@ class Worktree:
 
 
 @dataclass(frozen=True)
+class Stall:
+    """An attempt that shows nothing new (no output, no change of what its agent does)
+    for ``after`` seconds is told to people; for ``fail_after`` seconds (None: never), it
+    fails as ``stalled``. An agent waiting for a person is never failed for it: people are
+    reminded every ``remind`` seconds instead."""
+
+    after: float
+    fail_after: float | None
+    remind: float
+
+
+AGENT_STALL = Stall(after=900.0, fail_after=1800.0, remind=1800.0)
+"""An agent's unless a task, its file or the user config says otherwise: an agent that
+sits silent for 15 minutes is told of, at 30 it fails (a plain ``command`` has none: a
+build may be quiet for long)."""
+
+
+@dataclass(frozen=True)
+class FileDefaults:
+    """What a tasks file (or the user config) says for every task in it; ``stall_given``:
+    it says something of ``stall`` (``None`` then means: none)."""
+
+    timeout: float | None = None
+    stall: Stall | None = None
+    stall_given: bool = False
+
+
+@dataclass(frozen=True)
 class TaskHome:
     """Where a task added to a live run (``tmuxorch add``) is read as if it were written:
     at the end of the first task list of the run's files. Its paths (prompt templates,
@@ -120,6 +148,7 @@ class TaskHome:
     base_dir: str
     cwd: str
     worktree: Worktree | None = None
+    defaults: FileDefaults = FileDefaults()
 
 
 @dataclass(frozen=True)
@@ -138,6 +167,7 @@ class Task:
     cwd: str | None = None
     env: Pairs = ()
     timeout: float | None = None
+    stall: Stall | None = None
     retries: int = 0
     retry_delay: float = 1.0
     locks: tuple[str, ...] = ()
@@ -147,6 +177,8 @@ class Task:
     """A follow-up (``then:``) exists only once this task has succeeded."""
     sources: tuple[str, ...] = ()
     """Files besides the task file it was read from (prompt templates)."""
+    result_schema: str | None = None
+    """A JSON Schema file its result must satisfy (else the attempt failed)."""
 
 
 @dataclass(frozen=True)

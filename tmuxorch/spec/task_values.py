@@ -11,7 +11,7 @@ import re
 from tmuxorch.spec.duration import parse_duration
 from tmuxorch.spec.keys import WORKTREE_KEYS
 from tmuxorch.spec.source import ScalarNode, join
-from tmuxorch.spec.task_model import DoneWhen, Worktree
+from tmuxorch.spec.task_model import DoneWhen, Stall, Worktree
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -146,3 +146,65 @@ def directory(reader: Reader, node: Node, where: str, base_dir: str) -> str | No
         reader.error(node, where, f"{path} does not exist")
         return None
     return path
+
+
+def json_file(reader: Reader, node: Node, where: str, base_dir: str) -> str | None:
+    """A JSON file (a result's schema): its absolute path, if it is there and is JSON."""
+    import json
+
+    raw = reader.text(node, where)
+    if not raw:
+        return None
+    path = os.path.normpath(os.path.join(base_dir, os.path.expanduser(raw)))
+    try:
+        with open(path, encoding="utf-8") as handle:
+            json.load(handle)
+    except OSError as exc:
+        reader.error(node, where, f"cannot read {path}: {exc.strerror or exc}")
+        return None
+    except ValueError as exc:
+        reader.error(node, where, f"{path} is not JSON: {exc}")
+        return None
+    return path
+
+
+STALL_KEYS = frozenset({"after", "fail_after", "remind"})
+
+
+def stall(reader: Reader, node: Node, where: str) -> Stall | None:
+    """``false``/``off`` (none), a duration (told after it, failed after twice it,
+    reminded every three times it while waiting for a person), or
+    ``{after, fail_after (a duration or never), remind}``."""
+    if isinstance(node, ScalarNode) and node.tag.endswith(":bool"):
+        if reader.boolean(node, where):
+            reader.error(node, where, "give a duration (e.g. 10m), or false for none")
+        return None
+    if isinstance(node, ScalarNode):
+        if reader.text(node, where) in ("off", "never", "none"):
+            return None
+        after = seconds(reader, node, where)
+        return None if after is None else Stall(after, 2 * after, 3 * after)
+    entries = reader.mapping(node, where, STALL_KEYS)
+    if entries is None:
+        return None
+    if "after" not in entries:
+        reader.error(node, join(where, "after"), "required key is missing")
+        return None
+    after = seconds(reader, entries["after"][1], join(where, "after"))
+    if after is None:
+        return None
+    fail_after: float | None = 2 * after
+    if "fail_after" in entries:
+        value = entries["fail_after"][1]
+        if isinstance(value, ScalarNode) and (
+            value.value in ("never", "off") or value.tag.endswith(":bool")
+        ):
+            fail_after = None
+        else:
+            fail_after = seconds(reader, value, join(where, "fail_after"))
+            if fail_after is not None and fail_after < after:
+                reader.error(value, join(where, "fail_after"), "must not be before after")
+    remind = 3 * after
+    if "remind" in entries:
+        remind = seconds(reader, entries["remind"][1], join(where, "remind")) or remind
+    return Stall(after, fail_after, remind)
