@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+import time
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -38,12 +39,14 @@ def waiting(text: str = "Continue? (y/n)", thread: str | None = None) -> Message
     return Message(text=text, key="r1/build", what="waiting", buttons=YES_NO, thread=thread)
 
 
-def channel(api: TelegramAPI, tmp: Path, *extra: str, token: str = TOKEN) -> Channel:
+def channel(
+    api: TelegramAPI, tmp: Path, *extra: str, token: str = TOKEN, chat: object = CHAT
+) -> Channel:
     os.environ["TEST_TELEGRAM_TOKEN"] = token
     config = tmp / "config.yaml"
     config.write_text(
         "channels:\n  telegram:\n    token_env: TEST_TELEGRAM_TOKEN\n"
-        f"    chat: {CHAT}\n    api_url: {api.url}\n    allow: [{ADA}]\n"
+        f"    chat: {chat}\n    api_url: {api.url}\n    allow: [{ADA}]\n"
         + "".join(f"    {line}\n" for line in extra)
     )
     (spec,) = load_user_config(str(config)).channels
@@ -53,11 +56,18 @@ def channel(api: TelegramAPI, tmp: Path, *extra: str, token: str = TOKEN) -> Cha
 @asynccontextmanager
 async def stand_in(**kwargs: object) -> AsyncIterator[TelegramAPI]:
     api = TelegramAPI(**kwargs)  # type: ignore[arg-type]
-    await api.start()
     try:
         yield api
     finally:
-        await api.stop()
+        api.close()
+
+
+async def until(check: Callable[[], object], timeout: float = 15.0) -> None:
+    """Let the channel work until ``check()`` is true."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"never happened: {check}"
+        await asyncio.sleep(0.02)
 
 
 @asynccontextmanager
@@ -106,13 +116,21 @@ def test_a_waiting_message_carries_its_buttons_and_later_ones_reply_to_it(tmp_pa
     run(test)
 
 
-def test_title_and_link_go_with_the_text(tmp_path: Path) -> None:
+def test_the_text_is_said_as_the_router_made_it(tmp_path: Path) -> None:
     async def test() -> None:
         async with stand_in() as api:
             ch = channel(api, tmp_path)
-            link = "http://127.0.0.1:8765/#r1/build"
-            await ch.post(Message("last lines", "r1", "failed", title="build failed", link=link))
-            assert api.sent()[0]["text"] == f"build failed\nlast lines\nmore: {link}"
+            link = "http://127.0.0.1:8765/#run=r1"
+            text = f"run r1 finished\nmore: {link}"  # the router adds the link
+            await ch.post(Message(text, "r1", "finished", title="run r1 finished", link=link))
+            await ch.post(Message("", "r1", "note", title="a title alone"))
+            assert [m["text"] for m in api.sent()] == [text, "a title alone"]
+            astral = "🙂" * 3000  # 6000 UTF-16 units: Telegram's count
+            await ch.post(Message(astral, "r1", "output"))
+            said = api.sent()[-1]
+            assert said["disable_notification"] is True
+            assert said["text"].startswith("🙂") and said["text"].endswith("…")
+            assert len(said["text"].encode("utf-16-le")) <= 2 * 4096
             await ch.close()
 
     run(test)
@@ -223,6 +241,20 @@ def test_its_own_messages_are_not_handed_in_other_chats_are(tmp_path: Path) -> N
     run(test)
 
 
+def test_a_chat_named_by_its_username_is_that_chat(tmp_path: Path) -> None:
+    async def test() -> None:
+        async with stand_in(names={"ops_room": CHAT}) as api:
+            ch = channel(api, tmp_path, chat="'@ops_room'")
+            posted = await ch.post(waiting())
+            assert api.sent()[0]["chat_id"] == "@ops_room"
+            async with receiving(ch) as got:
+                api.user_message(ADA, "y", reply_to=int(posted.ids[0]))
+                assert (await next_in(got)).chat == "@ops_room"  # as the config says it
+            await ch.close()
+
+    run(test)
+
+
 def test_receiving_again_goes_on_after_what_was_handed_in(tmp_path: Path) -> None:
     async def test() -> None:
         async with stand_in() as api:
@@ -263,13 +295,13 @@ def test_a_network_cut_is_unreachable_and_passes(tmp_path: Path) -> None:
             await ch.post(waiting())
             got: asyncio.Queue[Incoming] = asyncio.Queue()
             polling = asyncio.create_task(ch.receive(got.put))
-            await api.wait_for(lambda: api.sent("getUpdates"))
-            await api.cut()
+            await until(lambda: api.called("getUpdates"))
+            api.cut()
             with pytest.raises(Unreachable):
                 await asyncio.wait_for(polling, 15)
             with pytest.raises(Unreachable):
                 await ch.post(waiting())
-            await api.restore()
+            api.up()
             await ch.post(waiting())
             assert len(api.sent()) == 2
             await ch.close()
@@ -290,11 +322,10 @@ def test_a_wrong_token_or_chat_is_rejected_without_the_token(tmp_path: Path) -> 
             assert wrong not in str(posting.value)
             await ch.close()
 
-            os.environ.pop("TEST_TELEGRAM_TOKEN")
-            unset = make(channel(api, tmp_path).spec)
+            spec = channel(api, tmp_path).spec
             os.environ.pop("TEST_TELEGRAM_TOKEN")
             with pytest.raises(Rejected, match=r"\$TEST_TELEGRAM_TOKEN is not set"):
-                await unset.post(waiting())
+                make(spec)
 
         async with stand_in(chats=()) as api:
             ch = channel(api, tmp_path)
@@ -322,7 +353,7 @@ def test_one_serve_receives_per_bot_token_a_second_only_posts(tmp_path: Path) ->
         async with stand_in() as api:
             first, second = channel(api, tmp_path), channel(api, tmp_path)
             async with receiving(first) as got:
-                await api.wait_for(lambda: api.sent("getUpdates"))
+                await until(lambda: api.called("getUpdates"))
                 with pytest.raises(Conflict, match=rf"another tmuxorch serve \(pid {os.getpid()}"):
                     await second.receive(lambda incoming: asyncio.sleep(0))
                 await second.post(waiting())

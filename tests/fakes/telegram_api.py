@@ -6,10 +6,10 @@ It answers ``getMe``, ``sendMessage``, ``getUpdates`` (long polling, with offset
 people (:meth:`TelegramAPI.user_message`, :meth:`TelegramAPI.press`) and the trouble: a
 wrong token (401), a 429 with ``retry_after`` (:meth:`TelegramAPI.throttle`), a 409 to
 ``getUpdates`` (:meth:`TelegramAPI.refuse_polls`), and a network cut (:meth:`TelegramAPI.cut`:
-nothing listens, open connections are dropped; :meth:`TelegramAPI.restore`).
+nothing listens, open connections are dropped; :meth:`TelegramAPI.up` again).
 
-Its methods run on the loop it was started on; :class:`Running` keeps one on a thread of
-its own for tests that are not async, and hands calls over to it.
+It serves from a thread of its own (:class:`~tests.fakes.base.StandIn`): a test, async or
+not, calls its methods from anywhere.
 """
 
 from __future__ import annotations
@@ -17,15 +17,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 
+from tests.fakes.base import StandIn
+
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine, Iterable
+    from collections.abc import Callable, Iterable
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -39,18 +40,23 @@ TEXTS = frozenset({"text", "name", "callback_query_id", "parse_mode", "chat_id",
 class Call:
     method: str
     params: JSON
-    status: int = 200
+    status: int = 0
+    """Its HTTP status once answered (0 while a long poll waits)."""
     result: Any = None
     at: float = field(default_factory=time.time)
+    answered: float = 0.0
+    """When its answer was ready (``time.time()``)."""
 
 
-class TelegramAPI:
+class TelegramAPI(StandIn):
     def __init__(
         self, token: str = TOKEN, *, chats: Iterable[int] = (CHAT,), forums: Iterable[int] = (),
-        poll_cap: float = 30.0,
+        names: dict[str, int] | None = None, poll_cap: float = 30.0,
     ) -> None:  # fmt: skip
         self.token = token
         self.forums = set(forums)
+        self.names = names or {}
+        """Public chats' @usernames (without the @) -> their ids."""
         self.chats = set(chats) | self.forums
         self.poll_cap = poll_cap
         self.bot: JSON = {"id": int(token.split(":")[0]), "is_bot": True, "first_name": "bot"}
@@ -59,68 +65,65 @@ class TelegramAPI:
         self.topics: dict[tuple[int, int], str] = {}
         self.queries: dict[str, bool] = {}  # id -> answered
         self.updates: list[JSON] = []
-        self.host = "127.0.0.1"
-        self.port = 0
+        """Updates not yet confirmed by a poll's offset."""
+        self.history: list[JSON] = []
+        """Every update made."""
+        self.handed: dict[int, float] = {}
+        """update id -> when a poll first handed it over (``time.time()``)."""
         self._ids = 0
         self._update_ids = 0
         self._throttles: list[tuple[str | None, int, int]] = []  # method, times, after
         self._refusing_polls = False
-        self._news = asyncio.Event()
-        self._called = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
+        self._down = False
+        self._news = asyncio.Event()  # used on the stand-in's loop only
+        super().__init__()
 
-    @property
-    def url(self) -> str:
-        """The ``api_url`` setting that points a channel here."""
-        return f"http://{self.host}:{self.port}"
-
-    # serving
-
-    async def start(self) -> str:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False)
-        await self._runner.setup()
-        await self._listen()
-        return self.url
 
-    async def _listen(self) -> None:
-        assert self._runner is not None
-        self._site = web.TCPSite(self._runner, self.host, self.port)
-        await self._site.start()
-        self.port = self._runner.addresses[0][1]
-
-    async def stop(self) -> None:
-        await self.cut()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def cut(self) -> None:
+    def cut(self) -> None:
         """The network goes: nothing listens, open connections (a long poll) are dropped."""
-        if self._site is not None:
-            await self._site.stop()
-            self._site = None
-        if self._runner is not None and self._runner.server is not None:
-            for handler in self._runner.server.connections:
-                if handler.transport is not None:
-                    handler.transport.abort()
 
-    async def restore(self) -> None:
-        """The network is back, on the same port."""
-        if self._site is None:
-            await self._listen()
+        async def drop() -> None:
+            self._down = True
+            self._news.set()
+            if self._runner is not None:
+                for site in list(self._runner.sites):
+                    await site.stop()
+                for handler in self._runner.server.connections if self._runner.server else []:
+                    if handler.transport is not None:
+                        handler.transport.abort()
+
+        self.call(drop())
+        super().cut()
+
+    def up(self) -> None:
+        self._down = False
+        super().up()
+
+    def _now(self, do: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``do(*args, **kwargs)`` on the stand-in's loop (its state is that loop's)."""
+
+        async def now() -> T:
+            return do(*args, **kwargs)
+
+        result: T = self.call(now())
+        return result
 
     # trouble
 
     def throttle(self, retry_after: int = 1, times: int = 1, method: str | None = None) -> None:
         """The next ``times`` calls (of ``method``, or any) answer 429, retry after so long."""
-        self._throttles.append((method, times, retry_after))
+        self._now(self._throttles.append, (method, times, retry_after))
 
     def refuse_polls(self, on: bool = True) -> None:
         """``getUpdates`` answers 409 (as when another program polls with the token)."""
-        self._refusing_polls = on
-        self._news.set()
+
+        def refuse() -> None:
+            self._refusing_polls = on
+            self._news.set()
+
+        self._now(refuse)
 
     # the people
 
@@ -129,6 +132,11 @@ class TelegramAPI:
         thread: int | None = None, name: str = "",
     ) -> JSON:  # fmt: skip
         """A person writes ``text`` (replying to a message, in a topic)."""
+        return self._now(self._written, user, text, chat, reply_to, thread, name)
+
+    def _written(
+        self, user: int, text: str, chat: int, reply_to: int | None, thread: int | None, name: str
+    ) -> JSON:
         assert reply_to is None or (chat, reply_to) in self.messages, reply_to
         message = self._message(chat, _person(user, name), text, reply_to=reply_to, thread=thread)
         if thread is not None and reply_to is None and (chat, thread) in self.messages:
@@ -138,6 +146,9 @@ class TelegramAPI:
 
     def press(self, user: int, message_id: int, data: str, *, chat: int = CHAT) -> str:
         """A person presses the button ``data`` on a message; the query's id."""
+        return self._now(self._pressed, user, message_id, data, chat)
+
+    def _pressed(self, user: int, message_id: int, data: str, chat: int) -> str:
         query_id = f"q{len(self.queries) + 1}"
         self.queries[query_id] = False
         on = self.messages[(chat, message_id)]
@@ -154,25 +165,18 @@ class TelegramAPI:
     def _update(self, body: JSON) -> None:
         self._update_ids += 1
         self.updates.append({"update_id": self._update_ids, **body})
+        self.history.append(self.updates[-1])
         self._news.set()
 
     # what it got
 
     def sent(self, method: str = "sendMessage") -> list[JSON]:
         """The parameters of the accepted calls of ``method``, in order."""
-        return [c.params for c in self.calls if c.method == method and c.status == 200]
+        return [c.params for c in list(self.calls) if c.method == method and c.status == 200]
 
-    async def wait_for(self, check: Callable[[], T | None], timeout: float = 15.0) -> T:
-        """Wait until ``check()`` (looked at after each call) is truthy."""
-        deadline = time.monotonic() + timeout
-        while not (value := check()):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"never happened: {check}; calls: {self.calls}")
-            self._called.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._called.wait(), min(left, 0.2))
-        return value
+    def called(self, method: str) -> list[Call]:
+        """Every call of ``method`` so far (answered or not)."""
+        return [c for c in list(self.calls) if c.method == method]
 
     # the API
 
@@ -184,30 +188,28 @@ class TelegramAPI:
             raise web.HTTPBadRequest() from None
         call = Call(method, params)
         self.calls.append(call)
-        try:
-            if request.match_info["token"] != self.token:
-                return _fail(call, 401, "Unauthorized")
-            for i, (only, times, after) in enumerate(self._throttles):
-                if only in (None, method):
-                    left = times - 1
-                    self._throttles[i : i + 1] = [(only, left, after)] if left else []
-                    return _fail(call, 429, f"Too Many Requests: retry after {after}", after)
-            answer = getattr(self, f"_{method.lower()}", None)
-            if answer is None:
-                return _fail(call, 404, "Not Found")
-            outcome = await answer(params)
-            if isinstance(outcome, _Refusal):
-                return _fail(call, outcome.code, outcome.description)
-            call.result = outcome
-            return web.json_response({"ok": True, "result": outcome})
-        finally:
-            self._called.set()
+        if request.match_info["token"] != self.token:
+            return _fail(call, 401, "Unauthorized")
+        for i, (only, times, after) in enumerate(self._throttles):
+            if only in (None, method):
+                left = times - 1
+                self._throttles[i : i + 1] = [(only, left, after)] if left else []
+                return _fail(call, 429, f"Too Many Requests: retry after {after}", after)
+        answer = getattr(self, f"_{method.lower()}", None)
+        if answer is None:
+            return _fail(call, 404, "Not Found")
+        outcome = await answer(params)
+        if isinstance(outcome, _Refusal):
+            return _fail(call, outcome.code, outcome.description)
+        call.result, call.answered = outcome, time.time()
+        call.status = 200
+        return web.json_response({"ok": True, "result": outcome})
 
     async def _getme(self, params: JSON) -> JSON:
         return self.bot
 
     async def _sendmessage(self, params: JSON) -> JSON | _Refusal:
-        chat = _int(params.get("chat_id"))
+        chat = self._chat_id(params.get("chat_id"))
         if chat not in self.chats:
             return _Refusal(400, "Bad Request: chat not found")
         text = str(params.get("text") or "")
@@ -240,7 +242,7 @@ class TelegramAPI:
         )
 
     async def _createforumtopic(self, params: JSON) -> JSON | _Refusal:
-        chat = _int(params.get("chat_id"))
+        chat = self._chat_id(params.get("chat_id"))
         if chat not in self.chats:
             return _Refusal(400, "Bad Request: chat not found")
         if chat not in self.forums:
@@ -267,6 +269,8 @@ class TelegramAPI:
         allowed = params.get("allowed_updates") or ["message", "callback_query"]
         deadline = time.monotonic() + min(float(params.get("timeout") or 0), self.poll_cap)
         while True:
+            if self._down:
+                return []  # nobody gets it: the connection is gone
             if self._refusing_polls:
                 return _Refusal(
                     409,
@@ -276,6 +280,8 @@ class TelegramAPI:
             ready = [u for u in self.updates if any(kind in u for kind in allowed)]
             left = deadline - time.monotonic()
             if ready or left <= 0:
+                for update in ready:
+                    self.handed.setdefault(update["update_id"], time.time())
                 return ready
             self._news.clear()
             with contextlib.suppress(asyncio.TimeoutError):
@@ -313,15 +319,18 @@ class TelegramAPI:
         self.messages[(chat, self._ids)] = message
         return message
 
+    def _chat_id(self, given: object) -> int | None:
+        name = str(given)
+        return self.names.get(name[1:]) if name.startswith("@") else _int(name)
+
     def _chat(self, chat: int) -> JSON:
         if chat > 0:
             return {"id": chat, "type": "private", "first_name": "someone"}
-        return {
-            "id": chat,
-            "type": "supergroup",
-            "title": "tmuxorch",
-            "is_forum": chat in self.forums,
-        }
+        found: JSON = {"id": chat, "type": "supergroup", "title": "tmuxorch"}
+        found["is_forum"] = chat in self.forums
+        for name in (n for n, i in self.names.items() if i == chat):
+            found["username"] = name
+        return found
 
 
 @dataclass
@@ -331,6 +340,7 @@ class _Refusal:
 
 
 def _fail(call: Call, code: int, description: str, retry_after: int | None = None) -> web.Response:
+    call.answered = time.time()
     call.status = code
     body: JSON = {"ok": False, "error_code": code, "description": description}
     if retry_after is not None:
@@ -364,35 +374,3 @@ def _int(value: object) -> int | None:
 
 def _person(user: int, name: str) -> JSON:
     return {"id": user, "is_bot": False, "first_name": name or f"user{user}"}
-
-
-class Running:
-    """A :class:`TelegramAPI` serving from a thread of its own (``with Running(api):``)."""
-
-    def __init__(self, api: TelegramAPI) -> None:
-        self.api = api
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def __enter__(self) -> TelegramAPI:
-        self._thread.start()
-        self.run(self.api.start())
-        return self.api
-
-    def __exit__(self, *exc: object) -> None:
-        self.run(self.api.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=10)
-        self.loop.close()
-
-    def run(self, work: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
-        """Await ``work`` on the stand-in's loop."""
-        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout)
-
-    def call(self, do: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """``do(*args, **kwargs)`` on the stand-in's loop (a person's message, a switch)."""
-
-        async def now() -> T:
-            return do(*args, **kwargs)
-
-        return self.run(now())

@@ -76,19 +76,17 @@ def make(spec: ChannelSpec) -> Channel:
 
 
 class TelegramChannel(Channel):
-    limit = 3800  # leaves room for the title and the "more" link within MAX_TEXT
-
     def __init__(self, spec: ChannelSpec) -> None:
         super().__init__(spec)
         chat = spec.text("chat")
         self.chat: int | str = int(chat) if chat.lstrip("-").isdigit() else chat
         self.topics = spec.get("topics") is True
         self.api_url = spec.text("api_url", API_URL).rstrip("/") or API_URL
+        self._token = read_secret(spec, "token")  # a missing one stops serve from starting
         self._bot: telegram.Bot | None = None
         self._me: int | None = None
-        self._token = ""
         self._starting = asyncio.Lock()
-        self._lock: ReceiverLock | None = None
+        self._lock = ReceiverLock("telegram", self._token)
         self._offset: int | None = None
         self._unconfirmed = False
         """Updates were handed in that Telegram still keeps (confirmed by the next poll)."""
@@ -138,12 +136,7 @@ class TelegramChannel(Channel):
 
     async def receive(self, inbox: Callable[[Incoming], Awaitable[None]]) -> None:
         bot = await self._ready()
-        if self._lock is None:
-            self._lock = ReceiverLock("telegram", self._token)
-        try:
-            self._lock.take()
-        except Conflict as exc:
-            raise Conflict(f"channel {self.name}: {exc}") from None
+        self._lock.take()  # or Conflict: another serve receives for this bot
         while True:
             updates = await self._guard(
                 bot.get_updates(offset=self._offset, timeout=POLL, allowed_updates=UPDATES),
@@ -177,7 +170,7 @@ class TelegramChannel(Channel):
             channel=self.name,
             user=str(message.from_user.id),
             name=_name(message.from_user),
-            chat=str(message.chat.id),
+            chat=self._chat_of(message.chat),
             refs=tuple(dict.fromkeys(refs)),
             text=text,
             answer=partial(self._say, message.chat.id, message.message_id, topic, None),
@@ -187,10 +180,11 @@ class TelegramChannel(Channel):
         on = query.message
         refs: list[str] = []
         chat: int | None = None
+        where = ""
         topic = None
         message_id = None
         if on is not None:
-            chat, message_id = on.chat.id, on.message_id
+            chat, message_id, where = on.chat.id, on.message_id, self._chat_of(on.chat)
             refs.append(str(message_id))
             if isinstance(on, telegram.Message) and on.is_topic_message:
                 topic = on.message_thread_id
@@ -200,11 +194,18 @@ class TelegramChannel(Channel):
             channel=self.name,
             user=str(query.from_user.id),
             name=_name(query.from_user),
-            chat="" if chat is None else str(chat),
+            chat=where,
             refs=tuple(dict.fromkeys(refs)),
             button=query.data,
             answer=said,
         )
+
+    def _chat_of(self, chat: telegram.Chat) -> str:
+        """The chat as the config names it (an ``@name`` when given so), else its id."""
+        named = isinstance(self.chat, str) and self.chat.startswith("@")
+        if named and chat.username and f"@{chat.username}".lower() == str(self.chat).lower():
+            return str(self.chat)
+        return str(chat.id)
 
     async def _say(
         self,
@@ -241,8 +242,7 @@ class TelegramChannel(Channel):
                 self._unconfirmed = False
             except ChannelError:
                 pass
-        if self._lock is not None:
-            self._lock.release()
+        self._lock.release()
         self._bot = None
         if bot is not None:
             await bot.shutdown()
@@ -254,13 +254,12 @@ class TelegramChannel(Channel):
         async with self._starting:
             if self._bot is not None:
                 return self._bot
-            self._token = read_secret(self.spec, "token")
             bot = telegram.Bot(
                 self._token,
                 base_url=f"{self.api_url}/bot",
                 base_file_url=f"{self.api_url}/file/bot",
                 request=HTTPXRequest(connection_pool_size=8, pool_timeout=5.0),
-                get_updates_request=HTTPXRequest(connection_pool_size=1),
+                get_updates_request=HTTPXRequest(connection_pool_size=2),
             )
             try:
                 await self._guard(bot.initialize())
@@ -275,36 +274,32 @@ class TelegramChannel(Channel):
         try:
             return await asyncio.wait_for(work, within)
         except asyncio.TimeoutError:
-            raise Unreachable(f"{self._where}: no answer within {within:g} s") from None
+            raise Unreachable(f"no answer within {within:g} s") from None
         except tg.RetryAfter as exc:
-            raise Throttled(_seconds(exc), f"{self._where}: {self._said(exc)}") from None
+            raise Throttled(_seconds(exc), f"{self._said(exc)}") from None
         except tg.Conflict as exc:
             raise Conflict(
-                f"{self._where}: another program polls this bot's updates "
+                f"another program polls this bot's updates "
                 f"(Telegram: {self._said(exc)}); each would get only part of the messages: "
                 "stop the other one, or give this channel a bot of its own"
             ) from None
         except tg.InvalidToken:
-            raise Rejected(f"{self._where}: the bot token was refused") from None
+            raise Rejected("the bot token was refused") from None
         except tg.ChatMigrated as exc:
-            raise Rejected(f"{self._where}: the group moved: set chat: {exc.new_chat_id}") from None
+            raise Rejected(f"the group moved: set chat: {exc.new_chat_id}") from None
         except (tg.Forbidden, tg.BadRequest) as exc:
-            raise Rejected(f"{self._where}: {self._said(exc)}") from None
+            raise Rejected(f"{self._said(exc)}") from None
         except tg.TelegramError as exc:  # NetworkError, TimedOut, an unreadable answer
-            raise Unreachable(f"{self._where}: {self._said(exc)}") from None
-
-    @property
-    def _where(self) -> str:
-        return f"channel {self.name}"
+            raise Unreachable(f"{self._said(exc)}") from None
 
     def _said(self, exc: tg.TelegramError) -> str:
         text = exc.message or type(exc).__name__
-        return text.replace(self._token, "<token>") if self._token else text
+        return text.replace(self._token, "<token>")
 
 
 def _text(message: Message) -> str:
-    parts = [message.title, message.text, f"more: {message.link}" if message.link else ""]
-    return _cut("\n".join(p for p in parts if p) or message.key)
+    """The router's text says it all (the title repeats it, the text ends with the link)."""
+    return _cut(message.text if message.text.strip() else message.title or message.key)
 
 
 def _cut(text: str, limit: int = MAX_TEXT) -> str:
