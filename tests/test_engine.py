@@ -110,7 +110,7 @@ def test_a_plain_function_on_the_bus_sees_every_task_start_then_end_in_order(
         "d": "skipped",
     }
     # the same events reached the run's log, and the store says what the bus said
-    assert "b: failed (exit status 3)" in sup.display.lines  # type: ignore[attr-defined]
+    assert "b: failed [task_failed] (exit status 3)" in sup.display.lines  # type: ignore[attr-defined]
     logged = (tmp_path / ".tmuxorch" / "events.jsonl").read_text()
     assert '"type": "task-ended"' in logged and '"type": "run-finished"' in logged
 

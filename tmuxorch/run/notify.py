@@ -1,5 +1,8 @@
 """Telling people: a message on the tmux clients watching the session, and the ``notify:``
-hook (a command of the user's, given the event as JSON on stdin and in ``$TMUXORCH_EVENT``)."""
+hook (a command of the user's, given the event as JSON on stdin and in ``$TMUXORCH_EVENT``).
+
+Events told: ``waiting_input``, ``failed`` (with ``failure``, its class, and ``reason``),
+``limited`` (a task waits for a rate or usage limit until ``retry_at``), ``run_finished``."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import os
 import subprocess
 import threading
 
+from tmuxorch.agents.failures import LIMITS, WORDS
 from tmuxorch.tmux.client import TmuxError
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
@@ -22,7 +26,10 @@ def message(event: dict[str, object]) -> str:
     if event["event"] == "waiting_input":
         return f"tmuxorch: {task} is waiting for input (tmuxorch attach {task})"
     if event["event"] == "failed":
-        return f"tmuxorch: {task} failed: {event.get('reason')}"
+        kind = f" ({event['failure']})" if event.get("failure") else ""
+        return f"tmuxorch: {task} failed{kind}: {event.get('reason')}"
+    if event["event"] == "limited":
+        return f"tmuxorch: {task} hit a {WORDS.get(str(event.get('failure')), 'limit')}: {event.get('reason')}; waiting"
     if event["event"] == "run_finished":
         summary = f": {event['summary']}" if event.get("summary") else ""
         return f"tmuxorch: run {event.get('run')} finished{summary}"
@@ -49,7 +56,12 @@ class Notifier:
             self._tell("waiting_input", event, **fields)
         elif kind == "task-ended" and event["outcome"] == "failed":
             fields = {"pane": event.get("attempt_pane"), "reason": event["reason"]}
+            fields["failure"] = event.get("failure")
             self._tell("failed", event, exit_code=event["exit_code"], **fields)
+        elif kind == "task-ended" and event["outcome"] == "retrying":
+            if event.get("failure") in LIMITS:  # a wait that may last hours: say so
+                fields = {"failure": event["failure"], "reason": event["reason"]}
+                self._tell("limited", event, retry_at=event.get("retry_at"), **fields)
         elif kind == "run-finished":
             self._tell("run_finished", event, summary=event["summary"], ok=event["ok"])
 

@@ -102,6 +102,8 @@ class RunView:
                     last_line=lines.get(shown[task] or "", ""),
                     exit_code=row.get("exit_code"),  # type: ignore[arg-type]
                     reason=row.get("reason"),  # type: ignore[arg-type]
+                    failure=row.get("failure"),  # type: ignore[arg-type]
+                    retry_at=row.get("retry_at") if state == "retrying" else None,  # type: ignore[arg-type]
                 )
             )
         return table
@@ -113,7 +115,18 @@ def _shown(row: Event) -> str | None:
     return str(pane) if pane and row.get("state") != "pending" else None
 
 
-ROW_FIELDS = ("state", "attempt", "pane", "exit_code", "reason", "started", "ended", "activity")
+ROW_FIELDS = (
+    "state",
+    "attempt",
+    "pane",
+    "exit_code",
+    "reason",
+    "started",
+    "ended",
+    "activity",
+    "failure",
+    "retry_at",
+)
 
 
 def _rows(event: Event) -> list[Event]:
