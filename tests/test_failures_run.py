@@ -16,6 +16,7 @@ from tests.conftest import Server, eventually, tmux_env, tmuxorch_argv
 from tests.test_engine import Quiet
 from tests.test_run import attempts, run, states, tasks_file
 from tmuxorch.run import events
+from tmuxorch.run.notify import literal, message
 from tmuxorch.run.supervisor import Supervisor
 from tmuxorch.spec.workspace import load_workspace
 
@@ -227,3 +228,19 @@ exec sleep 600"""
     calls = (tmp_path / "claude.calls").read_text().splitlines()
     assert "--resume" in calls[1]  # the same conversation, resumed
     assert [e["event"] for e in notified(told)] == ["limited", "run_finished"]
+
+
+def test_an_agents_words_on_tmux_clients_are_shown_never_run(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    """A failure's reason is a line of an agent's screen: the message tmux clients get
+    shows it as it is (tmux's display-message would run ``#(...)`` and expand ``#{...}``)."""
+    tmux_server.client.cmd("new-session", "-d", "sleep 60")
+    planted, control = tmp_path / "planted", tmp_path / "control"
+    said = {"event": "failed", "task": "t", "failure": "auth"}
+    text = message({**said, "reason": f"Invalid API key #(touch {planted}) #{{pane_id}}"})
+    assert tmux_server.client.cmd("display-message", "-p", literal(text)) == [text]
+    unescaped = message({**said, "reason": f"#(touch {control})"})
+    tmux_server.client.cmd("display-message", "-p", unescaped)  # what it would do unescaped
+    eventually(control.exists, what="tmux ran the job of the unescaped message")
+    assert not planted.exists()

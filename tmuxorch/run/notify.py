@@ -11,7 +11,8 @@ import os
 import subprocess
 import threading
 
-from tmuxorch.agents.failures import LIMITS, WORDS
+from tmuxorch.agents.failures import LIMITS, USAGE_LIMIT
+from tmuxorch.run.table import clock_time
 from tmuxorch.tmux.client import TmuxError
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
@@ -29,7 +30,10 @@ def message(event: dict[str, object]) -> str:
         kind = f" ({event['failure']})" if event.get("failure") else ""
         return f"tmuxorch: {task} failed{kind}: {event.get('reason')}"
     if event["event"] == "limited":
-        return f"tmuxorch: {task} hit a {WORDS.get(str(event.get('failure')), 'limit')}: {event.get('reason')}; waiting"
+        limit = "usage limit" if event.get("failure") == USAGE_LIMIT else "rate limit"
+        retry_at = event.get("retry_at")
+        until = f" until {clock_time(retry_at)}" if isinstance(retry_at, float) else ""
+        return f"tmuxorch: {task} waits for a {limit}{until}: {event.get('reason')}"
     if event["event"] == "run_finished":
         summary = f": {event['summary']}" if event.get("summary") else ""
         return f"tmuxorch: run {event.get('run')} finished{summary}"
@@ -71,8 +75,15 @@ class Notifier:
         notify(self.client, self.session, self.command(), payload)
 
 
+def literal(text: str) -> str:
+    """``text`` as tmux's ``display-message`` shows it, not as a format: an agent's words
+    (a failure's reason is a line of its screen) must not expand ``#{...}``, nor run a
+    shell command through ``#(...)``."""
+    return text.replace("#", "##")
+
+
 def notify(client: Client, session: str, command: str | None, event: dict[str, object]) -> None:
-    text = message(event)
+    text = literal(message(event))
     try:
         rows = client.cmd(
             "list-clients", "-t", f"={session}", "-F", "#{client_control_mode} #{client_name}"

@@ -65,6 +65,8 @@ def decide(
 ) -> Decision:
     """After a failed attempt (``attempts`` made, ``waits`` of them ended by a limit): try
     again, and when? ``final``: no retry can mend it whatever its class."""
+    # (A task's ``fallback:`` agents, when they exist, take over here for the classes of
+    # failures.ELSEWHERE — before waiting for a limit or failing for a login.)
     if final or failure in NEVER_RETRIED:
         return Decision(None)
     if failure in LIMITS:
