@@ -134,7 +134,7 @@ def test_a_result_that_breaks_its_schema_is_a_failure(tmux_server: Server, tmp_p
     result = run(tmux_server, file)
     assert result.returncode == 1, result.stdout
     assert (
-        f"edit: failed (task_failed: its result does not match {schema}: at $.summary: "
+        f"edit: failed [task_failed] (its result does not match {schema}: at $.summary: "
         "3 is not of type 'string')" in result.stdout
     )
     assert states(file) == {"edit": "failed", "after": "skipped"}

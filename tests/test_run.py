@@ -769,7 +769,7 @@ def test_a_session_closed_under_the_run(tmux_server: Server, tmp_path: Path) -> 
     tmux_server.client.cmd("kill-session", "-t", f"={session}")
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
-    assert "long: its pane was closed; retrying" in out
+    assert "long: its pane was closed [crashed]; retrying" in out
     assert f"session {session!r} is gone: making it again" in out
     assert states(file) == {"long": "succeeded", "after": "succeeded"}
     assert attempts(file) == {"long": 2, "after": 1}

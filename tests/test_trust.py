@@ -424,7 +424,7 @@ def test_an_agent_that_is_not_installed_is_said_up_front_and_never_retried(
     assert f"warning: tasks[0]: /nowhere/claude: not found {install}" in checked.stderr
     result = run(tmux_server, file)
     assert result.returncode == 1
-    assert f"t: failed (/nowhere/claude: not found {install})" in result.stdout
+    assert f"t: failed [not_installed] (/nowhere/claude: not found {install})" in result.stdout
     assert "resuming" not in result.stdout and "retrying" not in result.stdout
     assert states(file) == {"t": "failed", "ok": "succeeded"}
 
@@ -436,7 +436,9 @@ def test_a_command_that_is_not_found_is_not_retried(tmux_server: Server, tmp_pat
     )
     result = run(tmux_server, file)
     assert result.returncode == 1
-    assert "t: failed (exit status 127 (a program it runs was not found))" in result.stdout
+    assert "t: failed [not_installed] (exit status 127 (a program it runs was not found))" in (
+        result.stdout
+    )
     assert "retrying" not in result.stdout
 
 

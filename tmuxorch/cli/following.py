@@ -10,6 +10,7 @@ import time
 
 from tmuxorch.cli.output import EXIT_OK
 from tmuxorch.run.display import Display, unless_gone
+from tmuxorch.run.table import clock_time
 from tmuxorch.spec.duration import format_duration
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
@@ -122,8 +123,10 @@ def _change(old: Row | None, new: Row) -> str | None:
     if state == "succeeded":
         took = "" if new.runtime is None else f" in {format_duration(new.runtime)}"
         return f"{task}: succeeded{took}"
+    kind = f" [{new.failure}]" if new.failure else ""
     if state == "retrying":
-        return f"{task}: {new.reason or 'failed'}; retrying"
+        when = f" at {clock_time(new.retry_at)}" if new.retry_at is not None else ""
+        return f"{task}: {new.reason or 'failed'}{kind}; retrying{when}"
     if state == "pending":
         return f"{task}: pending (will run again)"
-    return f"{task}: {state}" + (f" ({new.reason})" if new.reason else "")
+    return f"{task}: {state}{kind}" + (f" ({new.reason})" if new.reason else "")

@@ -139,6 +139,8 @@ def rows(
                 task.reason,
                 bool(task.allow_failure),
                 task.pull_request,
+                task.failure,
+                task.retry_at if state == "retrying" else None,
             )
         )
     return result
@@ -268,7 +270,13 @@ def retry(file: str | None, tasks: list[str]) -> int:
             return EXIT_OK
         for name in names:
             store.update_task(
-                run_row.id, name, "retry-requested", state="pending", reason=None, exit_code=None
+                run_row.id,
+                name,
+                "retry-requested",
+                state="pending",
+                reason=None,
+                exit_code=None,
+                failure=None,
             )
         # what was skipped because of them runs too (its reason names the task it needs)
         causes = tuple(f"needs {n}, which " for n in names)

@@ -87,7 +87,9 @@ def add(run: Run, data: object) -> Added:
         return Added(run.run_id, None, (), (FieldError("(run)", f"cannot record it: {exc}"),))
     states = run.scheduler.states
     run.use_tasks(checked.taskset)
-    run.scheduler = Scheduler(run.taskset, run.graph, states, rng=run.scheduler.rng)
+    run.scheduler = Scheduler(
+        run.taskset, run.graph, states, rng=run.scheduler.rng, policy=run.policy
+    )
     ids = tuple(task.id for task in checked.tasks)
     joined = [t for t in ids if t in run.scheduler.states]  # a follow-up joins later
     rows = [run.row(t) for t in joined]

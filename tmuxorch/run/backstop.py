@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from tmuxorch.agents import failures
 from tmuxorch.tmux import panes as tmux_panes
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
@@ -67,6 +68,7 @@ class Backstop:
                 timeout = attempt.task.timeout or 0
                 task_id = attempt.task.id
                 self.run.note(f"{task_id}: timed out after {timeout:g}s; stopping it", task_id)
+                attempt.cause = failures.TIMEOUT
                 self.ending.end(
                     attempt, ok=False, code=None, reason=f"timed out after {timeout:g}s"
                 )

@@ -17,9 +17,12 @@ from tmuxorch.run.store import state_dir
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tmuxorch.run import worktrees
     from tmuxorch.run.bus import Bus, Event
     from tmuxorch.run.conditions import Condition
+    from tmuxorch.run.retry_policy import RetryPolicy
     from tmuxorch.run.scheduler import Scheduler
     from tmuxorch.spec.model import Workspace
     from tmuxorch.spec.task_model import AgentProfile, Task, TaskSet
@@ -68,11 +71,22 @@ class Attempt:
     hooks_read: int = 0
     """Bytes of its hooks file already read (see :mod:`tmuxorch.agents.hooks`)."""
     """Its ``done_when`` strategy (see :func:`tmuxorch.run.conditions.of`)."""
+    cause: str | None = None
+    """How the run ended it, when not by its own exit (``timeout``, ``stall``, ``lost``...:
+    see :mod:`tmuxorch.agents.failures`), for the class of its failure."""
 
 
 class Run:
     def __init__(
-        self, workspace: Workspace, client: Client, bus: Bus, *, keep: bool, inside: bool
+        self,
+        workspace: Workspace,
+        client: Client,
+        bus: Bus,
+        *,
+        keep: bool,
+        inside: bool,
+        clock: Callable[[], float] | None = None,
+        policy: RetryPolicy | None = None,
     ) -> None:
         assert workspace.tasks is not None
         self.ws = workspace
@@ -84,6 +98,11 @@ class Run:
         self.state_dir = state_dir(workspace.file)
         self.keep = keep
         self.inside = inside
+        self.clock = clock or time.time
+        """The wall clock retries and limits' waits are scheduled by (a test's own, to
+        wait for a reset without waiting)."""
+        self.policy = policy
+        """How failures are retried (None: :class:`RetryPolicy`'s defaults)."""
         self.inputs: queue.Queue[tuple[str, object]] = queue.Queue()
         self.poller = Poller(client)
         self.panes: AgentPanes | None = None
@@ -161,6 +180,8 @@ class Run:
             "activity": self.activity.get(task_id),
             "allow_failure": self.scheduler.tasks[task_id].allow_failure,
             "pull_request": self.pull_requests.get(task_id, {}).get("url"),
+            "failure": st.failure,
+            "retry_at": st.retry_at if st.state == "retrying" else None,
         }
 
     @property

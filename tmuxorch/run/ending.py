@@ -7,7 +7,9 @@ from __future__ import annotations
 import threading
 import time
 
+from tmuxorch.agents.failures import TASK_FAILED, Failure
 from tmuxorch.run import conditions, events, outcomes, proctree, worktree_end
+from tmuxorch.run.diagnosis import diagnose
 from tmuxorch.run.scheduler import FAILED, RETRYING
 from tmuxorch.tmux import panes as tmux_panes
 
@@ -69,10 +71,14 @@ class Ending:
         del run.attempts[task_id]
         attempt.ending = True
         run.activity.pop(task_id, None)
+        failure = diagnose(run, attempt, ok=ok, code=code, reason=reason)
+        if failure is not None:  # why it failed (or, said on its screen, why it did not succeed)
+            ok, reason = False, failure.reason
         if ok:
             said = outcomes.verdict(attempt)
             if said.failure:
                 ok, reason = False, said.failure
+                failure = Failure(TASK_FAILED, said.failure)
             elif said.state:
                 self._hold(attempt, said)
                 return
@@ -80,17 +86,25 @@ class Ending:
             unmerged = worktree_end.finish(run, attempt, succeeded=True)
             if unmerged is not None:
                 ok, reason = False, unmerged
-        now = time.time()
+                failure = Failure(TASK_FAILED, unmerged)
+        now, decided = time.time(), run.clock()
         final = final or code == NOT_FOUND
         outcome = run.scheduler.finish(
-            task_id, now, ok=ok, exit_code=code, reason=reason, final=final
+            task_id,
+            decided,
+            ok=ok,
+            exit_code=code,
+            reason=reason,
+            final=final,
+            failure=failure.kind if failure else None,
+            resets_at=failure.resets_at if failure else None,
         )
         if outcome.state == FAILED and attempt.checkout is not None:
             worktree_end.finish(run, attempt, succeeded=False)
         run.times[task_id] = (run.times.get(task_id, (attempt.started, None))[0], now)
         retry_in = None
         if outcome.state == RETRYING:
-            retry_in = (outcome.retry_at or now) - now
+            retry_in = (outcome.retry_at or decided) - decided
         run.task_event(
             events.ENDED,
             task_id,
@@ -99,6 +113,7 @@ class Ending:
             took=now - attempt.started,
             retry_at=outcome.retry_at,
             retry_in=retry_in,
+            waits=run.scheduler.states[task_id].waits,
             attempt_pane=attempt.pane or None,
         )
         for skipped in outcome.skipped:

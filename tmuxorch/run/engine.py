@@ -38,8 +38,11 @@ from tmuxorch.tmux import panes as tmux_panes
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tmuxorch.bridge.poller import Event
     from tmuxorch.run.bus import Bus
+    from tmuxorch.run.retry_policy import RetryPolicy
     from tmuxorch.run.store import Store
     from tmuxorch.spec.model import Workspace
     from tmuxorch.tmux.agent_panes import AgentPane
@@ -60,8 +63,12 @@ class Engine:
         *,
         keep: bool = False,
         inside: bool = False,
+        clock: Callable[[], float] | None = None,
+        policy: RetryPolicy | None = None,
     ) -> None:
-        run = self.run = Run(workspace, client, bus, keep=keep, inside=inside)
+        run = self.run = Run(
+            workspace, client, bus, keep=keep, inside=inside, clock=clock, policy=policy
+        )
         bus.snapshot = run.snapshot
         self.placement = Placement(run)
         self.ending = Ending(run, self.placement)
@@ -166,7 +173,7 @@ class Engine:
                 times.append(due)
         retry = self.run.scheduler.next_retry()
         if retry is not None:
-            times.append(now + max(0.0, retry - time.time()))
+            times.append(now + max(0.0, retry - self.run.clock()))
         if self.reloading.at is not None:
             times.append(self.reloading.at)
         return max(0.0, min(times) - now)

@@ -4,7 +4,11 @@ Every event has ``type``, ``run``, ``t`` and ``seq``. Events about one task carr
 as ``status --json`` shows it: ``task``, ``state`` (pending, running, retrying, succeeded,
 failed, skipped, stopped), ``attempt``, ``pane``, ``exit_code``, ``reason``, and
 ``started`` / ``ended`` (wall clock of its latest attempt), ``activity`` (what its agent
-is doing: busy, idle, waiting_input...) and ``pull_request`` (``merge: pr``). Events about the whole run carry ``tasks``: a row
+is doing: busy, idle, waiting_input...), ``pull_request`` (``merge: pr``), ``failure`` (the
+class of its latest failure: rate_limited, usage_limit, auth, network, not_installed,
+crashed, timed_out, stalled, task_failed — see :mod:`tmuxorch.agents.failures`) and
+``retry_at`` (while it is retrying: when, on the run's clock). Events about the whole run
+carry ``tasks``: a row
 per task, in the file's order (what a person reads top to bottom).
 """
 
@@ -42,7 +46,8 @@ CONVERSATION = "task-conversation"
 """Its agent's conversation id (``session``): a retry resumes it."""
 ENDED = "task-ended"
 """An attempt ended: ``outcome`` (the task's state after it, or ``interrupted``), ``took``
-(seconds), ``retry_in`` (seconds, when retrying)."""
+(seconds), ``retry_in`` (seconds, when retrying), ``failure`` (why, when it failed),
+``waits`` (its attempts that ended at a rate or usage limit: not counted as retries)."""
 SKIPPED = "task-skipped"
 """It will never run: something it needs failed or was stopped (``reason``)."""
 STOPPED = "task-stopped"

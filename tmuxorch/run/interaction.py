@@ -8,7 +8,7 @@ import re
 import threading
 import time
 
-from tmuxorch.agents import dialogs
+from tmuxorch.agents import dialogs, failures
 from tmuxorch.agents.patterns import IDLE, WAITING
 from tmuxorch.run import events
 from tmuxorch.run.context import DIALOG_SETTLE
@@ -117,6 +117,7 @@ class Interaction:
         task_id = attempt.task.id
         if profile.dialog_policy == "fail":
             why = f"stopped at its {dialog.name} dialog (dialogs: fail)"
+            attempt.cause = failures.STOPPED
             self.ending.end(attempt, ok=False, code=None, reason=why)
             return
         now = time.monotonic()
@@ -175,6 +176,7 @@ class Interaction:
                 profile = self.run.profile(attempt)
                 shown = f"/{profile.ready}/" if profile.ready else "its prompt"
                 why = f"its prompt was never typed: {shown} did not show within {profile.ready_timeout:g}s"
+                attempt.cause = failures.STOPPED
                 self.ending.end(attempt, ok=False, code=None, reason=why)
 
     def recheck_dialogs(self) -> None:

@@ -85,6 +85,8 @@ class Journal:
         else:
             fields.update(exit_code=event["exit_code"], ended=event["ended"])
             fields["retry_at"] = event.get("retry_at")
+            fields.update(failure=event.get("failure"), waits=event.get("waits") or 0)
+        failure = event.get("failure")
         self.store.end_attempt(
             run,
             _task(event),
@@ -93,6 +95,7 @@ class Journal:
             outcome=outcome,
             reason=event["reason"],  # type: ignore[arg-type]
             task_fields=fields,
+            failure=None if failure is None else str(failure),
         )
 
     def _task_skipped(self, run: str, event: Event) -> None:
@@ -120,7 +123,9 @@ class Journal:
         self.store.update_task(run, _task(event), "pane-kept", pane=event["pane"])
 
     def _task_reset(self, run: str, event: Event) -> None:
-        self.store.update_task(run, _task(event), "retry-requested", state="pending", reason=None)
+        self.store.update_task(
+            run, _task(event), "retry-requested", state="pending", reason=None, failure=None
+        )
 
     def _tasks_reloaded(self, run: str, event: Event) -> None:
         data = {key: event[key] for key in ("added", "changed", "removed", "ignored")}

@@ -10,7 +10,7 @@ import time
 from dataclasses import replace
 
 from tmuxorch import private
-from tmuxorch.agents import installed
+from tmuxorch.agents import failures, installed
 from tmuxorch.agents.launch import launch, needs_session, pane_options
 from tmuxorch.run import events, results, worktrees
 from tmuxorch.run.context import Attempt
@@ -43,7 +43,7 @@ class Launcher:
     def start_ready(self) -> bool:
         """Start what may start now; whether anything did."""
         run = self.run
-        tasks = run.scheduler.startable(time.time())
+        tasks = run.scheduler.startable(run.clock())
         if not tasks:
             return False
         requests = []
@@ -160,6 +160,7 @@ class Launcher:
         started = time.time()
         attempt = Attempt(task, n, "", 0, run.files(task.id, n), started, None, "")
         attempt.checkout = run.checkouts.get(task.id)
+        attempt.cause = failures.MISSING if final else failures.STOPPED
         run.attempts[task.id] = attempt
         self.ending.complete(attempt, ok=False, code=None, reason=reason, final=final)
 

@@ -1,5 +1,8 @@
 """Telling people: a message on the tmux clients watching the session, and the ``notify:``
-hook (a command of the user's, given the event as JSON on stdin and in ``$TMUXORCH_EVENT``)."""
+hook (a command of the user's, given the event as JSON on stdin and in ``$TMUXORCH_EVENT``).
+
+Events told: ``waiting_input``, ``failed`` (with ``failure``, its class, and ``reason``),
+``limited`` (a task waits for a rate or usage limit until ``retry_at``), ``run_finished``."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ import os
 import subprocess
 import threading
 
+from tmuxorch.agents.failures import LIMITS, USAGE_LIMIT
+from tmuxorch.run.table import clock_time
 from tmuxorch.tmux.client import TmuxError
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
@@ -22,7 +27,13 @@ def message(event: dict[str, object]) -> str:
     if event["event"] == "waiting_input":
         return f"tmuxorch: {task} is waiting for input (tmuxorch attach {task})"
     if event["event"] == "failed":
-        return f"tmuxorch: {task} failed: {event.get('reason')}"
+        kind = f" ({event['failure']})" if event.get("failure") else ""
+        return f"tmuxorch: {task} failed{kind}: {event.get('reason')}"
+    if event["event"] == "limited":
+        limit = "usage limit" if event.get("failure") == USAGE_LIMIT else "rate limit"
+        retry_at = event.get("retry_at")
+        until = f" until {clock_time(retry_at)}" if isinstance(retry_at, float) else ""
+        return f"tmuxorch: {task} waits for a {limit}{until}: {event.get('reason')}"
     if event["event"] in ("blocked", "needs_review"):
         why = f": {event.get('reason')}" if event.get("reason") else ""
         return f"tmuxorch: {task} is {str(event['event']).replace('_', ' ')}{why}"
@@ -77,10 +88,15 @@ class Notifier:
             self._tell(str(event["outcome"]), event, **fields)
         elif kind == "task-ended" and event["outcome"] == "failed":
             fields = {"pane": event.get("attempt_pane"), "reason": event["reason"]}
+            fields["failure"] = event.get("failure")
             self._tell("failed", event, exit_code=event["exit_code"], **fields)
         elif kind == "note" and "pull_request" in event:
             fields = {k: event.get(k) for k in ("branch", "base", "remote", "text")}
             self._tell("pull_request", event, url=event["pull_request"], **fields)
+        elif kind == "task-ended" and event["outcome"] == "retrying":
+            if event.get("failure") in LIMITS:  # a wait that may last hours: say so
+                fields = {"failure": event["failure"], "reason": event["reason"]}
+                self._tell("limited", event, retry_at=event.get("retry_at"), **fields)
         elif kind == "run-finished":
             fields = {"summary": event["summary"], "ok": event["ok"]}
             self._tell("run_finished", event, pull_requests=event.get("pull_requests"), **fields)
@@ -91,8 +107,15 @@ class Notifier:
         notify(self.client, self.session, self.command(), payload)
 
 
+def literal(text: str) -> str:
+    """``text`` as tmux's ``display-message`` shows it, not as a format: an agent's words
+    (a failure's reason is a line of its screen) must not expand ``#{...}``, nor run a
+    shell command through ``#(...)``."""
+    return text.replace("#", "##")
+
+
 def notify(client: Client, session: str, command: str | None, event: dict[str, object]) -> None:
-    text = message(event)
+    text = literal(message(event))
     try:
         rows = client.cmd(
             "list-clients", "-t", f"={session}", "-F", "#{client_control_mode} #{client_name}"

@@ -85,11 +85,11 @@ def open_run(run: Run, store: Store, *, fresh: bool) -> list[AttemptRow]:
         ids = {t.id for t in taskset.tasks}
         rows = store.tasks(latest.id)
         states = {
-            t: TaskState(r.state, r.attempts, r.reason, r.exit_code, r.retry_at)
+            t: TaskState(r.state, r.attempts, r.reason, r.exit_code, r.retry_at, r.failure, r.waits)
             for t, r in rows.items()
             if t in ids
         }
-        resumed = Scheduler(taskset, taskset.graph, states)
+        resumed = Scheduler(taskset, taskset.graph, states, policy=run.policy)
         if not resumed.finished():
             run.use_tasks(taskset)
             run.run_id, run.scheduler = latest.id, resumed
@@ -104,7 +104,7 @@ def open_run(run: Run, store: Store, *, fresh: bool) -> list[AttemptRow]:
                 run.note(note)
             return store.attempts(latest.id)
     run.run_id = run_id_now()
-    run.scheduler = Scheduler(run.taskset, run.graph)
+    run.scheduler = Scheduler(run.taskset, run.graph, policy=run.policy)
     _paths(run)
     run.publish(events.RUN_OPENED, resumed=False, **run.facts())
     return []

@@ -53,15 +53,15 @@ def verdict(attempt: Attempt) -> Verdict:
     try:
         value = results.read(attempt.files.result)
     except results.ResultError as exc:
-        return Verdict(None, failure=f"task_failed: {exc}") if attempt.task.result_schema else DONE
+        return Verdict(None, failure=str(exc)) if attempt.task.result_schema else DONE
     if value is results.MISSING:
         if attempt.task.result_schema:
-            return Verdict(None, failure="task_failed: it left no result (its schema needs one)")
+            return Verdict(None, failure="it left no result (its schema needs one)")
         return DONE
     if attempt.task.result_schema:
         violation = _violation(value, attempt.task.result_schema)
         if violation:
-            return Verdict(None, failure=f"task_failed: its result {violation}")
+            return Verdict(None, failure=f"its result {violation}")
     if not isinstance(value, dict):
         return DONE
     summary = value.get("summary")
@@ -69,9 +69,7 @@ def verdict(attempt: Attempt) -> Verdict:
     status = value.get("status", "done")
     if status not in STATUSES:
         shown = ", ".join(STATUSES)
-        return Verdict(
-            None, failure=f"task_failed: its result's status {status!r} is not one of {shown}"
-        )
+        return Verdict(None, failure=f"its result's status {status!r} is not one of {shown}")
     if status == "done":
         return Verdict(None, summary=summary)
     reason = value.get("reason") or summary

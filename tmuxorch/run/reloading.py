@@ -88,7 +88,9 @@ class Reloading:
             return False
         states = {t: st for t, st in run.scheduler.states.items() if t not in merged.removed}
         run.use_tasks(merged.taskset)
-        run.scheduler = Scheduler(run.taskset, run.graph, states, rng=run.scheduler.rng)
+        run.scheduler = Scheduler(
+            run.taskset, run.graph, states, rng=run.scheduler.rng, policy=run.policy
+        )
         joined = [t for t in merged.added if t in run.scheduler.states]
         if merged.removed:
             why = "removed from the task file"

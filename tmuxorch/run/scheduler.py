@@ -2,9 +2,10 @@
 
 Which tasks may start (what they need is there — see :mod:`tmuxorch.run.needs` for
 ``allow_failure`` and quorum groups —, below ``max_parallel``, their locks free, any retry
-backoff over), and what a finished attempt means: success, a retry after an exponential
-backoff with jitter, or failure, which skips what can no longer run while unrelated
-branches go on.
+backoff or limit's wait over), and what a finished attempt means: success, a retry later
+(when, and whether it counts, by the class of its failure: see
+:mod:`tmuxorch.run.retry_policy`), or failure, which skips what can no longer run while
+unrelated branches go on.
 
 Only the tasks in :attr:`Scheduler.states` are part of the run: a follow-up (``then:``)
 joins it when the task it follows succeeds, and never exists if that one does not.
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+
+from tmuxorch.run.retry_policy import RetryPolicy, backoff, decide
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -33,7 +36,6 @@ HELD = frozenset({BLOCKED, NEEDS_REVIEW})
 """Waiting for a person (see :mod:`tmuxorch.run.outcomes`): not over, and what depends on
 it waits too."""
 TERMINAL = frozenset({SUCCEEDED, FAILED, SKIPPED, STOPPED})
-MAX_BACKOFF = 300.0
 
 
 @dataclass
@@ -43,6 +45,10 @@ class TaskState:
     reason: str | None = None
     exit_code: int | None = None
     retry_at: float | None = None
+    failure: str | None = None
+    """The class of its latest failure (:mod:`tmuxorch.agents.failures`)."""
+    waits: int = 0
+    """Attempts that ended at a rate or usage limit: they do not count as retries."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class Scheduler:
         states: dict[str, TaskState] | None = None,
         *,
         rng: random.Random | None = None,
+        policy: RetryPolicy | None = None,
     ) -> None:
         self.taskset = tasks
         self.graph = graph
@@ -79,6 +86,7 @@ class Scheduler:
         from tmuxorch.run.needs import Needs  # it reads this module's states
 
         self.needs = Needs(self.tasks, self.states, graph)
+        self.policy = policy or RetryPolicy()
         self.held: dict[str, str] = {}
         for task_id, st in self.states.items():
             if st.state == RUNNING:
@@ -149,13 +157,18 @@ class Scheduler:
         exit_code: int | None,
         reason: str | None,
         final: bool = False,
+        failure: str | None = None,
+        resets_at: float | None = None,
     ) -> Outcome:
         """An attempt ended: success, a retry later, or failure (downstream skipped);
-        ``final``: a failure no retry can mend (a program that is not there)."""
+        ``failure``: its class, which decides whether and when it is tried again (a limit
+        waits until ``resets_at`` when its agent said); ``final``: a failure no retry can
+        mend (a program that is not there)."""
         st = self.states[task_id]
         self._release(task_id)
         st.exit_code = exit_code
         st.reason = reason
+        st.failure = None if ok else failure
         if ok:
             st.state = SUCCEEDED
             created = []
@@ -166,10 +179,24 @@ class Scheduler:
             stop = tuple(self.needs.to_stop(task_id))
             return Outcome(SUCCEEDED, None, (), tuple(created), stop)
         task = self.tasks[task_id]
-        if st.attempts <= task.retries and not final:
-            st.state = RETRYING
-            st.retry_at = now + self.backoff(task, st.attempts)
+        decided = decide(
+            failure,
+            attempts=st.attempts,
+            waits=st.waits,
+            retries=task.retries,
+            retry_delay=task.retry_delay,
+            resets_at=resets_at,
+            now=now,
+            rng=self.rng,
+            policy=self.policy,
+            final=final,
+        )
+        if decided.retry_at is not None:
+            st.state, st.retry_at = RETRYING, decided.retry_at
+            st.waits += decided.wait
             return Outcome(RETRYING, st.retry_at, ())
+        if decided.why_not:
+            st.reason = f"{reason} ({decided.why_not})" if reason else decided.why_not
         st.state = FAILED
         return Outcome(FAILED, None, self._skip_blocked(self.graph.downstream(task_id)))
 
@@ -194,6 +221,7 @@ class Scheduler:
         st.state = STOPPED
         st.reason = reason
         st.retry_at = None
+        st.failure = None
         return Outcome(STOPPED, None, self._skip_blocked(self.graph.downstream(task_id)))
 
     def retry(self, task_id: str) -> list[str]:
@@ -209,6 +237,7 @@ class Scheduler:
         for t in again:
             st = self.states[t]
             st.state, st.reason, st.exit_code, st.retry_at = PENDING, None, None, None
+            st.failure = None
         return again
 
     def skip_blocked(self) -> tuple[str, ...]:
@@ -220,8 +249,7 @@ class Scheduler:
 
     def backoff(self, task: Task, attempt: int) -> float:
         """``retry_delay`` × 2^(attempt-1), ±50% jitter, at most five minutes."""
-        base = min(task.retry_delay * 2 ** (attempt - 1), MAX_BACKOFF)
-        return float(base * self.rng.uniform(0.5, 1.5))
+        return backoff(task.retry_delay, attempt, self.rng)
 
     def _release(self, task_id: str) -> None:
         for lock in self.tasks[task_id].locks:

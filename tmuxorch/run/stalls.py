@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+from tmuxorch.agents import failures
 from tmuxorch.agents.patterns import WAITING
 from tmuxorch.run import events
 
@@ -81,6 +82,7 @@ class Stalls:
             elif stall.fail_after is not None and quiet >= stall.fail_after:
                 reason = f"stalled: nothing new on its screen for {span(quiet)}"
                 self.run.note(f"{attempt.task.id}: {reason}; stopping it", attempt.task.id)
+                attempt.cause = failures.STALL  # its class: stalled
                 self.ending.end(attempt, ok=False, code=None, reason=reason)
             elif not told:
                 self.told[id(attempt)] = 1

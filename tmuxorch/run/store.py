@@ -45,6 +45,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     session TEXT,
     allow_failure INTEGER,
     pull_request TEXT,
+    failure TEXT,
+    waits INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (run, id)
 );
 CREATE TABLE IF NOT EXISTS attempts (
@@ -58,6 +60,7 @@ CREATE TABLE IF NOT EXISTS attempts (
     exit_code INTEGER,
     outcome TEXT,
     reason TEXT,
+    failure TEXT,
     PRIMARY KEY (run, task, n)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -69,6 +72,18 @@ CREATE TABLE IF NOT EXISTS events (
     data TEXT
 );
 """
+
+
+ADDED = (
+    ("tasks", "activity", "TEXT"),
+    ("tasks", "session", "TEXT"),
+    ("tasks", "allow_failure", "INTEGER"),
+    ("tasks", "pull_request", "TEXT"),
+    ("tasks", "failure", "TEXT"),
+    ("tasks", "waits", "INTEGER NOT NULL DEFAULT 0"),
+    ("attempts", "failure", "TEXT"),
+)
+"""Columns newer than the first ``state.db`` files: added to one that lacks them."""
 
 
 def state_dir(file: str) -> str:
@@ -108,6 +123,11 @@ class TaskRow:
     """Its failure holds nothing back (``allow_failure: true``)."""
     pull_request: str | None = None
     """The address of the pull request ``merge: pr`` opened for its branch."""
+    failure: str | None = None
+    """The class of its latest failure (rate_limited, auth...: see
+    :mod:`tmuxorch.agents.failures`)."""
+    waits: int = 0
+    """Its attempts that ended at a rate or usage limit (they do not count as retries)."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +141,7 @@ class AttemptRow:
     exit_code: int | None
     outcome: str | None
     reason: str | None
+    failure: str | None = None
 
 
 class Store:
@@ -144,11 +165,22 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.executescript(SCHEMA)
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(tasks)")}
-        added = (("activity", "TEXT"), ("session", "TEXT"), ("allow_failure", "INT"))
-        for column, kind in (*added, ("pull_request", "TEXT")):
-            if column not in columns:  # a state.db from before they were kept
-                self.db.execute(f"ALTER TABLE tasks ADD COLUMN {column} {kind}")
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        """A ``state.db`` from before some columns were kept gets them (its rows keep
+        their values; the new columns are empty)."""
+        columns = {
+            table: {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            for table in ("tasks", "attempts")
+        }
+        for table, column, kind in ADDED:
+            if column not in columns[table]:
+                try:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                except sqlite3.OperationalError as exc:  # another process added it meanwhile
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def _wal(self) -> None:
         """WAL mode. Switching to it needs the database alone, and SQLite then answers
@@ -250,15 +282,15 @@ class Store:
         """The run's tasks, in the order they joined it (the file's)."""
         rows = self.db.execute(
             "SELECT id, state, attempts, pane, exit_code, reason, started, ended, retry_at,"
-            " activity, session, allow_failure, pull_request FROM tasks WHERE run = ?"
-            " ORDER BY rowid",  # the file's order
+            " activity, session, allow_failure, pull_request, failure, waits FROM tasks"
+            " WHERE run = ? ORDER BY rowid",  # the file's order
             (run_id,),
         ).fetchall()
         return {r[0]: TaskRow(*r) for r in rows}
 
     def attempts(self, run_id: str, task: str | None = None) -> list[AttemptRow]:
         query = (
-            "SELECT task, n, pane, pid, started, ended, exit_code, outcome, reason"
+            "SELECT task, n, pane, pid, started, ended, exit_code, outcome, reason, failure"
             " FROM attempts WHERE run = ?"
         )
         args: tuple[str, ...] = (run_id,)
@@ -285,7 +317,7 @@ class Store:
                 (run_id, task, n, pane, pid, started),
             )
             fields = {"state": "running", "attempts": n, "pane": pane, "started": started}
-            fields.update(ended=None, exit_code=None, reason=None, retry_at=None)
+            fields.update(ended=None, exit_code=None, reason=None, retry_at=None, failure=None)
             self._update_task(run_id, task, fields)
             self._event(run_id, task, "started", {"attempt": n, "pane": pane, "pid": pid})
 
@@ -318,17 +350,21 @@ class Store:
         outcome: str,
         reason: str | None,
         task_fields: dict[str, object],
+        failure: str | None = None,
     ) -> None:
-        """Close an attempt and move its task on (to succeeded/failed/retrying...)."""
+        """Close an attempt and move its task on (to succeeded/failed/retrying...);
+        ``failure``: the class of its failure."""
         now = time.time()
         with self.transaction():
             self.db.execute(
-                "UPDATE attempts SET ended = ?, exit_code = ?, outcome = ?, reason = ?"
-                " WHERE run = ? AND task = ? AND n = ?",
-                (now, exit_code, outcome, reason, run_id, task, n),
+                "UPDATE attempts SET ended = ?, exit_code = ?, outcome = ?, reason = ?,"
+                " failure = ? WHERE run = ? AND task = ? AND n = ?",
+                (now, exit_code, outcome, reason, failure, run_id, task, n),
             )
             self._update_task(run_id, task, task_fields)
             data = {"attempt": n, "exit_code": exit_code, "outcome": outcome, "reason": reason}
+            if failure is not None:
+                data["failure"] = failure
             self._event(run_id, task, outcome, data)
 
     def events(

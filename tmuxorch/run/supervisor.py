@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from tmuxorch.run.bus import Event, Subscription
     from tmuxorch.run.control import Control
     from tmuxorch.run.display import Display
+    from tmuxorch.run.retry_policy import RetryPolicy
     from tmuxorch.spec.model import Workspace
     from tmuxorch.tmux.agent_panes import AgentPane
     from tmuxorch.tmux.client import Client
@@ -47,11 +48,18 @@ class Supervisor:
         keep: bool = False,
         inside: bool = False,
         fresh: bool = False,
+        clock: Callable[[], float] | None = None,
+        policy: RetryPolicy | None = None,
     ) -> None:
+        """``clock``: the wall clock retries and limits' waits go by (default
+        ``time.time``); ``policy``: how failures are retried (see
+        :mod:`tmuxorch.run.retry_policy`)."""
         self.workspace = workspace
         self.fresh = fresh
         self.bus = Bus()
-        self.engine = Engine(workspace, client, self.bus, keep=keep, inside=inside)
+        self.engine = Engine(
+            workspace, client, self.bus, keep=keep, inside=inside, clock=clock, policy=policy
+        )
         self.display = display
         self.client = client
         self.transcripts = Transcripts()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tmuxorch.agents.failures import TASK_FAILED, WORDS
 from tmuxorch.spec.duration import format_duration
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
@@ -73,6 +74,10 @@ class Row:
 
     pull_request: str | None = None
     """The pull request opened for its branch (``merge: pr``)."""
+    failure: str | None = None
+    """The class of its latest failure (rate_limited, auth...)."""
+    retry_at: float | None = None
+    """When it is tried again (wall clock), while it is retrying."""
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -86,18 +91,41 @@ class Row:
             "reason": self.reason,
             "allow_failure": self.allow_failure,
             "pull_request": self.pull_request,
+            "failure": self.failure,
+            "retry_at": self.retry_at,
         }
 
     @property
     def detail(self) -> str:
-        """What the last column says: why a task ended as it did (if it says), and the
-        last line its agent showed; the pull request opened for its work."""
-        said = self.last_line
+        """What the last column says: when a retrying task is tried again and why (``retry
+        at 15:05 (usage limit)``), why a task ended as it did (after the class of its
+        failure, unless that is the task's own), and the last line its agent showed; the
+        pull request opened for its work."""
+        why = ""
         if self.reason and self.state not in ("running", "waiting_input", "pending"):
-            said = f"{self.reason} · {said}" if said else self.reason
+            why = self.reason
+        kind = WORDS.get(self.failure or "", "") if self.failure != TASK_FAILED else ""
+        if self.state == "retrying" and self.retry_at is not None:
+            when = f"retry at {clock_time(self.retry_at)}" + (f" ({kind})" if kind else "")
+            why = f"{when} · {why}" if why else when
+        elif kind and why:
+            why = f"{kind}: {why}"
         if self.pull_request:
-            said = f"pull request {self.pull_request} · {said}" if said else self.pull_request
-        return said
+            why = f"pull request {self.pull_request} · {why}" if why else self.pull_request
+        return f"{why} · {self.last_line}" if why and self.last_line else why or self.last_line
+
+
+def clock_time(t: float, now: float | None = None) -> str:
+    """A wall-clock time as a person reads it: ``15:05`` (``15:05:30`` within ten minutes;
+    with its day if not today)."""
+    import time
+
+    now = time.time() if now is None else now
+    local, today = time.localtime(t), time.localtime(now)
+    shown = time.strftime("%H:%M:%S" if abs(t - now) < 600 else "%H:%M", local)
+    if local[:3] != today[:3]:
+        shown = time.strftime("%b %d ", local) + shown
+    return shown
 
 
 def last_line(lines: Sequence[str]) -> str:

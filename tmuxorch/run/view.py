@@ -104,6 +104,8 @@ class RunView:
                     reason=row.get("reason"),  # type: ignore[arg-type]
                     allow_failure=bool(row.get("allow_failure")),
                     pull_request=row.get("pull_request"),  # type: ignore[arg-type]
+                    failure=row.get("failure"),  # type: ignore[arg-type]
+                    retry_at=row.get("retry_at") if state == "retrying" else None,  # type: ignore[arg-type]
                 )
             )
         return table
@@ -117,8 +119,7 @@ def _shown(row: Event) -> str | None:
 
 ROW_FIELDS = (
     *("state", "attempt", "pane", "exit_code", "reason", "started", "ended", "activity"),
-    "allow_failure",
-    "pull_request",
+    *("allow_failure", "pull_request", "failure", "retry_at"),
 )
 
 

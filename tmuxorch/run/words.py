@@ -3,8 +3,10 @@ channels): one line per event, or none for those that say nothing new to a perso
 
 from __future__ import annotations
 
+from tmuxorch.agents.failures import LIMITS
 from tmuxorch.run import events
 from tmuxorch.run.notify import stalled_words
+from tmuxorch.run.table import clock_time
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -33,13 +35,20 @@ def _started(e: Event) -> list[str]:
 
 
 def _ended(e: Event) -> list[str]:
+    """``t: failed [auth] (why; what to do)``, ``t: why [network]; retrying in 2.0s``, ``t:
+    why [usage_limit]; waiting until 15:05 (not counted as a retry)``."""
     task, outcome, reason = e["task"], e["outcome"], e["reason"]
+    failure = e.get("failure")
+    kind = f" [{failure}]" if failure else ""
     if e.get("resolved") == "approve":
         return [f"{task}: approved" + ("" if outcome == "succeeded" else f", but {reason}")]
     if outcome == "succeeded":
         return [f"{task}: succeeded in {float(e['took']):.1f}s"]  # type: ignore[arg-type]
     if outcome == "retrying":
-        return [f"{task}: {reason}; retrying in {float(e['retry_in'] or 0):.1f}s"]  # type: ignore[arg-type]
+        if failure in LIMITS and isinstance(e.get("retry_at"), float):
+            at = clock_time(e["retry_at"], float(e["t"]))  # type: ignore[arg-type]
+            return [f"{task}: {reason}{kind}; waiting until {at} (not counted as a retry)"]
+        return [f"{task}: {reason}{kind}; retrying in {float(e['retry_in'] or 0):.1f}s"]  # type: ignore[arg-type]
     if outcome == "interrupted":
         return []
     if outcome in ("blocked", "needs_review"):
@@ -50,10 +59,9 @@ def _ended(e: Event) -> list[str]:
             else (f"tmuxorch approve {task}, or reject {task} --reason TEXT")
         )
         return [f"{task}: {outcome.replace('_', ' ')}{said} ({how})"]
-
     if outcome == "failed" and e.get("allow_failure"):
-        return [f"{task}: failed ({reason}); allowed: what depends on it goes on"]
-    return [f"{task}: {outcome} ({reason})"]
+        return [f"{task}: failed{kind} ({reason}); allowed: what depends on it goes on"]
+    return [f"{task}: {outcome}{kind} ({reason})"]
 
 
 def _added(e: Event) -> list[str]:
