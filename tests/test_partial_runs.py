@@ -58,7 +58,7 @@ def test_an_allowed_failure_lets_dependents_run_and_the_run_succeed(
     assert result.returncode == 0, result.stdout + result.stderr
     said = result.stdout + result.stderr
     assert "finished: 2 succeeded; 1 failed (allowed): lint" in said
-    assert "lint: failed (exit status 3); allowed: what depends on it goes on" in said
+    assert "lint: failed [task_failed] (exit status 3); allowed: what depends on it goes on" in said
     assert states(file) == {"lint": "failed", "build": "succeeded", "ship": "succeeded"}
     assert log_of(tmp_path) == ["build", "ship"]
     report = {t["task"]: t for t in json.loads(status(file, "--json"))["tasks"]}

@@ -123,7 +123,7 @@ def test_a_silent_task_is_told_of_then_fails_as_stalled(
     result = run(tmux_server, file)
     assert result.returncode == 1, result.stdout
     assert "quiet: has shown nothing new for 1s; it fails in 2s" in result.stdout
-    assert "quiet: failed (stalled: nothing new on its screen for 3s)" in result.stdout
+    assert "quiet: failed [stalled] (nothing new on its screen for 3s)" in result.stdout
     said = [(e["event"], e["task"]) for e in _told(told)]
     assert said == [("stalled", "quiet"), ("failed", "quiet"), ("run_finished", None)]
     stalled = _told(told)[0]

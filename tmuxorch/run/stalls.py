@@ -80,8 +80,8 @@ class Stalls:
                 self.told[id(attempt)] = told + 1
                 self._tell(attempt, quiet, waiting=True)
             elif stall.fail_after is not None and quiet >= stall.fail_after:
-                reason = f"stalled: nothing new on its screen for {span(quiet)}"
-                self.run.note(f"{attempt.task.id}: {reason}; stopping it", attempt.task.id)
+                reason = f"nothing new on its screen for {span(quiet)}"
+                self.run.note(f"{attempt.task.id}: stalled, {reason}; stopping it", attempt.task.id)
                 attempt.cause = failures.STALL  # its class: stalled
                 self.ending.end(attempt, ok=False, code=None, reason=reason)
             elif not told:
