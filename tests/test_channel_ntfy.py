@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import textwrap
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pytest
@@ -33,9 +34,9 @@ WAITING = Message(
 
 @pytest.fixture
 def api() -> Iterator[NtfyApi]:
-    server = NtfyApi(token=TOKEN).start()
+    server = NtfyApi(token=TOKEN)
     yield server
-    server.stop()
+    server.close()
 
 
 def channel(
@@ -86,8 +87,9 @@ async def receiving(
     async def inbox(incoming: Incoming) -> None:
         got.append(incoming)
 
+    before = len(api.subscriptions)
     task = asyncio.create_task(chan.receive(inbox))
-    await until(lambda: api.listening("answers") or task.done(), "the reply topic followed")
+    await until(lambda: len(api.subscriptions) > before or task.done(), "the reply topic followed")
     await act()
     await until(lambda: len(got) >= count or task.done(), f"{count} incoming")
     task.cancel()
@@ -150,19 +152,23 @@ def test_text_published_on_the_reply_topic_is_an_answer_and_nothing_is_handed_in
     chan = channel(tmp_path, api, monkeypatch, extra="reply_topic: answers\n")
 
     async def go() -> list[Incoming]:
+        asked = await chan.post(replace(WAITING, id="q1"))
+        assert asked.ids[1] == "tmuxorch-ref-q1"
+
         async def write() -> None:
             await asyncio.to_thread(api.inject, "answers", "y-data")  # no button tag: typed
             await asyncio.to_thread(api.inject, "answers", "ünïcode ; $HOME")
 
         first = await receiving(chan, api, write, 2)
         # the stream is cut; meanwhile someone answers; then the network is back
+        before = len(api.subscriptions)
         task = asyncio.create_task(chan.receive(_drop))
-        await until(lambda: api.listening("answers"), "followed again")
+        await until(lambda: len(api.subscriptions) > before, "followed again")
         await asyncio.to_thread(api.cut)
         with pytest.raises(Unreachable):
             await task
         await asyncio.to_thread(api.inject, "answers", "while you were away")
-        await asyncio.to_thread(api.restore)
+        await asyncio.to_thread(api.up)
 
         async def nothing() -> None:
             return None
@@ -177,7 +183,8 @@ def test_text_published_on_the_reply_topic_is_an_answer_and_nothing_is_handed_in
         ("ünïcode ; $HOME", None),
         ("while you were away", None),
     ]
-    assert all(i.user == "ntfy" and i.refs == () for i in got)
+    # no threads on ntfy: typed text answers the latest question asked
+    assert all(i.user == "ntfy" and i.refs == ("tmuxorch-ref-q1",) for i in got)
     since = [s["query"].get("since") for s in api.subscriptions]
     assert since[0].isdigit()  # the first look: from when the channel was made
     assert since[-1] == api.on("answers")[1]["id"]  # after the last one seen
@@ -224,7 +231,8 @@ def test_429_is_throttled_for_what_ntfy_says_then_delivered_once(
         with pytest.raises(Throttled) as said:
             await chan.post(WAITING)
         assert said.value.after == THROTTLED_FOR
-        await chan.post(WAITING)
+        posted = await chan.post(replace(WAITING, id="same-on-each-try"))
+        assert posted.ids[1] == "tmuxorch-ref-same-on-each-try"
         await chan.close()
 
     asyncio.run(go())
@@ -246,7 +254,7 @@ def test_a_network_cut_is_unreachable_and_a_bad_token_is_rejected(
             await chan.post(WAITING)
         with pytest.raises(Unreachable):
             await chan.receive(_drop)
-        await asyncio.to_thread(api.restore)
+        await asyncio.to_thread(api.up)
         await chan.post(WAITING)
         with pytest.raises(Rejected):
             await bad.post(WAITING)

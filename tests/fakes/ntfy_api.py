@@ -1,22 +1,21 @@
 """A local stand-in for an ntfy server (its HTTP API as ntfy documents it), for tests: an
-aiohttp server on 127.0.0.1 (a free port) in a thread of its own, so a test — plain or
-``asyncio.run`` — and a ``serve`` child process can both talk to it.
+aiohttp server on 127.0.0.1 (a free port) in a thread of its own (:class:`StandIn`), so a
+test — plain or ``asyncio.run`` — and a ``serve`` child process can both talk to it.
 
 It takes publishes in ntfy's JSON form (``POST /``) and its plain form (``POST /TOPIC``,
 with ``Title``/``Tags``/``Priority`` headers: what an ``http`` action sends), streams a
 topic as ntfy does (``GET /TOPIC/json``: an ``open`` event, the cached messages after
 ``since=``, then each new one, with ``keepalive`` events), and records everything. A test
 can inject a message, press an action button as the phone would, answer the next publishes
-with 429, and cut the network (stop listening, close every connection) then bring it back.
+with 429, and cut the network (stop listening, close every connection, each stream too)
+then bring it back (``up``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import secrets
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -24,10 +23,12 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.base import StandIn
+
 Record = dict[str, Any]
 
 
-class NtfyApi:
+class NtfyApi(StandIn):
     def __init__(self, token: str | None = None, keepalive: float = 0.25) -> None:
         self.token = token
         """The access token publishes and subscribes need (None: an open server)."""
@@ -39,45 +40,41 @@ class NtfyApi:
         self.subscriptions: list[Record] = []
         """Each ``GET /TOPIC/json`` taken: its topic and query."""
         self._throttle: list[float | None] = []
-        self._streams: dict[asyncio.Task[Any], tuple[str, asyncio.Queue[Record]]] = {}
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
-        self.port = 0
+        self.down = False
+        self._streams: dict[asyncio.Task[Any], tuple[str, asyncio.Queue[Record | None]]] = {}
+        super().__init__()
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/", self._publish_json)
+        app.router.add_get("/{topic}/json", self._subscribe)
+        app.router.add_route("POST", "/{topic}", self._publish_plain)
+        app.router.add_route("PUT", "/{topic}", self._publish_plain)
 
     # -- the test's side (any thread) --------------------------------------------------------
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> NtfyApi:
-        self._thread.start()
-        self._do(self._listen())
-        return self
-
-    def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            self._do(self._down())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-
     def cut(self) -> None:
-        """The network goes: nothing listens, every open connection is closed."""
-        self._do(self._down())
+        """The network goes: nothing listens, every open connection (each stream) is closed."""
 
-    def restore(self) -> None:
-        """The network is back, on the same port."""
-        self._do(self._listen())
+        async def end_streams() -> None:
+            self.down = True  # a stream asked for meanwhile ends at once too
+            for _, queue in list(self._streams.values()):
+                queue.put_nowait(None)  # each stream ends, then its connection is closed
+
+        self.call(end_streams())
+        super().cut()
+
+    def up(self) -> None:
+        self.down = False
+        super().up()
 
     def throttle(self, times: int = 1, retry_after: float | None = 3.0) -> None:
         """The next ``times`` publishes get 429 (with ``Retry-After`` unless None)."""
-        self._loop.call_soon_threadsafe(self._throttle.extend, [retry_after] * times)
+        self.loop.call_soon_threadsafe(self._throttle.extend, [retry_after] * times)
 
     def inject(self, topic: str, message: str, tags: tuple[str, ...] = ()) -> Record:
         """A message published on ``topic`` by someone else (works while cut, too)."""
         made: Record = {"message": message, "tags": list(tags), "form": "plain", "auth": None}
-        return self._do(self._made(topic, made))  # type: ignore[no-any-return]
+        return self.call(self._made(topic, made))  # type: ignore[no-any-return]
 
     def on(self, topic: str) -> list[Record]:
         return [m for m in list(self.messages) if m["topic"] == topic]
@@ -100,29 +97,7 @@ class NtfyApi:
         except urllib.error.HTTPError as exc:
             return exc.code
 
-    def _do(self, coroutine: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
-
     # -- the server (its own loop) -----------------------------------------------------------
-
-    async def _listen(self) -> None:
-        app = web.Application()
-        app.router.add_post("/", self._publish_json)
-        app.router.add_get("/{topic}/json", self._subscribe)
-        app.router.add_route("POST", "/{topic}", self._publish_plain)
-        app.router.add_route("PUT", "/{topic}", self._publish_plain)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-
-    async def _down(self) -> None:
-        for task in list(self._streams):
-            task.cancel()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     def _refuse(self, request: web.Request, publish: bool) -> web.Response | None:
         if (
@@ -204,8 +179,10 @@ class NtfyApi:
         if refused is not None:
             return refused
         topic = request.match_info["topic"]
+        if self.down:
+            raise web.HTTPServiceUnavailable()
         self.subscriptions.append({"topic": topic, "query": dict(request.query)})
-        queue: asyncio.Queue[Record] = asyncio.Queue()
+        queue: asyncio.Queue[Record | None] = asyncio.Queue()
         task = asyncio.current_task()
         assert task is not None
         self._streams[task] = (topic, queue)
@@ -217,12 +194,17 @@ class NtfyApi:
             for message in backlog:
                 await self._send(response, public(message))
             while True:
-                try:
-                    message = await asyncio.wait_for(queue.get(), self.keepalive)
-                except asyncio.TimeoutError:
+                getter = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getter}, timeout=self.keepalive)
+                if not done:  # (not wait_for: on 3.10/3.11 it can swallow a cancel)
+                    getter.cancel()
                     await self._send(response, {"event": "keepalive", "topic": topic})
                     continue
-                await self._send(response, public(message))
+                new = getter.result()
+                if new is None:
+                    break  # the network is cut
+                await self._send(response, public(new))
+            return response
         finally:
             self._streams.pop(task, None)
             if request.transport is not None:

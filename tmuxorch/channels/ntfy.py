@@ -23,8 +23,10 @@ reply topic. Without a ``reply_topic`` nothing comes back: buttons are left out.
 
 **In** (only with a ``reply_topic``): ``serve`` follows ``{server}/{reply_topic}/json``
 (ntfy's stream of JSON lines), and each message on it is an :class:`Incoming`: a button's
-data when it came from one of our actions (they tag what they publish), else text typed as
-an answer. A cut stream is picked up where it stopped (``since=`` the last message seen),
+data when it came from one of our actions (they tag what they publish, with the post they
+were on), else text typed as an answer. ntfy has no threads nor replies: typed text answers
+the latest question asked on this channel (the latest post of a task waiting for a person,
+since ``serve`` started). A cut stream is picked up where it stopped (``since=`` the last message seen),
 so nothing published meanwhile is lost.
 
 **Who acts.** ntfy has no user identity: everything on the reply topic comes from the user
@@ -108,16 +110,19 @@ class Ntfy(Channel):
         self._session: aiohttp.ClientSession | None = None
         self._since = str(int(time.time()))  # the first look: what is published from now
         self._seen: OrderedDict[str, None] = OrderedDict()
+        self._question: str | None = None
 
     # -- out ---------------------------------------------------------------------------------
 
     async def post(self, message: Message) -> Posted:
-        ref = REF_TAG + secrets.token_hex(6)
+        ref = REF_TAG + (message.id or secrets.token_hex(8))  # the same on each try
         body = self.publication(message, ref)
         data = await self._publish(body)
         ident = str(data.get("id") or "")
         if ident:
             self._remember(ident)  # a reply topic that is the topic itself: not an answer
+        if message.urgent or message.buttons:
+            self._question = ref  # what text typed on the reply topic answers
         return Posted(None, tuple(i for i in (ident, ref) if i))
 
     def publication(self, message: Message, ref: str) -> dict[str, object]:
@@ -212,7 +217,8 @@ class Ntfy(Channel):
             user="ntfy",
             name="ntfy",
             chat=str(self.reply_topic),
-            refs=tuple(t for t in tags if t.startswith(REF_TAG)),
+            refs=tuple(t for t in tags if t.startswith(REF_TAG))
+            or ((self._question,) if self._question else ()),
             text="" if pressed else body,
             button=body if pressed else None,
             answer=self._answer,
