@@ -276,3 +276,16 @@ def test_a_token_named_but_not_set_is_rejected_without_a_request(
     with pytest.raises(Rejected, match=r"\$TEST_NTFY_TOKEN is not set"):
         asyncio.run(chan.post(WAITING))
     assert api.messages == [] and api.refused == []
+
+
+def test_a_channel_without_a_topic_or_its_token_cannot_be_made(
+    tmp_path: Path, api: NtfyApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = channel(tmp_path, api, monkeypatch).spec
+    monkeypatch.delenv("TEST_NTFY_TOKEN")
+    with pytest.raises(Rejected, match=r"\$TEST_NTFY_TOKEN is not set"):
+        make(spec)
+    monkeypatch.setenv("TEST_NTFY_TOKEN", TOKEN)
+    settings = tuple((k, api.url + "/" if k == "url" else v) for k, v in spec.settings)
+    with pytest.raises(Rejected, match="url must be the topic's"):
+        make(replace(spec, settings=settings))

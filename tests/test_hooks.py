@@ -230,3 +230,17 @@ def test_a_handle_is_a_whole_word_and_leaves_the_words_around_it() -> None:
     assert not mentions("mail@tmuxorch.dev", "@tmuxorch")
     assert not mentions("@tmuxorch-bot go", "@tmuxorch")
     assert without("@tmuxorch  fix it\nplease @tmuxorch", "@tmuxorch") == "fix it\nplease"
+
+
+def test_serve_refuses_to_start_when_a_hook_secret_is_missing(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    with pytest.raises(AssertionError, match=r"channel github: secret: \$GH_SECRET is not set"):
+        ChannelServed(
+            tmux_server,
+            tmp_path / "home",
+            f"""
+            channels:
+              github: {{secret_env: GH_SECRET, run: {tmp_path}/tasks.yaml, allow: [octocat]}}
+            """,
+        )

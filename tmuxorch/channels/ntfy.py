@@ -107,6 +107,9 @@ class Ntfy(Channel):
         self.server, _, self.topic = url.rpartition("/")
         self.reply_topic = spec.text("reply_topic").strip("/") or None
         self.receives = self.reply_topic is not None
+        if not self.topic or "://" not in self.server:
+            raise Rejected(f"{spec.origin}: url must be the topic's: https://SERVER/TOPIC")
+        self._auth()  # a token named but not there: said when serve starts
         self._session: aiohttp.ClientSession | None = None
         self._since = str(int(time.time()))  # the first look: what is published from now
         self._seen: OrderedDict[str, None] = OrderedDict()
@@ -237,8 +240,6 @@ class Ntfy(Channel):
         return {"Authorization": f"Bearer {read_secret(self.spec, 'token')}"}
 
     def _open(self) -> aiohttp.ClientSession:
-        if not self.topic or not self.server.startswith(("http://", "https://")):
-            raise Rejected(f"channel {self.name}: url must be the topic's URL (server/topic)")
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession()
         return self._session

@@ -120,6 +120,20 @@ async def hook(request: web.Request) -> web.Response:
             deliveries.end(name, ident, answered=response.status < 300)
 
 
+def check(specs: tuple[ChannelSpec, ...]) -> list[str]:
+    """Why each hook cannot check requests (its secret cannot be read), before serve starts."""
+    from tmuxorch.channels.base import Rejected, read_secret
+
+    said = []
+    for spec in specs:
+        if spec.kind in KINDS:
+            try:
+                read_secret(spec, "secret")
+            except Rejected as exc:
+                said.append(str(exc))
+    return said
+
+
 def signed(body: bytes, secret: str, given: str | None) -> bool:
     """Whether ``given`` is ``sha256=`` the HMAC-SHA256 of ``body`` with ``secret``."""
     if not given or not given.startswith("sha256="):
