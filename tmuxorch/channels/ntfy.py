@@ -207,8 +207,9 @@ class Ntfy(Channel):
         if ident in self._seen:
             return
         await inbox(self._incoming(event))
-        self._remember(ident)
-        self._since = ident or self._since
+        if ident:
+            self._remember(ident)
+            self._since = ident
 
     def _incoming(self, event: dict[str, object]) -> Incoming:
         body = str(event.get("message") or "")
