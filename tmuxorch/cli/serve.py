@@ -64,8 +64,9 @@ def serve(
         return fail(str(exc), EXIT_BAD_INPUT)
     if config.channels:
         from tmuxorch.channels.router import check
+        from tmuxorch.serve.hooks import check as check_hooks
 
-        problems = check(config.channels)
+        problems = check(config.channels) + check_hooks(config.channels)
         if problems:
             return fail("\n".join(problems), EXIT_BAD_INPUT)
     clients = [Client(name) for name in socket_names or []]

@@ -1,7 +1,9 @@
 """The ``serve`` web application: its routes, and the doors it keeps shut.
 
 Every request needs the token: ``Authorization: Bearer TOKEN``, or the cookie the page gets
-when it is opened with ``/?token=TOKEN`` (HttpOnly, SameSite=Strict). A WebSocket or a POST
+when it is opened with ``/?token=TOKEN`` (HttpOnly, SameSite=Strict) — but ``/hooks/NAME``,
+whose requests (GitHub's webhooks...) are signed with the hook's own secret instead
+(:mod:`tmuxorch.serve.hooks`). A WebSocket or a POST
 whose ``Origin`` is not this server's own is refused, whatever it carries. Bodies are
 capped. Runs stay their own processes: ``serve`` reads their stores and files, and asks
 them to act the way the command line does.
@@ -16,7 +18,7 @@ import sys
 
 from aiohttp import WSCloseCode, web
 
-from tmuxorch.serve import api, streams
+from tmuxorch.serve import api, hooks, streams
 from tmuxorch.serve.feed import Feed
 from tmuxorch.serve.hub import Hub
 from tmuxorch.serve.runs import Runs
@@ -58,8 +60,8 @@ def _same_origin(request: web.Request) -> bool:
 async def doors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    if request.path.startswith("/static/"):
-        return await handler(request)
+    if request.path.startswith(("/static/", "/hooks/")):
+        return await handler(request)  # hooks: their signature is their door (serve/hooks)
     serve = request.app[SERVE]
     if request.path == "/" and "token" in request.query:
         if not same(request.query["token"], serve.token):
@@ -156,6 +158,7 @@ def make_app(
     runs = runs or Runs(clients)
     app = web.Application(middlewares=[doors], client_max_size=BODY_LIMIT)
     app[SERVE] = Serve(token, clients, runs, Feed(runs.directories), channels=tuple(channels))
+    app[hooks.DELIVERIES] = hooks.Deliveries()
     if jobs:
         from tmuxorch.serve.jobs import Jobs
 
@@ -176,4 +179,5 @@ def make_app(
     app.router.add_get("/api/channels", api.channels)
     app.router.add_get("/api/events", streams.events)
     app.router.add_get("/api/panes/{pane}/stream", streams.pane)
+    app.router.add_post("/hooks/{name}", hooks.hook)
     return app

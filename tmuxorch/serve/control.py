@@ -59,10 +59,7 @@ def add(ref: RunRef, data: object, *, timeout: float = 30.0) -> dict[str, object
     A live run takes it at once; one no supervisor runs records it for the next
     ``tmuxorch run FILE`` (``live: false``). Bad data: :class:`Refused` naming the field
     (``errors``: every one)."""
-    from tmuxorch.run.adding import add_to
-    from tmuxorch.run.requests import Unanswered
     from tmuxorch.run.store import Store
-    from tmuxorch.spec.errors import SpecError
 
     if not isinstance(data, dict):
         raise Refused(
@@ -79,6 +76,17 @@ def add(ref: RunRef, data: object, *, timeout: float = 30.0) -> dict[str, object
             409,
             f"run {ref.id} is not the latest run of {file} ({runs[0].id} is): tasks join that one",
         )
+    return add_to_file(file, data, timeout=timeout)
+
+
+def add_to_file(file: str, data: object, *, timeout: float = 30.0) -> dict[str, object]:
+    """Add the task ``data`` to the latest run of ``file`` (the way :func:`add` does,
+    whoever asks: serve's API, a hook): :meth:`tmuxorch.run.adding.Added.as_json`, or
+    :class:`Refused`."""
+    from tmuxorch.run.adding import add_to
+    from tmuxorch.run.requests import Unanswered
+    from tmuxorch.spec.errors import SpecError
+
     try:
         added = add_to(file, data, timeout=timeout)
     except LookupError as exc:
