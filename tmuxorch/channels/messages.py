@@ -69,6 +69,11 @@ def draft(event: Mapping[str, object]) -> Draft | None:
             choices("\n".join(lines)),
             urgent=True,
         )
+    if kind == "agent-breaker" and event.get("state") == "open":
+        from tmuxorch.run.notify import breaker_words
+
+        said = breaker_words(dict(event))
+        return Draft(key_of(run, None), "note", f"{event.get('agent')} is paused", said)
     if kind == "task-stalled":
         from tmuxorch.run.notify import stalled_words
 

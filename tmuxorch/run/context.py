@@ -120,6 +120,12 @@ class Run:
         """Task → its worktree, from its first attempt until the task is over."""
         self.kept: dict[str, str] = {}
         """Task → pane kept (dead) after its final failure."""
+        from tmuxorch.run.agent_choice import Chooser
+
+        self.chooser = Chooser(lambda name: self.taskset.agent(name))
+        """Which agent runs each attempt (caps, breakers, fallbacks: run.agent_choice)."""
+        self.agent_of: dict[str, str] = {}
+        """Task → the agent of its latest attempt (a conversation resumes only with it)."""
         self.held: dict[str, Attempt] = {}
         """Task → its last attempt, while it is blocked or needs review."""
         self.notes: dict[str, str] = {}

@@ -74,6 +74,7 @@ class Ending:
         failure = diagnose(run, attempt, ok=ok, code=code, reason=reason)
         if failure is not None:  # why it failed (or, said on its screen, why it did not succeed)
             ok, reason = False, failure.reason
+        elsewhere = self.agent_ended(attempt, failure.kind if failure else None)
         if ok:
             said = outcomes.verdict(attempt)
             if said.failure:
@@ -98,6 +99,7 @@ class Ending:
             final=final,
             failure=failure.kind if failure else None,
             resets_at=failure.resets_at if failure else None,
+            elsewhere=elsewhere,
         )
         if outcome.state == FAILED and attempt.checkout is not None:
             worktree_end.finish(run, attempt, succeeded=False)
@@ -128,6 +130,19 @@ class Ending:
             self.closing[attempt.pane] = (attempt, keep, time.monotonic() + CLOSE_WITHIN)
             if not run.poller.expect_end(attempt.pane):
                 self.close(attempt.pane)  # the poller saw it end already
+
+    def agent_ended(self, attempt: Attempt, failure: str | None) -> bool:
+        """Its agent is free again (its cap, its breaker: :mod:`tmuxorch.run.agent_choice`);
+        whether another of the task's agents may try it at once."""
+        run, agent = self.run, attempt.task.agent
+        task = run.scheduler.tasks.get(attempt.task.id, attempt.task)  # its own, not this try's
+        now = run.clock()
+        changed = run.chooser.ended(task, agent, failure, now)
+        if changed is not None:
+            breaker = run.chooser.breakers[agent]
+            until = (breaker.opened or now) + breaker.cooldown if changed == "open" else None
+            run.publish(events.BREAKER, agent=agent, state=changed, until=until, task=task.id)
+        return failure is not None and run.chooser.elsewhere(task, agent, failure)
 
     def _hold(self, attempt: Attempt, said: outcomes.Verdict) -> None:
         """Its agent ended its turn saying a person is needed: the task waits (its worktree
@@ -216,6 +231,7 @@ class Ending:
         pane; it is no longer live."""
         run = self.run
         attempt.ending = True
+        self.agent_ended(attempt, "stopped")
         proctree.kill_tree(attempt.pid or None, run.marker(attempt), session=attempt.pid or None)
         self.final_look(attempt)
         run.attempts.pop(attempt.task.id, None)

@@ -42,6 +42,10 @@ STALLED = "task-stalled"
 """It has shown nothing new for a while (``quiet``: seconds; ``waiting``: its agent waits
 for a person, and this is a reminder; ``fails_in``: seconds until it fails as stalled, or
 None; ``last_lines``)."""
+AGENT_CHOSEN = "task-agent"
+"""Its attempt runs another agent than its own (``agent``, ``why``: a fallback, a route)."""
+BREAKER = "agent-breaker"
+"""An agent's breaker opened or closed (``agent``, ``state``, ``until``: when it half-opens)."""
 CONVERSATION = "task-conversation"
 """Its agent's conversation id (``session``): a retry resumes it."""
 ENDED = "task-ended"

@@ -43,7 +43,7 @@ class Launcher:
     def start_ready(self) -> bool:
         """Start what may start now; whether anything did."""
         run = self.run
-        tasks = run.scheduler.startable(run.clock())
+        tasks = self._with_agents(run.scheduler.startable(run.clock()))
         if not tasks:
             return False
         requests = []
@@ -82,6 +82,22 @@ class Launcher:
                 continue
             self._started(task, n, spec, checkout, result)
         return True
+
+    def _with_agents(self, tasks: list[Task]) -> list[Task]:
+        """Each task with the agent its attempt runs (its own, a fallback, its route's, as
+        caps and breakers allow: :mod:`tmuxorch.run.agent_choice`); those none may run now
+        wait."""
+        run, now, chosen = self.run, self.run.clock(), []
+        for task in tasks:
+            choice = run.chooser.choose(task, now)
+            if choice is None:
+                continue
+            if choice.why or task.routed:
+                why = choice.why or str(task.routed)
+                run.publish(events.AGENT_CHOSEN, task=task.id, agent=choice.agent, why=why)
+            run.chooser.started(choice.agent, now)
+            chosen.append(replace(task, agent=choice.agent))
+        return chosen
 
     def _open(self, requests: list[tmux_panes.PaneRequest]) -> list[Opened | TmuxError]:
         run = self.run
@@ -187,6 +203,8 @@ class Launcher:
             return f"its working directory {cwd} does not exist"
         session = run.sessions.get(task.id)
         resume = n > 1 and profile.resume_argv is not None
+        resume = resume and run.agent_of.get(task.id, task.agent) == task.agent
+        run.agent_of[task.id] = task.agent
         if resume and needs_session(profile, resume=True) and not session:
             resume = False  # no conversation to go back to: start afresh
         if not resume and needs_session(profile, resume=False):

@@ -37,6 +37,8 @@ def message(event: dict[str, object]) -> str:
     if event["event"] in ("blocked", "needs_review"):
         why = f": {event.get('reason')}" if event.get("reason") else ""
         return f"tmuxorch: {task} is {str(event['event']).replace('_', ' ')}{why}"
+    if event["event"] == "breaker":
+        return f"tmuxorch: {breaker_words(event)}"
     if event["event"] == "stalled":
         return f"tmuxorch: {task} {stalled_words(event)}"
     if event["event"] == "pull_request":
@@ -47,6 +49,19 @@ def message(event: dict[str, object]) -> str:
         summary = f": {event['summary']}" if event.get("summary") else ""
         return f"tmuxorch: run {event.get('run')} finished{summary}"
     return f"tmuxorch: {event['event']}"
+
+
+def breaker_words(event: dict[str, object]) -> str:
+    """What an ``agent-breaker`` event says."""
+    agent = event.get("agent")
+    if event.get("state") == "closed":
+        return f"{agent} works again: its breaker closed"
+    until = event.get("until")
+    when = f" until {clock_time(until)}" if isinstance(until, float) else ""
+    return (
+        f"{agent} failed at its limits or login too often: its tasks go to their fallback "
+        f"agents or wait{when}"
+    )
 
 
 def stalled_words(event: dict[str, object]) -> str:
@@ -80,6 +95,10 @@ class Notifier:
         elif kind == "task-waiting":
             fields = {"pane": event["pane"], "last_lines": event["last_lines"]}
             self._tell("waiting_input", event, **fields)
+        elif kind == "agent-breaker":
+            self._tell(
+                "breaker", event, agent=event["agent"], state=event["state"], until=event["until"]
+            )
         elif kind == "task-stalled":
             fields = {k: event[k] for k in ("pane", "quiet", "waiting", "fails_in", "last_lines")}
             self._tell("stalled", event, **fields)

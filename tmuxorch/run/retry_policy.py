@@ -8,15 +8,16 @@
 - everything else (``network``, ``crashed``, ``timed_out``, ``stalled``, ``task_failed``):
   retried while ``retries`` last, after ``retry_delay`` × 2^(n-1) with jitter.
 
-Where a task's ``fallback:`` agents would go (not built yet): :data:`failures.ELSEWHERE` are
-the classes after which another agent would do better than waiting or failing.
+A task with another agent to try (``fallback:``, or its route's other agents: ``elsewhere``)
+tries it at once after the classes of :data:`failures.ELSEWHERE` — the agent's failures,
+not the task's — instead of waiting or failing; that does not use up ``retries`` either.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tmuxorch.agents.failures import LIMITS, NEVER_RETRIED, RATE_LIMITED
+from tmuxorch.agents.failures import ELSEWHERE, LIMITS, NEVER_RETRIED, RATE_LIMITED
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -62,11 +63,12 @@ def decide(
     rng: random.Random,
     policy: RetryPolicy,
     final: bool = False,
+    elsewhere: bool = False,
 ) -> Decision:
     """After a failed attempt (``attempts`` made, ``waits`` of them ended by a limit): try
     again, and when? ``final``: no retry can mend it whatever its class."""
-    # (A task's ``fallback:`` agents, when they exist, take over here for the classes of
-    # failures.ELSEWHERE — before waiting for a limit or failing for a login.)
+    if elsewhere and failure in ELSEWHERE and waits < policy.max_waits:
+        return Decision(now, True)  # another agent, at once (see run.agent_choice)
     if final or failure in NEVER_RETRIED:
         return Decision(None)
     if failure in LIMITS:

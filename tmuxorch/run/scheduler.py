@@ -159,6 +159,7 @@ class Scheduler:
         final: bool = False,
         failure: str | None = None,
         resets_at: float | None = None,
+        elsewhere: bool = False,
     ) -> Outcome:
         """An attempt ended: success, a retry later, or failure (downstream skipped);
         ``failure``: its class, which decides whether and when it is tried again (a limit
@@ -190,6 +191,7 @@ class Scheduler:
             rng=self.rng,
             policy=self.policy,
             final=final,
+            elsewhere=elsewhere,
         )
         if decided.retry_at is not None:
             st.state, st.retry_at = RETRYING, decided.retry_at

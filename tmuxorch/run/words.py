@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tmuxorch.agents.failures import LIMITS
 from tmuxorch.run import events
-from tmuxorch.run.notify import stalled_words
+from tmuxorch.run.notify import breaker_words, stalled_words
 from tmuxorch.run.table import clock_time
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
@@ -121,6 +121,8 @@ _SAY: dict[str, Callable[[Event], list[str]]] = {
     events.TASKS_ADDED: _added,
     events.TASK_ADDED: lambda e: [f"{e['task']}: added to the run"],
     events.WAITING: lambda e: [f"{e['task']}: waiting for input (tmuxorch attach {e['task']})"],
+    events.BREAKER: lambda e: [breaker_words(e)],
+    events.AGENT_CHOSEN: lambda e: [f"{e['task']}: runs on {e['agent']} ({e['why']})"],
     events.STALLED: lambda e: [f"{e['task']}: {stalled_words(e)}"],
     events.RELOADED: _reloaded,
     events.NOTE: lambda e: [str(e["text"])],

@@ -13,6 +13,7 @@ FILE_KEYS = frozenset(
         "worktree",
         "timeout",
         "stall",
+        "route",
     }
 )
 TASK_KEYS = frozenset(
@@ -35,6 +36,9 @@ TASK_KEYS = frozenset(
         "worktree",
         "then",
         "result_schema",
+        "fallback",
+        "labels",
+        "paths",
     ]
 )
 AGENT_KEYS = frozenset(
@@ -52,6 +56,8 @@ AGENT_KEYS = frozenset(
         "dialogs",
         "done_when",
         "resume",
+        "max_parallel",
+        "breaker",
     ]
 )
 WORKTREE_KEYS = frozenset({"after", "merge", "failed", "remote"})

@@ -100,12 +100,40 @@ def profile(reader: Reader, name: str, node: Node, where: str) -> AgentProfile |
             changes["dialog_policy"] = policy
     if "done_when" in entries:
         changes["done_when"] = done_when(reader, entries["done_when"][1], join(where, "done_when"))
+    if "max_parallel" in entries:
+        cap = reader.integer(entries["max_parallel"][1], join(where, "max_parallel"), minimum=1)
+        changes["max_parallel"] = cap
+    if "breaker" in entries:
+        changes["breaker"] = breaker(reader, entries["breaker"][1], join(where, "breaker"))
     if "resume" in entries:
         resume = reader.boolean(entries["resume"][1], join(where, "resume"))
         if resume is False:
             changes["resume_argv"] = None
             changes["session_capture"] = None
     return replace(profile, **changes)  # type: ignore[arg-type]
+
+
+BREAKER_KEYS = frozenset({"failures", "window", "cooldown"})
+
+
+def breaker(reader: Reader, node: Node, where: str) -> tuple[int, float, float] | None:
+    """``false`` (none), or ``{failures: 3, window: 10m, cooldown: 5m}`` (each optional)."""
+    if isinstance(node, ScalarNode) and node.tag.endswith(":bool"):
+        if reader.boolean(node, where):
+            reader.error(node, where, "give {failures, window, cooldown}, or false for none")
+        return None
+    entries = reader.mapping(node, where, BREAKER_KEYS)
+    failures, window, cooldown = 3, 600.0, 300.0
+    if entries is None:
+        return (failures, window, cooldown)
+    if "failures" in entries:
+        node_f = entries["failures"][1]
+        failures = reader.integer(node_f, join(where, "failures"), minimum=1) or failures
+    if "window" in entries:
+        window = seconds(reader, entries["window"][1], join(where, "window")) or window
+    if "cooldown" in entries:
+        cooldown = seconds(reader, entries["cooldown"][1], join(where, "cooldown")) or cooldown
+    return (failures, window, cooldown)
 
 
 def patterns(

@@ -93,6 +93,11 @@ class AgentProfile:
     done_when: DoneWhen = DoneWhen()
     """What ends a task of this agent unless the task says."""
     program: str | None = None
+    max_parallel: int | None = None
+    """At most this many of its attempts run at once, across the run (None: no cap)."""
+    breaker: tuple[int, float, float] | None = (3, 600.0, 300.0)
+    """(failures, window, cooldown): that many limit or login failures within the window
+    open its breaker for the cooldown (see :mod:`tmuxorch.run.agent_choice`); None: none."""
     install: str = ""
     """How to install ``program`` (said when it is missing)."""
     description: str = ""
@@ -199,6 +204,13 @@ class Task:
     """Files besides the task file it was read from (prompt templates)."""
     result_schema: str | None = None
     """A JSON Schema file its result must satisfy (else the attempt failed)."""
+    fallback: tuple[str, ...] = ()
+    """Agents that take over when its own is limited, logged out or capped."""
+    labels: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    """What ``route:`` rules match (with its prompt's words)."""
+    routed: str | None = None
+    """The rule that chose its agents, when it named none."""
     allow_failure: bool = False
     """Its final failure does not hold back what depends on it, nor fail the run."""
 

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, replace
 
 from tmuxorch.agents.presets import PRESETS, find
-from tmuxorch.spec import dependencies, prompts, task_model, template
+from tmuxorch.spec import dependencies, prompts, routing, task_model, template
 from tmuxorch.spec import profiles as profile_spec
 from tmuxorch.spec import task_values as values
 from tmuxorch.spec.errors import Problem, SpecError
@@ -71,6 +71,7 @@ class Collector:
         self.explicit_done: set[str] = set()
         self.profiles: dict[str, AgentProfile] = {}
         self.broken_profiles: set[str] = set()
+        self.routes: tuple[routing.Rule, ...] = ()
         self.first_seen: dict[str, Origin] = {}
         self.max_parallel: tuple[int, Origin] | None = None
         self.panes_per_window: int | None = None
@@ -147,6 +148,8 @@ class Collector:
             self.panes_per_window = value or self.panes_per_window
         if "agents" in entries:
             self.agents(reader, entries["agents"][1])
+        if "route" in entries:
+            self.routes += routing.read_routes(reader, entries["route"][1], "route")
         if "notify" in entries:
             self.notify = reader.text(entries["notify"][1], "notify") or self.notify
         worktree = self.user.defaults.worktree
@@ -242,7 +245,8 @@ class Collector:
             agent = reader.text(entries["agent"][1], join(where, "agent")) or "shell"
             self.agent_nodes[task_id] = (reader, entries["agent"][1], join(where, "agent"))
         elif command is None:
-            reader.error(node, where, "a task needs a command or an agent")
+            agent = ""  # a route: rule chooses (see finish), or it is an error there
+            self.agent_nodes[task_id] = (reader, node, where)
         variables = {"id": task_id}
         if parent is not None:
             variables["parent"] = parent
@@ -309,6 +313,7 @@ class Collector:
                 follows=parent,
                 sources=sources,
                 result_schema=bounds.result_schema,
+                **routing.task_keys(reader, entries, where),  # type: ignore[arg-type]
                 allow_failure=values.flag(reader, entries, "allow_failure", where),
             )
         )
@@ -335,8 +340,10 @@ class Collector:
         for task_id, (reader, names) in self.dep_nodes.items():
             dependencies.check(reader, task_id, names, known)
         profiles = {**{p.name: p for p in self.user.agents}, **self.profiles}  # the file's win
-        tasks = []
-        for task in self.tasks:
+        tasks, rules = [], (*self.routes, *self.user.route)
+        chosen = routing.resolve(self.tasks, rules, self.agent_nodes)
+        routing.add_profiles(chosen, profiles, self.broken_profiles, self.readers)
+        for task in chosen:
             name = task.agent
             if name not in profiles:
                 found = find(name)
@@ -365,7 +372,7 @@ class Collector:
         problems = [p for r in self.readers for p in r.problems]
         if problems:
             raise SpecError(sorted(problems, key=lambda p: (p.file, p.line, p.col)))
-        used = {task.agent for task in tasks}
+        used = {name for task in tasks for name in (task.agent, *task.fallback)}
         return LoadedTasks(
             TaskSet(
                 tasks=tuple(tasks),

@@ -44,11 +44,12 @@ if TYPE_CHECKING:
 
     from tmuxorch.spec.channels import ChannelSpec
     from tmuxorch.spec.jobs import Job
+    from tmuxorch.spec.routing import Rule
     from tmuxorch.spec.source import Node
     from tmuxorch.spec.task_model import AgentProfile, Stall, Worktree
 
-SECTIONS = ("agents", "defaults", "serve", "jobs", "channels")
-TASK_SECTIONS = ("agents", "defaults")
+SECTIONS = ("agents", "defaults", "route", "serve", "jobs", "channels")
+TASK_SECTIONS = ("agents", "defaults", "route")
 """What loading a tasks or layout file merges under it."""
 DEFAULT_KEYS = frozenset(
     {
@@ -105,6 +106,8 @@ class UserConfig:
     serve: ServeSettings = ServeSettings()
     jobs: tuple[Job, ...] = ()
     channels: tuple[ChannelSpec, ...] = ()
+    route: tuple[Rule, ...] = ()
+    """Rules choosing the agents of tasks that name none (after a tasks file's own)."""
 
 
 def config_path(env: Mapping[str, str] | None = None) -> str:
@@ -152,6 +155,10 @@ def load_user_config(
         config = _replace(config, agents=_agents(reader, entries["agents"][1]))
     if "defaults" in entries and "defaults" in sections:
         config = _replace(config, defaults=_defaults(reader, entries["defaults"][1]))
+    if "route" in entries and "route" in sections:
+        from tmuxorch.spec.routing import read_routes
+
+        config = _replace(config, route=read_routes(reader, entries["route"][1], "route"))
     if "serve" in entries and "serve" in sections:
         config = _replace(config, serve=_serve(reader, entries["serve"][1], base_dir))
     if "jobs" in entries and "jobs" in sections:
