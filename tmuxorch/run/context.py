@@ -124,6 +124,10 @@ class Run:
 
         self.chooser = Chooser(lambda name: self.taskset.agent(name))
         """Which agent runs each attempt (caps, breakers, fallbacks: run.agent_choice)."""
+        from tmuxorch.run.route_asking import Asker
+
+        self.asker = Asker(self)
+        """Routes that ask an agent to choose (run.route_asking)."""
         self.agent_of: dict[str, str] = {}
         """Task → the agent of its latest attempt (a conversation resumes only with it)."""
         self.held: dict[str, Attempt] = {}

@@ -127,6 +127,14 @@ class Journal:
             run, _task(event), "retry-requested", state="pending", reason=None, failure=None
         )
 
+    def _task_agent(self, run: str, event: Event) -> None:
+        """Which agent its attempt runs, and why (a fallback, a route): in its events."""
+        self.store.event(run, _task(event), "agent", {k: event[k] for k in ("agent", "why")})
+
+    def _agent_breaker(self, run: str, event: Event) -> None:
+        data = {k: event[k] for k in ("agent", "state", "until")}
+        self.store.event(run, None, "breaker", data)
+
     def _tasks_reloaded(self, run: str, event: Event) -> None:
         data = {key: event[key] for key in ("added", "changed", "removed", "ignored")}
         self.store.event(run, None, "reloaded", data)

@@ -89,6 +89,13 @@ class Launcher:
         wait."""
         run, now, chosen = self.run, self.run.clock(), []
         for task in tasks:
+            if task.ask:  # an agent chooses: it goes first, the others stay its fallback
+                answer = run.asker.choice(task)
+                if answer is None:
+                    continue  # (asked: the answer comes in a thread, looked at next round)
+                first, why = answer
+                others = tuple(n for n in (task.agent, *task.fallback) if n != first)
+                task = replace(task, agent=first, fallback=others, routed=why)
             choice = run.chooser.choose(task, now)
             if choice is None:
                 continue

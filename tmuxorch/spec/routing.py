@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from tmuxorch.spec.source import Node, Reader
     from tmuxorch.spec.task_model import AgentProfile, Task
 
-RULE_KEYS = frozenset({"agent", "labels", "paths", "keywords"})
+RULE_KEYS = frozenset({"agent", "labels", "paths", "keywords", "ask"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,8 @@ class Rule:
     labels: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    ask: str | None = None
+    """An agent asked (headless) which of ``agents`` should do the task, when it starts."""
 
     def matches(self, task: Task) -> bool:
         if self.labels and not set(self.labels) & set(task.labels):
@@ -65,6 +67,7 @@ class Rule:
             )
             if values
         ]
+        said += [f"{self.ask} chooses"] if self.ask else []
         return "route: " + ("; ".join(said) or "the default rule")
 
 
@@ -83,8 +86,9 @@ def read_routes(reader: Reader, node: Node, where: str) -> tuple[Rule, ...]:
             key: names(reader, entries[key][1], join(at, key)) if key in entries else ()
             for key in ("labels", "paths", "keywords")
         }
+        ask = reader.text(entries["ask"][1], join(at, "ask")) if "ask" in entries else None
         if agents:
-            rules.append(Rule(agents, **lists))
+            rules.append(Rule(agents, **lists, ask=ask or None))
     return tuple(rules)
 
 
@@ -115,7 +119,7 @@ def routed(task: Task, rules: tuple[Rule, ...]) -> Task | None:
         if rule.matches(task):
             first, *more = rule.agents
             fallback = tuple(dict.fromkeys((*more, *task.fallback)))
-            return replace(task, agent=first, fallback=fallback, routed=str(rule))
+            return replace(task, agent=first, fallback=fallback, routed=str(rule), ask=rule.ask)
     return None
 
 
@@ -152,7 +156,8 @@ def add_profiles(
     from tmuxorch.agents.presets import find
 
     for task in tasks:
-        for name in (task.agent, *task.fallback) if task.routed else task.fallback:
+        routed = (task.agent, *task.fallback, *([task.ask] if task.ask else []))
+        for name in routed if task.routed else task.fallback:
             if name in profiles or name in broken:
                 continue
             found = find(name)

@@ -211,6 +211,8 @@ class Task:
     """What ``route:`` rules match (with its prompt's words)."""
     routed: str | None = None
     """The rule that chose its agents, when it named none."""
+    ask: str | None = None
+    """That rule's agent asked which of them does it (when it starts)."""
     allow_failure: bool = False
     """Its final failure does not hold back what depends on it, nor fail the run."""
 
