@@ -23,12 +23,13 @@ from tmuxorch.spec.workspace import load_workspace
 SCREENS = Path(__file__).parent / "screens"
 SID = "11111111-2222-4333-8444-555555555555"
 FILES = AttemptFiles.of("/s/.tmuxorch/runs/R", "t", 2)
+SETTINGS = "/s/.tmuxorch/runs/R/hooks/t.2.settings.json"
 
 # preset, mode -> (first attempt's argv, resumed attempt's argv); P = the prompt or its file
 EXPECTED = {
     ("claude", "interactive"): (
-        ["claude", "--session-id", SID, "P"],
-        ["claude", "--resume", SID, "P"],
+        ["claude", "--session-id", SID, "--settings", SETTINGS, "P"],
+        ["claude", "--resume", SID, "--settings", SETTINGS, "P"],
     ),
     ("claude", "headless"): (
         ["claude", "-p", "--session-id", SID, "P"],

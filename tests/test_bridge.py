@@ -306,7 +306,7 @@ def test_watch_from_start_shows_what_was_already_on_screen(tmux_server: Server) 
 
 
 def test_watch_json_and_unknown_target(tmux_server: Server) -> None:
-    pane = new_pane(tmux_server, "sh", "-c", "sleep 0.5; echo hello; echo world")
+    pane = new_pane(tmux_server, "sh", "-c", "sleep 2; echo hello; echo world")  # after watch is on
     out = subprocess.run(
         tmuxorch_argv("watch", "-L", tmux_server.name, "--json", pane),
         env=tmux_env(),
@@ -650,8 +650,14 @@ def test_clear_history_resize_alternate_screen_and_respawn(
         seen += _events_until(sub, "after 50")
         seen += _events_until(sub, "frame")
         c.cmd("resize-window", "-t", pane, "-x", "100", "-y", "25")
-        resized = _events_until(sub, "frame")
-        assert resized[-1]["key"] is True and resized[-1]["size"] == [100, 25]
+        around: list[Event] = []
+
+        def new_size() -> Event | None:  # (a frame of what came before may come first)
+            around.extend(_events_until(sub, "frame"))
+            return next((e for e in around if e.get("size") == [100, 25]), None)
+
+        resized = eventually(new_size, what="a frame of the new size")
+        assert resized["key"] is True
         alt = eventually(
             lambda: next((e for e in _events_until(sub, "frame") if e.get("alternate")), None),
             what="the alternate screen",
@@ -676,7 +682,7 @@ def test_clear_history_resize_alternate_screen_and_respawn(
             what="a keyframe after respawn",
         )
         assert respawned
-        seen += resized
+        seen += around
     for event in seen:
         if event["type"] == "lines":
             lines += [str(x) for x in event["lines"]]  # type: ignore[attr-defined]

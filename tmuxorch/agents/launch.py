@@ -52,6 +52,8 @@ class AttemptFiles:
     """The task's result file (``$TMUXORCH_RESULT``): one per task, the last attempt's."""
     record: str = ""
     """Every byte the pane's program wrote (``pipe-pane``): the transcript's source."""
+    hooks: str = ""
+    """The agent's hook events, one JSON object a line (``$TMUXORCH_HOOKS``)."""
 
     @classmethod
     def of(cls, run_dir: str, task_id: str, attempt: int) -> AttemptFiles:
@@ -63,6 +65,7 @@ class AttemptFiles:
             transcript=os.path.join(state, "transcripts", run_id, f"{name}.txt"),
             result=os.path.join(run_dir, "results", f"{task_id}.json"),
             record=os.path.join(state, "transcripts", run_id, f"{name}.log"),
+            hooks=os.path.join(run_dir, "hooks", f"{name}.jsonl"),
         )
 
 
@@ -76,6 +79,8 @@ class Launch:
     """Write the prompt here before the pane starts (file and stdin delivery)."""
     type_prompt: str | None = None
     """Paste this into the agent once its ``ready`` pattern shows (type delivery)."""
+    settings: tuple[str, str] | None = None
+    """Write this file (path, text) before the pane starts: the agent's hook settings."""
 
 
 def launch(
@@ -102,6 +107,7 @@ def launch(
         "{prompt_file}": files.prompt,
         "{python}": python,
         "{session}": session or "",
+        "{claude_settings}": settings_path(files),
     }
     delivery = profile.prompt
     tail: tuple[str, ...] = ()
@@ -120,7 +126,13 @@ def launch(
         TMUXORCH_EXIT=files.exit,
         TMUXORCH_RESULT=files.result,
         TMUXORCH_STDIN=files.prompt if delivery == "stdin" else "",
+        TMUXORCH_HOOKS=files.hooks,
     )
+    settings = None
+    if any("{claude_settings}" in arg for arg in (*head, *profile.args)):
+        from tmuxorch.agents.hooks import claude_settings
+
+        settings = (settings_path(files), claude_settings())
     if session:
         env["TMUXORCH_SESSION"] = session
     return Launch(
@@ -129,7 +141,12 @@ def launch(
         cwd=cwd or task.cwd or os.getcwd(),
         prompt_file=files.prompt if delivery in ("file", "stdin") else None,
         type_prompt=text if delivery == "type" else None,
+        settings=settings,
     )
+
+
+def settings_path(files: AttemptFiles) -> str:
+    return files.hooks[: -len(".jsonl")] + ".settings.json" if files.hooks else ""
 
 
 def pane_options(profile: AgentProfile) -> Pairs:
@@ -149,7 +166,7 @@ def needs_session(profile: AgentProfile, *, resume: bool) -> bool:
     return any("{session}" in arg for arg in head)
 
 
-_PLACEHOLDER = re.compile(r"\{(?:command|prompt|prompt_file|python|session)\}")
+_PLACEHOLDER = re.compile(r"\{(?:command|prompt|prompt_file|python|session|claude_settings)\}")
 
 
 def _fill(arg: str, values: dict[str, str]) -> str:

@@ -133,10 +133,16 @@ PRESETS: tuple[Preset, ...] = (
             (
                 "interactive",
                 Mode(
-                    ("claude", "--session-id", "{session}"),
+                    ("claude", "--session-id", "{session}", "--settings", "{claude_settings}"),
                     "argument",
                     ("{prompt}",),
-                    resume_argv=("claude", "--resume", "{session}"),
+                    resume_argv=(
+                        "claude",
+                        "--resume",
+                        "{session}",
+                        "--settings",
+                        "{claude_settings}",
+                    ),
                     ready=r"\? for shortcuts",
                     done_when=IDLE,
                 ),

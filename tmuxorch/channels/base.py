@@ -50,6 +50,9 @@ class Message:
     thread: str | None = None
     urgent: bool = False
     """A person is needed (waiting for input): push channels raise its priority."""
+    id: str = ""
+    """The same on every try of one message (set by the outbox): for receivers that drop
+    a repeat."""
 
 
 @dataclass(frozen=True)

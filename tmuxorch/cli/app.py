@@ -389,5 +389,6 @@ def logs(
     )
 
 
-# commands in modules of their own (layout files; the bridge beyond the terminal)
-from tmuxorch.cli import app_layouts, app_serve  # noqa: E402, F401
+# commands in modules of their own (layout files; people; the bridge beyond the terminal;
+# planning)
+from tmuxorch.cli import app_layouts, app_people, app_plan, app_serve  # noqa: E402, F401

@@ -13,7 +13,7 @@ from tmuxorch.tmux.client import Client
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from tmuxorch.spec.jobs import Job
+    from tmuxorch.spec.user_config import UserConfig
 
 DEFAULT_PORT = 8765
 
@@ -62,6 +62,12 @@ def serve(
         token, made = load_or_create(path)
     except (OSError, ValueError) as exc:
         return fail(str(exc), EXIT_BAD_INPUT)
+    if config.channels:
+        from tmuxorch.channels.router import check
+
+        problems = check(config.channels)
+        if problems:
+            return fail("\n".join(problems), EXIT_BAD_INPUT)
     clients = [Client(name) for name in socket_names or []]
     clients += [Client(socket_path=p) for p in socket_paths or []]
     if not clients:
@@ -73,7 +79,7 @@ def serve(
             file=sys.stderr,
         )
     try:
-        asyncio.run(_serve(host, port, token, made, path, clients, config.jobs))
+        asyncio.run(_serve(host, port, token, made, path, clients, config))
     except KeyboardInterrupt:
         pass
     except OSError as exc:
@@ -88,19 +94,22 @@ async def _serve(
     made: bool,
     path: str,
     clients: list[Client],
-    jobs: tuple[Job, ...],
+    config: UserConfig,
 ) -> None:
     from aiohttp import web
 
     from tmuxorch.serve.app import make_app
+    from tmuxorch.serve.state import SERVE
 
-    runner = web.AppRunner(make_app(token, clients, jobs=jobs), access_log=None)
+    app = make_app(token, clients, jobs=config.jobs, channels=config.channels)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
     bound = runner.addresses[0][1] if runner.addresses else port
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{bound}/"
+    app[SERVE].url = url
     if made:
         print(f"tmuxorch serve: open {url}?token={token}", flush=True)
         print(f"(the token is kept in {path}; it is shown this once)", flush=True)

@@ -137,6 +137,8 @@ def rows(
                 lines.get(task.id, ""),
                 task.exit_code,
                 task.reason,
+                bool(task.allow_failure),
+                task.pull_request,
             )
         )
     return result
@@ -242,14 +244,16 @@ def named(
     return store, run_row, tasks
 
 
-def asked(run_row: RunRow, action: str, names: list[str], what: str, **options: bool) -> bool:
+def asked(
+    run_row: RunRow, action: str, names: list[str], what: str, *, everything: bool = False
+) -> bool:
     """Whether the run's supervisor is alive and was asked to do it (it acts on its own)."""
     from tmuxorch.run.opening import supervisor_alive
     from tmuxorch.run.requests import request
 
     if not supervisor_alive(run_row.file):
         return False
-    request(run_row.file, action, names, **options)
+    request(run_row.file, action, names, everything=everything)
     info(f"asked the supervisor of run {run_row.id} to {what}")
     return True
 
@@ -293,8 +297,10 @@ def graph(file: str) -> int:
         print(f"level {depth}:")
         for task_id in level:
             task = taskset.task(task_id)
-            needs = f"  ← {', '.join(task.depends_on)}" if task.depends_on else ""
-            extra = []
+            groups = [f"{g}{' then stop' if g.then == 'stop' else ''}" for g in task.quorums]
+            wanted = [*task.required, *groups]
+            needs = f"  ← {', '.join(wanted)}" if wanted else ""
+            extra = ["failure allowed"] if task.allow_failure else []
             if task.locks:
                 extra.append(f"locks {', '.join(task.locks)}")
             if task.retries:

@@ -14,7 +14,8 @@ import contextlib
 import time
 
 from tmuxorch.run import adding, events, requests, worktree_end
-from tmuxorch.run.scheduler import TERMINAL
+from tmuxorch.run.outcomes import NOTES
+from tmuxorch.run.scheduler import BLOCKED, NEEDS_REVIEW, TERMINAL
 from tmuxorch.tmux import panes as tmux_panes
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
@@ -22,15 +23,18 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from concurrent.futures import Future
 
-    from tmuxorch.run.context import Run
+    from tmuxorch.run.context import Attempt, Run
     from tmuxorch.run.ending import Ending
+
+
+RESOLVE = ("approve", "reject", "unblock")
 
 
 class Actions:
     def __init__(self, run: Run, ending: Ending) -> None:
         self.run = run
         self.ending = ending
-        self.table: dict[str, Callable[[list[str]], list[str]]] = {
+        self.table: dict[str, Callable[[list[str]], list[str]]] = {  # (and RESOLVE)
             "stop": self.stop,
             "retry": self.retry,
         }
@@ -42,6 +46,10 @@ class Actions:
             return
         if action == "add":
             future.set_result(self.add(asked))
+        elif action in RESOLVE:
+            assert isinstance(asked, tuple)
+            tasks, text = asked
+            future.set_result(self.resolve(action, self.known(tasks), text))
         else:
             assert asked is None or isinstance(asked, list)
             future.set_result(self.table[action](self.known(asked)))
@@ -57,6 +65,8 @@ class Actions:
             if asked.reply:
                 with contextlib.suppress(OSError):  # its folder gone: no one to tell
                     requests.answer(path, added.as_json())
+        elif asked.action in RESOLVE:
+            self.resolve(asked.action, self.known(asked.tasks), asked.text)
         elif asked.action in self.table:
             self.table[asked.action](self.known(asked.tasks))
 
@@ -99,6 +109,45 @@ class Actions:
         for skipped in outcome.skipped:
             run.task_event(events.SKIPPED, skipped)
         return True
+
+    def resolve(self, action: str, tasks: list[str], text: str = "") -> list[str]:
+        """A person answers tasks that wait for one: ``approve`` (a success: what depends
+        on it goes on; its worktree's work is merged now), ``reject`` / ``unblock`` (it
+        runs again, ``text`` in its prompt)."""
+        run = self.run
+        done = []
+        for task_id in tasks:
+            st = run.scheduler.states[task_id]
+            wanted = (NEEDS_REVIEW,) if action in ("approve", "reject") else (BLOCKED,)
+            if st.state not in wanted:
+                continue
+            attempt = run.held.pop(task_id, None)
+            if action == "approve":
+                self._approve(task_id, attempt)
+            else:
+                run.scheduler.reopen(task_id)
+                if text:
+                    run.notes[task_id] = NOTES[action].format(text=text)
+                run.task_event(events.RESET, task_id, requested=task_id, resolved=action)
+            done.append(task_id)
+        return done
+
+    def _approve(self, task_id: str, attempt: Attempt | None) -> None:
+        run = self.run
+        ok, reason = True, None
+        if attempt is not None and attempt.checkout is not None:
+            unmerged = worktree_end.finish(run, attempt, succeeded=True)
+            if unmerged is not None:
+                ok, reason = False, unmerged
+        outcome = run.scheduler.finish(
+            task_id, time.time(), ok=ok, exit_code=0, reason=reason, final=True
+        )
+        run.task_event(events.ENDED, task_id, outcome=outcome.state, resolved="approve")
+        for skipped in outcome.skipped:
+            run.task_event(events.SKIPPED, skipped)
+        if outcome.created:
+            rows = [run.row(t) for t in outcome.created]
+            run.publish(events.TASKS_ADDED, tasks=rows, follows=task_id, order=run.order)
 
     def retry(self, tasks: list[str]) -> list[str]:
         run = self.run

@@ -65,6 +65,8 @@ class Attempt:
     dialog_gave_up: bool = False
     """A dialog it could not answer is left to a person."""
     condition: Condition | None = None
+    hooks_read: int = 0
+    """Bytes of its hooks file already read (see :mod:`tmuxorch.agents.hooks`)."""
     """Its ``done_when`` strategy (see :func:`tmuxorch.run.conditions.of`)."""
 
 
@@ -99,7 +101,14 @@ class Run:
         """Task → its worktree, from its first attempt until the task is over."""
         self.kept: dict[str, str] = {}
         """Task → pane kept (dead) after its final failure."""
+        self.held: dict[str, Attempt] = {}
+        """Task → its last attempt, while it is blocked or needs review."""
+        self.notes: dict[str, str] = {}
+        """Task → what its next attempt's prompt is given (a reviewer's words...)."""
         self.kept_worktrees: list[str] = []
+        self.pull_requests: dict[str, dict[str, object]] = {}
+        """Task → its branch pushed by ``merge: pr``: task, url (None: no pull request
+        opened), branch, base, remote."""
         self.times: dict[str, tuple[float | None, float | None]] = {}
         """Task → wall-clock start and end of its latest attempt."""
         self.interrupted: str | None = None
@@ -150,6 +159,8 @@ class Run:
             "started": started,
             "ended": ended,
             "activity": self.activity.get(task_id),
+            "allow_failure": self.scheduler.tasks[task_id].allow_failure,
+            "pull_request": self.pull_requests.get(task_id, {}).get("url"),
         }
 
     @property

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 
-from tmuxorch.run import conditions, events, proctree, worktree_end
+from tmuxorch.run import conditions, events, outcomes, proctree, worktree_end
 from tmuxorch.run.scheduler import FAILED, RETRYING
 from tmuxorch.tmux import panes as tmux_panes
 
@@ -69,6 +69,13 @@ class Ending:
         del run.attempts[task_id]
         attempt.ending = True
         run.activity.pop(task_id, None)
+        if ok:
+            said = outcomes.verdict(attempt)
+            if said.failure:
+                ok, reason = False, said.failure
+            elif said.state:
+                self._hold(attempt, said)
+                return
         if ok and attempt.checkout is not None:
             unmerged = worktree_end.finish(run, attempt, succeeded=True)
             if unmerged is not None:
@@ -96,6 +103,8 @@ class Ending:
         )
         for skipped in outcome.skipped:
             run.task_event(events.SKIPPED, skipped)
+        if outcome.stop:
+            run.put("superfluous", outcome.stop)  # the loop stops them (see needs)
         if outcome.created:
             rows = [run.row(t) for t in outcome.created]
             run.publish(events.TASKS_ADDED, tasks=rows, follows=task_id, order=run.order)
@@ -104,6 +113,23 @@ class Ending:
             self.closing[attempt.pane] = (attempt, keep, time.monotonic() + CLOSE_WITHIN)
             if not run.poller.expect_end(attempt.pane):
                 self.close(attempt.pane)  # the poller saw it end already
+
+    def _hold(self, attempt: Attempt, said: outcomes.Verdict) -> None:
+        """Its agent ended its turn saying a person is needed: the task waits (its worktree
+        kept as it is, unmerged, until someone approves or rejects its work)."""
+        run, task_id = self.run, attempt.task.id
+        assert said.state is not None
+        run.scheduler.hold(task_id, said.state, said.reason)
+        run.held[task_id] = attempt
+        now = time.time()
+        run.times[task_id] = (run.times.get(task_id, (attempt.started, None))[0], now)
+        took = now - attempt.started
+        fields = {"attempt": attempt.n, "took": took, "summary": said.summary}
+        run.task_event(events.ENDED, task_id, outcome=said.state, **fields)
+        if attempt.pane:
+            self.closing[attempt.pane] = (attempt, False, time.monotonic() + CLOSE_WITHIN)
+            if not run.poller.expect_end(attempt.pane):
+                self.close(attempt.pane)
 
     def close(self, pane: str) -> None:
         """Close a finished attempt's pane, or keep it after a final failure (a person may

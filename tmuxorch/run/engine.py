@@ -26,10 +26,13 @@ from tmuxorch.run.control import Control, RunOver
 from tmuxorch.run.ending import Ending
 from tmuxorch.run.interaction import Interaction
 from tmuxorch.run.launching import Launcher
+from tmuxorch.run.needs import QUORUM_MET
 from tmuxorch.run.opening import open_run
 from tmuxorch.run.placement import Placement
 from tmuxorch.run.reloading import Reloading
 from tmuxorch.run.scheduler import PENDING
+from tmuxorch.run.stalls import Stalls
+from tmuxorch.run.summary import summarize
 from tmuxorch.run.watches import Watches
 from tmuxorch.tmux import panes as tmux_panes
 
@@ -65,6 +68,7 @@ class Engine:
         self.launcher = Launcher(run, self.placement, self.ending)
         self.interaction = Interaction(run, self.ending)
         self.backstop = Backstop(run, self.ending)
+        self.stalls = Stalls(run, self.ending)
         self.reloading = Reloading(run)
         self.watches = Watches(run, self.reloading.sources)
         self.actions = Actions(run, self.ending)
@@ -148,7 +152,12 @@ class Engine:
         times = [self.next_backstop]
         if self.watches.unwatched():
             times.append(self.next_poll)
-        for due in (self.backstop.due(), self.ending.due(), self.interaction.due()):
+        for due in (
+            self.backstop.due(),
+            self.ending.due(),
+            self.interaction.due(),
+            self.stalls.due(),
+        ):
             if due is not None:
                 times.append(due)
         for attempt in self.run.attempts.values():
@@ -191,6 +200,9 @@ class Engine:
         elif kind == "control":
             assert isinstance(payload, tuple)
             self.actions.called(*payload)
+        elif kind == "superfluous":  # the rest of a quorum group met without them
+            assert isinstance(payload, tuple)
+            self.actions.stop(list(payload), QUORUM_MET)
 
     def _file_changed(self, path: str) -> None:
         folder, name = os.path.split(path)
@@ -202,6 +214,11 @@ class Engine:
             live = attempt is not None and not attempt.ending
             if live and attempt and conditions.of(attempt).met(self.run, attempt):
                 self.ending.end(attempt, ok=True, code=None, reason=None)
+        elif kind == "hooks" and name.endswith(".jsonl"):
+            task_id, _, n = name[: -len(".jsonl")].rpartition(".")
+            attempt = self.run.attempts.get(task_id)
+            if attempt is not None and str(attempt.n) == n and not attempt.ending:
+                self.interaction.hooked(attempt)
         elif kind == "exits" and not name.endswith(".tmp"):
             task_id, _, n = name.rpartition(".")
             attempt = self.run.attempts.get(task_id)
@@ -233,6 +250,9 @@ class Engine:
             return
         if event["type"] == "lines" or (event["type"] == "frame" and event.get("patch")):
             attempt.output_at = time.monotonic()  # something new (not a keyframe of the same)
+            self.stalls.hear(attempt)
+        elif event["type"] == "state":
+            self.stalls.hear(attempt)
         self.interaction.on_screen(attempt, event)
         if attempt.ending:
             return
@@ -261,7 +281,8 @@ class Engine:
             self._file_changed(os.path.join(folder, name))
 
     def _check_due(self) -> None:
-        """Conditions met by time alone (``done_when: idle``)."""
+        """Conditions met by time alone (``done_when: idle``), and silent agents."""
+        self.stalls.check()
         now = time.monotonic()
         for attempt in list(self.run.attempts.values()):
             due = conditions.of(attempt).due(attempt)
@@ -288,11 +309,7 @@ class Engine:
         self.ending.sweep_now()  # what ended attempts left behind is gone before we are
         if run.interrupted is not None:
             return self._interrupt(run.interrupted)
-        ok = run.scheduler.all_succeeded()
-        counts: dict[str, int] = {}
-        for st in run.scheduler.states.values():
-            counts[st.state] = counts.get(st.state, 0) + 1
-        summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no tasks"
+        ok, summary = summarize(run.scheduler.tasks, run.scheduler.states, run.order)
         worktree_end.remove_leftovers(run)
         self._over("finished", summary, ok=ok)
         return 0 if ok else 1
@@ -313,8 +330,9 @@ class Engine:
     def _over(self, state: str, summary: str, *, ok: bool) -> None:
         """Say the run is over; close the session it made (unless ``--keep``)."""
         run = self.run
-        kept = list(run.kept_worktrees)
-        fields = {"reason": summary, "summary": summary, "kept_worktrees": kept}
+        kept, proposed = list(run.kept_worktrees), list(run.pull_requests.values())
+        fields: dict[str, object] = {"reason": summary, "summary": summary}
+        fields.update(kept_worktrees=kept, pull_requests=proposed)
         run.publish(events.RUN_FINISHED, state=state, ok=ok, tasks=run.rows(), **fields)
         if not run.keep and not run.inside:  # the session tmuxorch made for it, if so
             tmux_panes.close_run_session(run.client, run.session, os.path.abspath(run.ws.file))

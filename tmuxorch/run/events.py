@@ -3,8 +3,8 @@
 Every event has ``type``, ``run``, ``t`` and ``seq``. Events about one task carry its row
 as ``status --json`` shows it: ``task``, ``state`` (pending, running, retrying, succeeded,
 failed, skipped, stopped), ``attempt``, ``pane``, ``exit_code``, ``reason``, and
-``started`` / ``ended`` (wall clock of its latest attempt) and ``activity`` (what its agent
-is doing: busy, idle, waiting_input...). Events about the whole run carry ``tasks``: a row
+``started`` / ``ended`` (wall clock of its latest attempt), ``activity`` (what its agent
+is doing: busy, idle, waiting_input...) and ``pull_request`` (``merge: pr``). Events about the whole run carry ``tasks``: a row
 per task, in the file's order (what a person reads top to bottom).
 """
 
@@ -34,6 +34,10 @@ ACTIVITY = "task-activity"
 """Its agent's screen says what it does (``activity``)."""
 WAITING = "task-waiting"
 """Its agent waits for a person (``last_lines``: the screen's last lines)."""
+STALLED = "task-stalled"
+"""It has shown nothing new for a while (``quiet``: seconds; ``waiting``: its agent waits
+for a person, and this is a reminder; ``fails_in``: seconds until it fails as stalled, or
+None; ``last_lines``)."""
 CONVERSATION = "task-conversation"
 """Its agent's conversation id (``session``): a retry resumes it."""
 ENDED = "task-ended"
@@ -53,9 +57,12 @@ PANE_CLOSED = "pane-closed"
 RELOADED = "tasks-reloaded"
 """The task files changed: ``added``, ``changed``, ``removed``, ``ignored``."""
 NOTE = "note"
-"""Something a person should read (``text``; ``task`` if it is about one)."""
+"""Something a person should read (``text``; ``task`` if it is about one). A task's branch
+pushed by ``merge: pr`` adds ``pull_request`` (its address; None if it was not opened),
+``branch``, ``base`` and ``remote``."""
 RUN_FINISHED = "run-finished"
-"""The run is over: ``state`` (finished, interrupted), ``summary``, ``ok``."""
+"""The run is over: ``state`` (finished, interrupted), ``summary``, ``ok``,
+``kept_worktrees``, ``pull_requests`` (task, url, branch, base, remote)."""
 
 TASK_EVENTS = frozenset(
     {ATTEMPT_STARTING, STARTED, ADOPTED, FORGOTTEN, ENDED, SKIPPED, STOPPED, RESET}

@@ -43,7 +43,26 @@ class Interaction:
         if not attempt.typed and self.run.profile(attempt).prompt == "type":
             self._type_prompt(attempt)
 
-    def agent_state(self, attempt: Attempt, state: str) -> None:
+    def hooked(self, attempt: Attempt) -> None:
+        """Its agent's hooks said something (see :mod:`tmuxorch.agents.hooks`): first-hand
+        news of what it does, acted on as the screen's would be."""
+        from tmuxorch.agents.hooks import read_events, state_of
+
+        try:
+            with open(attempt.files.hooks, "rb") as handle:
+                handle.seek(attempt.hooks_read)
+                data = handle.read().decode("utf-8", "replace")
+        except OSError:
+            return
+        found, used = read_events(data)
+        attempt.hooks_read += len(data[:used].encode("utf-8"))
+        for event in found:
+            state = state_of(event)
+            if state is not None and not attempt.ending:
+                said = event.get("message")
+                self.agent_state(attempt, state, said=str(said) if said else None)
+
+    def agent_state(self, attempt: Attempt, state: str, said: str | None = None) -> None:
         run = self.run
         task_id = attempt.task.id
         previous = run.activity.get(task_id)
@@ -51,12 +70,14 @@ class Interaction:
         attempt.idle_since = time.monotonic() if state == IDLE else None
         run.publish(events.ACTIVITY, task=task_id, pane=attempt.pane, activity=state)
         if state == WAITING and previous != WAITING and not self._answering(attempt):
-            self._waiting(attempt)
+            self._waiting(attempt, said)
 
-    def _waiting(self, attempt: Attempt) -> None:
-        """Tell people: the agent waits for one of them."""
+    def _waiting(self, attempt: Attempt, said: str | None = None) -> None:
+        """Tell people: the agent waits for one of them (``said``: what its hook said)."""
         screen = self.run.poller.screen(attempt.pane) or ""
         lines = [ln for ln in screen.splitlines() if ln.strip()][-LAST_LINES:]
+        if said:
+            lines.append(said)
         task_id = attempt.task.id
         self.run.publish(events.WAITING, task=task_id, pane=attempt.pane, last_lines=lines)
 

@@ -25,12 +25,19 @@ class Journal:
         if event["resumed"]:
             self.store.add_tasks(run, ids)
             self.store.adopt(run)
-            return
-        server = tuple(str(a) for a in event["server"])  # type: ignore[attr-defined]
-        self.store.new_run(run, str(event["file"]), str(event["session"]), server, ids)
+        else:
+            server = tuple(str(a) for a in event["server"])  # type: ignore[attr-defined]
+            self.store.new_run(run, str(event["file"]), str(event["session"]), server, ids)
+        self._allowed(run, event)
 
     def _tasks_added(self, run: str, event: Event) -> None:
         self.store.add_tasks(run, [str(row["task"]) for row in _rows(event)])
+        self._allowed(run, event)
+
+    def _allowed(self, run: str, event: Event) -> None:
+        allowed = [str(row["task"]) for row in _rows(event) if row.get("allow_failure")]
+        if allowed:
+            self.store.allow_failures(run, allowed)
 
     def _task_added(self, run: str, event: Event) -> None:
         self.store.event(run, _task(event), "added", {"tasks": event["tasks"]})
@@ -71,6 +78,7 @@ class Journal:
     def _task_ended(self, run: str, event: Event) -> None:
         outcome = str(event["outcome"])
         fields: dict[str, object] = {"state": event["state"], "reason": event["reason"]}
+        fields["allow_failure"] = bool(event.get("allow_failure"))
         fields["pane"] = None  # it closes (``pane-kept`` says when it stays)
         if outcome == "interrupted":
             fields["started"] = None  # pending again: no runtime, no pane
@@ -117,6 +125,11 @@ class Journal:
     def _tasks_reloaded(self, run: str, event: Event) -> None:
         data = {key: event[key] for key in ("added", "changed", "removed", "ignored")}
         self.store.event(run, None, "reloaded", data)
+
+    def _note(self, run: str, event: Event) -> None:
+        if event.get("pull_request"):
+            url = event["pull_request"]
+            self.store.update_task(run, _task(event), "pull-request", pull_request=url)
 
     def _run_finished(self, run: str, event: Event) -> None:
         self.store.end_run(run, str(event["state"]), str(event["reason"]))

@@ -212,6 +212,9 @@ class Launcher:
                 prompt = results.fill(task, fixed, lambda t: run.files(t, 1).result)
             except results.ResultError as exc:
                 return f"its prompt needs a result: {exc}"
+        note = run.notes.pop(task.id, None)
+        if note:
+            prompt = f"{prompt}\n\n{note}" if prompt else note
         results.clear(files.result)
         spec = launch(
             task,
@@ -226,6 +229,8 @@ class Launcher:
         )
         if spec.prompt_file is not None:
             private.write(spec.prompt_file, prompt or "")
+        if spec.settings is not None:
+            private.write(*spec.settings)
         if resume:
             run.note(f"{task.id}: resuming its conversation {session or ''}".rstrip(), task.id)
         return n, spec, checkout

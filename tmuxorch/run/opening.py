@@ -95,6 +95,9 @@ def open_run(run: Run, store: Store, *, fresh: bool) -> list[AttemptRow]:
             run.run_id, run.scheduler = latest.id, resumed
             run.sessions = {t: r.session for t, r in rows.items() if r.session}
             run.times = {t: (r.started, r.ended) for t, r in rows.items() if t in ids}
+            run.pull_requests = {
+                t: {"task": t, "url": r.pull_request} for t, r in rows.items() if r.pull_request
+            }
             _paths(run)
             run.publish(events.RUN_OPENED, resumed=True, **run.facts())
             for note in left_out:
@@ -111,5 +114,5 @@ def _paths(run: Run) -> None:
     run.run_dir = os.path.join(run.state_dir, "runs", run.run_id)
     for folder in ("runs", os.path.join("runs", run.run_id)):
         private.folder(os.path.join(run.state_dir, folder))
-    for sub in ("exits", "prompts", "requests", "results"):
+    for sub in ("exits", "prompts", "requests", "results", "hooks"):
         private.folder(os.path.join(run.run_dir, sub))

@@ -69,4 +69,11 @@ def merge(old: TaskSet, new: TaskSet, states: Mapping[str, TaskState]) -> Reload
 def _without_missing(task: Task, ids: set[str]) -> Task:
     """A kept task's dependencies that left the file are over for it (it has started)."""
     deps = tuple(d for d in task.depends_on if d in ids)
-    return task if deps == task.depends_on else replace(task, depends_on=deps)
+    if deps == task.depends_on:
+        return task
+    groups = []
+    for group in task.quorums:  # what is left of each group, asking no more than it has
+        of = tuple(d for d in group.of if d in ids)
+        if of:
+            groups.append(replace(group, any=min(group.any, len(of)), of=of))
+    return replace(task, depends_on=deps, quorums=tuple(groups))

@@ -40,6 +40,8 @@ class Request:
     """``add``: the task, as data (a mapping of task keys)."""
     reply: bool = False
     """``add``: the asker waits for a reply file."""
+    text: str = ""
+    """``reject``/``unblock``: a person's words for the task's next attempt."""
 
 
 class Unanswered(Exception):
@@ -52,10 +54,14 @@ class Unanswered(Exception):
         self.taken = taken
 
 
-def request(file: str, action: str, tasks: list[str], *, everything: bool = False) -> str:
-    """Ask the supervisor of ``file``'s latest run to ``stop``/``retry``; its run id."""
+def request(
+    file: str, action: str, tasks: list[str], *, everything: bool = False, text: str = ""
+) -> str:
+    """Ask the supervisor of ``file``'s latest run to ``stop``/``retry`` (or ``approve``,
+    ``reject``, ``unblock`` with ``text``); its run id."""
     run_id, folder = _folder(file)
-    _drop(folder, json.dumps({"action": action, "tasks": tasks, "all": everything}))
+    asked = {"action": action, "tasks": tasks, "all": everything, "text": text}
+    _drop(folder, json.dumps(asked))
     return run_id
 
 
@@ -114,7 +120,9 @@ def read(path: str) -> Request | None:
     tasks = asked.get("tasks") or []
     if not isinstance(tasks, list):
         return None
-    return Request(asked["action"], None if asked.get("all") else [str(t) for t in tasks])
+    text = asked.get("text")
+    chosen = None if asked.get("all") else [str(t) for t in tasks]
+    return Request(asked["action"], chosen, text=text if isinstance(text, str) else "")
 
 
 def reply_path(path: str) -> str:

@@ -1,9 +1,10 @@
 """The scheduling decisions, without tmux or time of its own (the supervisor passes ``now``).
 
-Which tasks may start (dependencies succeeded, below ``max_parallel``, their locks free,
-any retry backoff over), and what a finished attempt means: success, a retry after an
-exponential backoff with jitter, or failure, which skips everything downstream while
-unrelated branches go on.
+Which tasks may start (what they need is there — see :mod:`tmuxorch.run.needs` for
+``allow_failure`` and quorum groups —, below ``max_parallel``, their locks free, any retry
+backoff over), and what a finished attempt means: success, a retry after an exponential
+backoff with jitter, or failure, which skips what can no longer run while unrelated
+branches go on.
 
 Only the tasks in :attr:`Scheduler.states` are part of the run: a follow-up (``then:``)
 joins it when the task it follows succeeds, and never exists if that one does not.
@@ -26,6 +27,11 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 SKIPPED = "skipped"
 STOPPED = "stopped"
+BLOCKED = "blocked"
+NEEDS_REVIEW = "needs_review"
+HELD = frozenset({BLOCKED, NEEDS_REVIEW})
+"""Waiting for a person (see :mod:`tmuxorch.run.outcomes`): not over, and what depends on
+it waits too."""
 TERMINAL = frozenset({SUCCEEDED, FAILED, SKIPPED, STOPPED})
 MAX_BACKOFF = 300.0
 
@@ -49,6 +55,8 @@ class Outcome:
     """Tasks downstream that will now never run."""
     created: tuple[str, ...] = ()
     """Follow-ups that joined the run (its success created them)."""
+    stop: tuple[str, ...] = ()
+    """Tasks its success made superfluous (the rest of a ``then: stop`` quorum group)."""
 
 
 class Scheduler:
@@ -68,6 +76,9 @@ class Scheduler:
             if task.follows is None or self._succeeded(task.follows):
                 self.states.setdefault(task.id, TaskState())
         self.rng = rng or random.Random()
+        from tmuxorch.run.needs import Needs  # it reads this module's states
+
+        self.needs = Needs(self.tasks, self.states, graph)
         self.held: dict[str, str] = {}
         for task_id, st in self.states.items():
             if st.state == RUNNING:
@@ -98,7 +109,7 @@ class Scheduler:
             if st.state not in (PENDING, RETRYING):
                 continue
             task = self.tasks[task_id]
-            if not all(self._succeeded(d) for d in task.depends_on):
+            if not self.needs.met(task):
                 continue
             if any(lock in held for lock in task.locks):
                 continue
@@ -152,23 +163,38 @@ class Scheduler:
                 if follower.id not in self.states:
                     self.states[follower.id] = TaskState()
                     created.append(follower.id)
-            return Outcome(SUCCEEDED, None, (), tuple(created))
+            stop = tuple(self.needs.to_stop(task_id))
+            return Outcome(SUCCEEDED, None, (), tuple(created), stop)
         task = self.tasks[task_id]
         if st.attempts <= task.retries and not final:
             st.state = RETRYING
             st.retry_at = now + self.backoff(task, st.attempts)
             return Outcome(RETRYING, st.retry_at, ())
         st.state = FAILED
-        return Outcome(FAILED, None, self._skip_downstream(task_id, FAILED))
+        return Outcome(FAILED, None, self._skip_blocked(self.graph.downstream(task_id)))
+
+    def hold(self, task_id: str, state: str, reason: str | None) -> Outcome:
+        """Its attempt ended, and its agent says a person is needed (``blocked``,
+        ``needs_review``): it waits, and what depends on it waits."""
+        st = self.states[task_id]
+        self._release(task_id)
+        st.state, st.reason, st.exit_code, st.retry_at = state, reason, 0, None
+        return Outcome(state, None, ())
+
+    def reopen(self, task_id: str) -> None:
+        """A held task runs again (unblocked, or its work rejected)."""
+        st = self.states[task_id]
+        st.state, st.reason, st.retry_at = PENDING, None, None
 
     def stop(self, task_id: str, reason: str) -> Outcome:
-        """Stopped by a person: no retry; downstream is skipped."""
+        """Stopped (by a person, or a quorum met without it): no retry; what can no
+        longer run without it is skipped."""
         st = self.states[task_id]
         self._release(task_id)
         st.state = STOPPED
         st.reason = reason
         st.retry_at = None
-        return Outcome(STOPPED, None, self._skip_downstream(task_id, STOPPED))
+        return Outcome(STOPPED, None, self._skip_blocked(self.graph.downstream(task_id)))
 
     def retry(self, task_id: str) -> list[str]:
         """Run a finished task again (and what was skipped because of it)."""
@@ -186,29 +212,11 @@ class Scheduler:
         return again
 
     def skip_blocked(self) -> tuple[str, ...]:
-        """Tasks waiting for something that will never succeed (a task that failed, was
-        stopped or skipped, or a follow-up of one) are skipped: a run must end. Returns
-        those skipped now (a resumed run, a reload, an added task or a retry can leave such
-        tasks behind)."""
-        skipped = []
-        for task_id in self.graph.order:
-            st = self.states.get(task_id)
-            if st is None or st.state not in (PENDING, RETRYING):
-                continue
-            for dep in self.tasks[task_id].depends_on:
-                need = self.states.get(dep)
-                while need is None and (parent := self.tasks[dep].follows):
-                    dep, need = parent, self.states.get(parent)  # a follow-up not made: its task's
-                if need is None or need.state not in (FAILED, SKIPPED, STOPPED):
-                    continue
-                if need.state == SKIPPED and need.reason:
-                    st.reason = need.reason  # the same cause as the task it needs
-                else:
-                    st.reason = _needs(dep, need.state)
-                st.state, st.retry_at = SKIPPED, None
-                skipped.append(task_id)
-                break
-        return tuple(skipped)
+        """Tasks waiting for something that will never happen (a task they need failed, was
+        stopped or skipped, or a follow-up of one; a quorum out of reach) are skipped: a
+        run must end. Returns those skipped now (a resumed run, a reload, an added task or
+        a retry can leave such tasks behind)."""
+        return self._skip_blocked(self.graph.order)
 
     def backoff(self, task: Task, attempt: int) -> float:
         """``retry_delay`` × 2^(attempt-1), ±50% jitter, at most five minutes."""
@@ -220,16 +228,15 @@ class Scheduler:
             if self.held.get(lock) == task_id:
                 del self.held[lock]
 
-    def _skip_downstream(self, task_id: str, why: str) -> tuple[str, ...]:
+    def _skip_blocked(self, among: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+        """Skip those of ``among`` (in graph order) that can never start now."""
         skipped = []
-        for child in self.graph.downstream(task_id):
-            st = self.states.get(child)
-            if st is not None and st.state in (PENDING, RETRYING):
-                st.state = SKIPPED
-                st.reason = _needs(task_id, why)
-                skipped.append(child)
+        for task_id in among:
+            st = self.states.get(task_id)
+            if st is None or st.state not in (PENDING, RETRYING):
+                continue
+            reason = self.needs.blocked(self.tasks[task_id])
+            if reason is not None:
+                st.state, st.reason, st.retry_at = SKIPPED, reason, None
+                skipped.append(task_id)
         return tuple(skipped)
-
-
-def _needs(task_id: str, state: str) -> str:
-    return f"needs {task_id}, which {'was stopped' if state == STOPPED else 'failed'}"

@@ -43,6 +43,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     retry_at REAL,
     activity TEXT,
     session TEXT,
+    allow_failure INTEGER,
+    pull_request TEXT,
     PRIMARY KEY (run, id)
 );
 CREATE TABLE IF NOT EXISTS attempts (
@@ -102,6 +104,10 @@ class TaskRow:
     """What its agent is doing while it runs (busy, waiting_input, idle...)."""
     session: str | None = None
     """Its agent's conversation id (a retry resumes it)."""
+    allow_failure: bool | None = None
+    """Its failure holds nothing back (``allow_failure: true``)."""
+    pull_request: str | None = None
+    """The address of the pull request ``merge: pr`` opened for its branch."""
 
 
 @dataclass(frozen=True)
@@ -139,9 +145,10 @@ class Store:
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.executescript(SCHEMA)
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(tasks)")}
-        for column in ("activity", "session"):  # a state.db from before they were kept
-            if column not in columns:
-                self.db.execute(f"ALTER TABLE tasks ADD COLUMN {column} TEXT")
+        added = (("activity", "TEXT"), ("session", "TEXT"), ("allow_failure", "INT"))
+        for column, kind in (*added, ("pull_request", "TEXT")):
+            if column not in columns:  # a state.db from before they were kept
+                self.db.execute(f"ALTER TABLE tasks ADD COLUMN {column} {kind}")
 
     def _wal(self) -> None:
         """WAL mode. Switching to it needs the database alone, and SQLite then answers
@@ -185,6 +192,14 @@ class Store:
         with self.transaction():
             self.db.executemany(
                 "INSERT OR IGNORE INTO tasks (run, id, state) VALUES (?, ?, 'pending')",
+                [(run_id, task) for task in tasks],
+            )
+
+    def allow_failures(self, run_id: str, tasks: Iterable[str]) -> None:
+        """Tasks whose failure holds nothing back (``allow_failure: true``)."""
+        with self.transaction():
+            self.db.executemany(
+                "UPDATE tasks SET allow_failure = 1 WHERE run = ? AND id = ?",
                 [(run_id, task) for task in tasks],
             )
 
@@ -235,7 +250,8 @@ class Store:
         """The run's tasks, in the order they joined it (the file's)."""
         rows = self.db.execute(
             "SELECT id, state, attempts, pane, exit_code, reason, started, ended, retry_at,"
-            " activity, session FROM tasks WHERE run = ? ORDER BY rowid",  # the file's order
+            " activity, session, allow_failure, pull_request FROM tasks WHERE run = ?"
+            " ORDER BY rowid",  # the file's order
             (run_id,),
         ).fetchall()
         return {r[0]: TaskRow(*r) for r in rows}

@@ -26,6 +26,8 @@ STYLE = {
     "skipped": "magenta",
     "stopped": "red",
     "waiting_input": "bold yellow",
+    "blocked": "bold yellow",
+    "needs_review": "bold yellow",
 }
 MARK = {
     "pending": "·",
@@ -36,6 +38,8 @@ MARK = {
     "skipped": "⊘",
     "stopped": "■",
     "waiting_input": "?",
+    "blocked": "!",
+    "needs_review": "?",
 }
 OVER = ("succeeded", "failed", "skipped", "stopped")
 """A task in one of these states is done (whether it went well or not)."""
@@ -55,6 +59,20 @@ class Row:
     last_line: str
     exit_code: int | None
     reason: str | None
+    allow_failure: bool = False
+    """Its failure, if it fails, holds nothing back (shown as ``failed (allowed)``)."""
+
+    @property
+    def shown_state(self) -> str:
+        return "failed (allowed)" if self.allowed else self.state
+
+    @property
+    def allowed(self) -> bool:
+        """It failed, and may."""
+        return self.state == "failed" and self.allow_failure
+
+    pull_request: str | None = None
+    """The pull request opened for its branch (``merge: pr``)."""
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -66,15 +84,20 @@ class Row:
             "last_line": self.last_line,
             "exit_code": self.exit_code,
             "reason": self.reason,
+            "allow_failure": self.allow_failure,
+            "pull_request": self.pull_request,
         }
 
     @property
     def detail(self) -> str:
         """What the last column says: why a task ended as it did (if it says), and the
-        last line its agent showed."""
+        last line its agent showed; the pull request opened for its work."""
+        said = self.last_line
         if self.reason and self.state not in ("running", "waiting_input", "pending"):
-            return f"{self.reason} · {self.last_line}" if self.last_line else self.reason
-        return self.last_line
+            said = f"{self.reason} · {said}" if said else self.reason
+        if self.pull_request:
+            said = f"pull request {self.pull_request} · {said}" if said else self.pull_request
+        return said
 
 
 def last_line(lines: Sequence[str]) -> str:
@@ -92,12 +115,19 @@ def progress(rows: Sequence[Row]) -> str:
     for row in rows:
         counts[row.state] = counts.get(row.state, 0) + 1
     done = sum(counts.get(state, 0) for state in OVER)
-    bad = [f"{counts[s]} {s}" for s in ("failed", "stopped", "skipped") if counts.get(s)]
+    allowed = sum(1 for row in rows if row.allowed)
+    counts["failed"] = counts.get("failed", 0) - allowed
+    counts["allowed"] = allowed
+    named = {"allowed": "allowed failure" + "s" * (allowed > 1)}
+    kinds = ("failed", "allowed", "stopped", "skipped")
+    bad = [f"{counts[s]} {named.get(s, s)}" for s in kinds if counts.get(s)]
     said = f"{done}/{len(rows)} done" + (f" ({', '.join(bad)})" if bad else "")
     for state, words in (
         ("running", "running"),
         ("waiting_input", "waiting for input"),
         ("retrying", "retrying"),
+        ("blocked", "blocked"),
+        ("needs_review", "to review"),
     ):
         if counts.get(state):
             said += f" · {counts[state]} {words}"
@@ -172,10 +202,10 @@ class TaskTable:
         heading = Text(title, no_wrap=True, overflow="ellipsis")
         grid.add_column(heading, ratio=1 if self.fill else None)
         for row in self.rows:
-            style = STYLE.get(row.state, "")
+            style = STYLE["stopped"] if row.allowed else STYLE.get(row.state, "")
             cells = {
                 "task": Text(row.task),
-                "state": Text(f"{MARK.get(row.state, ' ')} {row.state}", style=style),
+                "state": Text(f"{MARK.get(row.state, ' ')} {row.shown_state}", style=style),
                 "pane": Text(row.pane or ""),
                 "try": Text(str(row.attempt or "")),
                 "time": Text(format_duration(row.runtime) if row.runtime is not None else ""),

@@ -102,6 +102,8 @@ class RunView:
                     last_line=lines.get(shown[task] or "", ""),
                     exit_code=row.get("exit_code"),  # type: ignore[arg-type]
                     reason=row.get("reason"),  # type: ignore[arg-type]
+                    allow_failure=bool(row.get("allow_failure")),
+                    pull_request=row.get("pull_request"),  # type: ignore[arg-type]
                 )
             )
         return table
@@ -113,7 +115,11 @@ def _shown(row: Event) -> str | None:
     return str(pane) if pane and row.get("state") != "pending" else None
 
 
-ROW_FIELDS = ("state", "attempt", "pane", "exit_code", "reason", "started", "ended", "activity")
+ROW_FIELDS = (
+    *("state", "attempt", "pane", "exit_code", "reason", "started", "ended", "activity"),
+    "allow_failure",
+    "pull_request",
+)
 
 
 def _rows(event: Event) -> list[Event]:

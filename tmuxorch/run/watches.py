@@ -61,10 +61,11 @@ class Watches:
         return False
 
     def _watch_run(self) -> None:
-        """The run's own folders: exit files, requests, results."""
+        """The run's own folders: exit files, requests, results, agents' hook events."""
         import watchfiles
 
-        folders = [os.path.join(self.run.run_dir, sub) for sub in ("exits", "requests", "results")]
+        subs = ("exits", "requests", "results", "hooks")
+        folders = [os.path.join(self.run.run_dir, sub) for sub in subs]
         for changes in watchfiles.watch(
             *folders,
             watch_filter=None,

@@ -21,6 +21,8 @@ SAID = {
     "failed": "has failed",
     "skipped": "was skipped",
     "stopped": "was stopped",
+    "blocked": "is blocked (tmuxorch unblock)",
+    "needs_review": "needs review (tmuxorch approve / reject)",
 }
 
 

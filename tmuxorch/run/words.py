@@ -4,6 +4,7 @@ channels): one line per event, or none for those that say nothing new to a perso
 from __future__ import annotations
 
 from tmuxorch.run import events
+from tmuxorch.run.notify import stalled_words
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -33,12 +34,25 @@ def _started(e: Event) -> list[str]:
 
 def _ended(e: Event) -> list[str]:
     task, outcome, reason = e["task"], e["outcome"], e["reason"]
+    if e.get("resolved") == "approve":
+        return [f"{task}: approved" + ("" if outcome == "succeeded" else f", but {reason}")]
     if outcome == "succeeded":
         return [f"{task}: succeeded in {float(e['took']):.1f}s"]  # type: ignore[arg-type]
     if outcome == "retrying":
         return [f"{task}: {reason}; retrying in {float(e['retry_in'] or 0):.1f}s"]  # type: ignore[arg-type]
     if outcome == "interrupted":
         return []
+    if outcome in ("blocked", "needs_review"):
+        said = f": {reason}" if reason else ""
+        how = (
+            f"tmuxorch unblock {task} --note TEXT"
+            if outcome == "blocked"
+            else (f"tmuxorch approve {task}, or reject {task} --reason TEXT")
+        )
+        return [f"{task}: {outcome.replace('_', ' ')}{said} ({how})"]
+
+    if outcome == "failed" and e.get("allow_failure"):
+        return [f"{task}: failed ({reason}); allowed: what depends on it goes on"]
     return [f"{task}: {outcome} ({reason})"]
 
 
@@ -73,10 +87,18 @@ def _finished(e: Event) -> list[str]:
     kept = e.get("kept_worktrees") or []
     assert isinstance(kept, list)
     summary = f": {e['summary']}" if e.get("summary") else ""
-    return [f"run {e['run']} finished{summary}", *(f"worktree kept: {k}" for k in kept)]
+    said = [f"run {e['run']} finished{summary}", *(f"worktree kept: {k}" for k in kept)]
+    proposed = e.get("pull_requests") or []
+    assert isinstance(proposed, list)
+    for p in proposed:
+        opened = p["url"] or f"not opened ({p['branch']} pushed to {p['remote']})"
+        said.append(f"pull request: {p['task']}: {opened}")
+    return said
 
 
 def _reset(e: Event) -> list[str]:
+    if e.get("resolved"):
+        return [f"{e['task']}: {e['resolved'].replace('unblock', 'unblocked')}; will run again"]  # type: ignore[attr-defined]
     return [f"{e['task']}: will run again"] if e.get("requested") == e["task"] else []
 
 
@@ -91,6 +113,7 @@ _SAY: dict[str, Callable[[Event], list[str]]] = {
     events.TASKS_ADDED: _added,
     events.TASK_ADDED: lambda e: [f"{e['task']}: added to the run"],
     events.WAITING: lambda e: [f"{e['task']}: waiting for input (tmuxorch attach {e['task']})"],
+    events.STALLED: lambda e: [f"{e['task']}: {stalled_words(e)}"],
     events.RELOADED: _reloaded,
     events.NOTE: lambda e: [str(e["text"])],
     events.RUN_FINISHED: _finished,

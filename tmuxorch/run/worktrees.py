@@ -5,8 +5,9 @@ Before its pane opens, a task gets branch ``tmuxorch/RUN/TASK`` checked out in
 resumed run reuses it). Its agent works there. When the task is over for good, what it
 left uncommitted is committed, and the policy decides: ``merge`` it into the branch the
 repository had checked out (``ff``: fast-forward, rebasing onto that branch first when it
-moved on; ``squash``: one new commit), ``keep`` it, or ``remove`` it. A merge that
-conflicts is undone, reported with the files in conflict, and its branch kept.
+moved on; ``squash``: one new commit; ``pr``: see :mod:`tmuxorch.run.pull_requests`),
+``keep`` it, or ``remove`` it. A merge that conflicts is undone, reported with the files in
+conflict, and its branch kept.
 """
 
 from __future__ import annotations
@@ -170,11 +171,13 @@ def _squash(checkout: Checkout, message: str, count: int) -> str:
     return f"squashed {count} commit(s) into one on {checkout.base}"
 
 
-def remove(checkout: Checkout) -> None:
-    """The worktree and its branch go (the branch only if nothing else needs it)."""
+def remove(checkout: Checkout, *, branch: bool = True) -> None:
+    """The worktree goes, and its branch (unless ``branch`` is False; only if nothing else
+    needs it)."""
     git(checkout.repo, "worktree", "remove", "--force", checkout.path, check=False)
     git(checkout.repo, "worktree", "prune", check=False)
-    git(checkout.repo, "branch", "-D", checkout.branch, check=False)
+    if branch:
+        git(checkout.repo, "branch", "-D", checkout.branch, check=False)
     folder = os.path.dirname(checkout.path)
     if os.path.isdir(folder) and not os.listdir(folder):
         os.rmdir(folder)

@@ -168,3 +168,9 @@ async def _run_named(request: web.Request, run: str) -> RunRef:
     if ref is None:
         raise _error(404, f"no run {run!r}", field="run")
     return ref
+
+
+async def channels(request: web.Request) -> web.Response:
+    """Each channel's deliveries: queued, delivered, dropped, failed tries."""
+    router = request.app[SERVE].router
+    return web.json_response({"channels": router.status() if router else []})

@@ -27,6 +27,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
+    from tmuxorch.spec.channels import ChannelSpec
     from tmuxorch.spec.jobs import Job
     from tmuxorch.tmux.client import Client
 
@@ -113,6 +114,10 @@ async def _start(app: web.Application) -> None:
     serve.tasks += [asyncio.create_task(_scan(serve)), asyncio.create_task(serve.feed.tail())]
     if serve.jobs is not None:
         serve.tasks.append(asyncio.create_task(_jobs(serve)))
+    if serve.channels:
+        from tmuxorch.channels.router import start_router
+
+        serve.router = start_router(serve)
 
 
 async def _closing(app: web.Application) -> None:
@@ -136,6 +141,8 @@ async def _stop(app: web.Application) -> None:
         task.cancel()
     if serve.hub is not None:
         serve.hub.stop()
+    if serve.router is not None:
+        await serve.router.close()
 
 
 def make_app(
@@ -144,10 +151,11 @@ def make_app(
     runs: Runs | None = None,
     *,
     jobs: Sequence[Job] = (),
+    channels: Sequence[ChannelSpec] = (),
 ) -> web.Application:
     runs = runs or Runs(clients)
     app = web.Application(middlewares=[doors], client_max_size=BODY_LIMIT)
-    app[SERVE] = Serve(token, clients, runs, Feed(runs.directories))
+    app[SERVE] = Serve(token, clients, runs, Feed(runs.directories), channels=tuple(channels))
     if jobs:
         from tmuxorch.serve.jobs import Jobs
 
@@ -165,6 +173,7 @@ def make_app(
     app.router.add_post("/api/runs/{run}/retry", api.retry)
     app.router.add_post("/api/runs/{run}/tasks", api.add_task)
     app.router.add_post("/api/send", api.send)
+    app.router.add_get("/api/channels", api.channels)
     app.router.add_get("/api/events", streams.events)
     app.router.add_get("/api/panes/{pane}/stream", streams.pane)
     return app

@@ -23,17 +23,20 @@ def task_ids(ref: RunRef) -> set[str]:
         store.close()
 
 
-def ask(ref: RunRef, action: str, names: list[str] | None) -> dict[str, object]:
+def ask(ref: RunRef, action: str, names: list[str] | None, text: str = "") -> dict[str, object]:
     """Ask the live run ``ref`` to ``stop`` or ``retry`` the tasks ``names`` (None: every
-    task, for ``stop``); what was asked. Its supervisor acts on it at once (see its
+    task, for ``stop``), or to ``approve``, ``reject`` or ``unblock`` them (``text``: the
+    reviewer's words, the note); what was asked. Its supervisor acts on it at once (see its
     events, or its status, for the outcome)."""
     from tmuxorch.run.opening import supervisor_alive
     from tmuxorch.run.requests import request
 
     if names is not None and not names:
         raise Refused(422, "give tasks: a list of task ids (or every task)", field="tasks")
-    if action == "retry" and names is None:
-        raise Refused(422, "retry needs tasks: a list of task ids", field="tasks")
+    if action != "stop" and names is None:
+        raise Refused(422, f"{action} needs tasks: a list of task ids", field="tasks")
+    if action == "reject" and not text.strip():
+        raise Refused(422, "reject needs the reason (the agent reads it)", field="reason")
     if ref.row.state != "running" or not supervisor_alive(ref.row.file):
         raise Refused(
             409,
@@ -46,7 +49,7 @@ def ask(ref: RunRef, action: str, names: list[str] | None) -> dict[str, object]:
         raise Refused(
             422, f"no task {unknown[0]!r} in run {ref.id} (its tasks: {shown})", field="tasks"
         )
-    request(ref.row.file, action, names or [], everything=names is None)
+    request(ref.row.file, action, names or [], everything=names is None, text=text)
     return {"run": ref.id, "action": action, "tasks": names}
 
 

@@ -230,7 +230,7 @@ def _secret(
         if not raw:
             return None
         return Secret(file=os.path.normpath(os.path.join(base_dir, os.path.expanduser(raw))))
-    if required:
+    if required and name not in entries:  # (written inline: said already)
         reader.error(node, where, f"{name} is needed: give {env} or {file}")
     return None
 

@@ -100,7 +100,15 @@ def check_task(data: object, taskset: TaskSet, *, where: str = "task") -> Checke
     collector.first_seen = {task.id: task.origin for task in taskset.tasks}
     reader = Reader(ADDED)
     collector.readers.append(reader)
-    collector.task(reader, node, where, home.base_dir, home.cwd, worktree=home.worktree)
+    collector.task(
+        reader,
+        node,
+        where,
+        home.base_dir,
+        home.cwd,
+        worktree=home.worktree,
+        defaults=home.defaults,
+    )
     try:
         tasks = collector.finish().tasks
         everything = (*taskset.tasks, *tasks.tasks)

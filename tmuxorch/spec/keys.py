@@ -3,7 +3,18 @@ layout reader knows the task keys without loading the task reader)."""
 
 from __future__ import annotations
 
-FILE_KEYS = frozenset({"tasks", "max_parallel", "agents", "panes_per_window", "notify", "worktree"})
+FILE_KEYS = frozenset(
+    {
+        "tasks",
+        "max_parallel",
+        "agents",
+        "panes_per_window",
+        "notify",
+        "worktree",
+        "timeout",
+        "stall",
+    }
+)
 TASK_KEYS = frozenset(
     [
         "id",
@@ -15,12 +26,15 @@ TASK_KEYS = frozenset(
         "cwd",
         "env",
         "timeout",
+        "stall",
         "retries",
         "retry_delay",
+        "allow_failure",
         "locks",
         "done_when",
         "worktree",
         "then",
+        "result_schema",
     ]
 )
 AGENT_KEYS = frozenset(
@@ -40,7 +54,7 @@ AGENT_KEYS = frozenset(
         "resume",
     ]
 )
-WORKTREE_KEYS = frozenset({"after", "merge", "failed"})
+WORKTREE_KEYS = frozenset({"after", "merge", "failed", "remote"})
 SESSION_KEYS = FILE_KEYS | frozenset(
     [
         "session_name",

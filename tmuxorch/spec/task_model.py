@@ -102,12 +102,57 @@ class AgentProfile:
 class Worktree:
     """A git worktree for a task: made on branch ``tmuxorch/RUN/TASK`` before its pane
     opens; afterwards ``keep`` it, ``remove`` it, or ``merge`` its work (``ff``: fast
-    forward, rebasing onto the base first if needed; ``squash``: one commit) then remove it.
-    ``failed``: what becomes of it after a final failure (``remove`` or ``keep``)."""
+    forward, rebasing onto the base first if needed; ``squash``: one commit; ``pr``: push
+    the branch and open a pull request) then remove it. ``failed``: what becomes of it
+    after a final failure (``remove`` or ``keep``)."""
 
     after: str = "merge"
     merge: str = "ff"
     failed: str = "remove"
+    remote: str | None = None
+    """With ``merge: pr``: the git remote to push to (by default the one the base branch
+    tracks, else ``origin``)."""
+
+
+@dataclass(frozen=True)
+class Stall:
+    """An attempt that shows nothing new (no output, no change of what its agent does)
+    for ``after`` seconds is told to people; for ``fail_after`` seconds (None: never), it
+    fails as ``stalled``. An agent waiting for a person is never failed for it: people are
+    reminded every ``remind`` seconds instead."""
+
+    after: float
+    fail_after: float | None
+    remind: float
+
+
+AGENT_STALL = Stall(after=900.0, fail_after=1800.0, remind=1800.0)
+"""An agent's unless a task, its file or the user config says otherwise: an agent that
+sits silent for 15 minutes is told of, at 30 it fails (a plain ``command`` has none: a
+build may be quiet for long)."""
+
+
+@dataclass(frozen=True)
+class FileDefaults:
+    """What a tasks file (or the user config) says for every task in it; ``stall_given``:
+    it says something of ``stall`` (``None`` then means: none)."""
+
+    timeout: float | None = None
+    stall: Stall | None = None
+    stall_given: bool = False
+
+
+@dataclass(frozen=True)
+class Quorum:
+    """A group of dependencies of which ``any`` must succeed (``depends_on: {any: 2, of:
+    [r1, r2, r3]}``). Once enough have, the rest ``finish`` (left to run) or ``stop``."""
+
+    any: int
+    of: tuple[str, ...]
+    then: str = "finish"
+
+    def __str__(self) -> str:
+        return f"{self.any} of ({', '.join(self.of)})"
 
 
 @dataclass(frozen=True)
@@ -120,6 +165,7 @@ class TaskHome:
     base_dir: str
     cwd: str
     worktree: Worktree | None = None
+    defaults: FileDefaults = FileDefaults()
 
 
 @dataclass(frozen=True)
@@ -134,10 +180,14 @@ class Task:
     run-time fields (``{result_file}``, ``{results.ID}``...) are filled at launch."""
     prompt_fields: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
-    """Including, for a follow-up, the task it follows."""
+    """Every task it depends on: including, for a follow-up, the task it follows, and the
+    members of its ``quorums``."""
+    quorums: tuple[Quorum, ...] = ()
+    """Groups of ``depends_on`` of which only some must succeed; the others must all."""
     cwd: str | None = None
     env: Pairs = ()
     timeout: float | None = None
+    stall: Stall | None = None
     retries: int = 0
     retry_delay: float = 1.0
     locks: tuple[str, ...] = ()
@@ -147,6 +197,18 @@ class Task:
     """A follow-up (``then:``) exists only once this task has succeeded."""
     sources: tuple[str, ...] = ()
     """Files besides the task file it was read from (prompt templates)."""
+    result_schema: str | None = None
+    """A JSON Schema file its result must satisfy (else the attempt failed)."""
+    allow_failure: bool = False
+    """Its final failure does not hold back what depends on it, nor fail the run."""
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The dependencies that must all succeed (those in no quorum group)."""
+        if not self.quorums:
+            return self.depends_on
+        grouped = {name for group in self.quorums for name in group.of}
+        return tuple(d for d in self.depends_on if d not in grouped)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 Pure: reads files (task files, prompt templates), never tmux or git. A tasks file is
 YAML/JSON: ``max_parallel``, ``panes_per_window``, ``worktree``, ``agents`` (profiles) and
-``tasks`` (each with ``id``, ``agent`` + ``prompt`` or ``command``, ``depends_on``,
-``timeout``, ``retries``, ``locks``, ``done_when``, ``then``...): see the README's "Tasks".
+``tasks`` (each with ``id``, ``agent`` + ``prompt`` or ``command``, ``depends_on`` (see
+:mod:`~tmuxorch.spec.dependencies`), ``timeout``, ``retries``, ``allow_failure``, ``locks``,
+``done_when``, ``then``...): see the README's "Tasks".
 
 A directory holds several such files (read in name order). Every problem is reported as
 ``file:line:col: where: what``; the dependency graph itself is checked in
@@ -17,13 +18,22 @@ import re
 from dataclasses import dataclass, replace
 
 from tmuxorch.agents.presets import PRESETS, find
+from tmuxorch.spec import dependencies, prompts, task_model, template
 from tmuxorch.spec import profiles as profile_spec
-from tmuxorch.spec import prompts, task_model, template
 from tmuxorch.spec import task_values as values
 from tmuxorch.spec.errors import Problem, SpecError
 from tmuxorch.spec.keys import FILE_KEYS, TASK_KEYS
 from tmuxorch.spec.source import Reader, ScalarNode, did_you_mean, join, load_nodes
-from tmuxorch.spec.task_model import AgentProfile, DoneWhen, Origin, Task, TaskSet, Worktree
+from tmuxorch.spec.task_limits import file_defaults, limits
+from tmuxorch.spec.task_model import (
+    AgentProfile,
+    DoneWhen,
+    FileDefaults,
+    Origin,
+    Task,
+    TaskSet,
+    Worktree,
+)
 from tmuxorch.spec.user_config import TASK_SECTIONS, UserConfig, load_user_config
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
@@ -142,6 +152,7 @@ class Collector:
         worktree = self.user.defaults.worktree
         if "worktree" in entries:
             worktree = values.worktree(reader, entries["worktree"][1], "worktree")
+        defaults = file_defaults(reader, entries, self.user)
         if "tasks" in entries:
             node = entries["tasks"][1]
             if isinstance(node, ScalarNode) and not reader.is_null(node):
@@ -154,10 +165,11 @@ class Collector:
             if items is not None and not items:
                 reader.error(node, "tasks", "empty: expected at least one task")
             if items and self.home is None:  # where tasks added later are read
-                self.home = task_model.TaskHome(base_dir, cwd or base_dir, worktree)
+                self.home = task_model.TaskHome(base_dir, cwd or base_dir, worktree, defaults)
             for i, item in enumerate(items or ()):
                 where = join("tasks", i)
-                self.task(reader, item, where, base_dir, cwd or base_dir, worktree=worktree)
+                home = cwd or base_dir
+                self.task(reader, item, where, base_dir, home, worktree=worktree, defaults=defaults)
 
     # -- agents --------------------------------------------------------------------------
     def agents(self, reader: Reader, node: Node) -> None:
@@ -183,7 +195,9 @@ class Collector:
         *,
         worktree: Worktree | None = None,
         parent: str | None = None,
+        defaults: FileDefaults | None = None,
     ) -> None:
+        defaults = defaults or file_defaults(reader, {}, self.user)
         entries = reader.mapping(node, where, TASK_KEYS)
         if entries is None:
             return
@@ -249,25 +263,19 @@ class Collector:
             )
             if rendered is not None:
                 prompt, fields, sources = rendered
-        depends = values.names(reader, entries.get("depends_on"), join(where, "depends_on"))
-        if parent is not None:
-            depends.insert(0, (id_node, parent, join(where, "id")))
-        self.dep_nodes[task_id] = (reader, depends)
+        follows = None if parent is None else (id_node, parent, join(where, "id"))
+        deps = dependencies.read(
+            reader, entries.get("depends_on"), join(where, "depends_on"), follows
+        )
+        self.dep_nodes[task_id] = (reader, deps.names)
         cwd = default_cwd
         if "cwd" in entries:
             cwd = (
                 values.directory(reader, entries["cwd"][1], join(where, "cwd"), default_cwd) or cwd
             )
-        timeout = self.user.defaults.timeout
-        if "timeout" in entries:
-            timeout = values.seconds(reader, entries["timeout"][1], join(where, "timeout"))
-        retries = self.user.defaults.retries
-        if "retries" in entries:
-            retries = reader.integer(entries["retries"][1], join(where, "retries"), minimum=0) or 0
-        retry_delay = self.user.defaults.retry_delay
-        if "retry_delay" in entries:
-            delay = values.seconds(reader, entries["retry_delay"][1], join(where, "retry_delay"))
-            retry_delay = retry_delay if delay is None else delay
+        bounds = limits(
+            reader, entries, where, defaults, self.user, agent=command is None, base_dir=base_dir
+        )
         locks = values.names(reader, entries.get("locks"), join(where, "locks"))
         done_when = DoneWhen()
         if "done_when" in entries:
@@ -287,17 +295,21 @@ class Collector:
                 command=command,
                 prompt=prompt,
                 prompt_fields=fields,
-                depends_on=tuple(dict.fromkeys(name for _, name, _ in depends)),
+                depends_on=deps.ids,
+                quorums=tuple(deps.quorums),
                 cwd=cwd,
                 env=env,
-                timeout=timeout,
-                retries=retries,
-                retry_delay=retry_delay,
+                timeout=bounds.timeout,
+                stall=bounds.stall,
+                retries=bounds.retries,
+                retry_delay=bounds.retry_delay,
                 locks=tuple(name for _, name, _ in locks),
                 done_when=done_when,
                 worktree=own_worktree,
                 follows=parent,
                 sources=sources,
+                result_schema=bounds.result_schema,
+                allow_failure=values.flag(reader, entries, "allow_failure", where),
             )
         )
         if "then" in entries:
@@ -312,6 +324,7 @@ class Collector:
                     default_cwd,
                     worktree=worktree,  # the file's default, not this task's own
                     parent=task_id,
+                    defaults=defaults,
                 )
 
     # -- the whole -----------------------------------------------------------------------
@@ -319,14 +332,8 @@ class Collector:
         """Check what only the whole shows (dependencies, agents, the results prompts
         use); raise if any problem."""
         known = {task.id for task in (*self.earlier, *self.tasks)}
-        for task_id, (reader, deps) in self.dep_nodes.items():
-            for node, name, where in deps:
-                if name not in known:
-                    reader.error(
-                        node, where, f"unknown task {name!r}", did_you_mean(name, known, "tasks")
-                    )
-                elif name == task_id:
-                    reader.error(node, where, "a task cannot depend on itself")
+        for task_id, (reader, names) in self.dep_nodes.items():
+            dependencies.check(reader, task_id, names, known)
         profiles = {**{p.name: p for p in self.user.agents}, **self.profiles}  # the file's win
         tasks = []
         for task in self.tasks:

@@ -11,6 +11,7 @@ checked (pure apart from reading the file)::
       panes_per_window: 4
       worktree: true
       notify: notify-send tmuxorch
+      stall: 15m               # an agent silent this long is told of; twice it, it fails
     serve:                     # for `tmuxorch serve`
       host: 127.0.0.1
       port: 7340
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from tmuxorch.spec.channels import ChannelSpec
     from tmuxorch.spec.jobs import Job
     from tmuxorch.spec.source import Node
-    from tmuxorch.spec.task_model import AgentProfile, Worktree
+    from tmuxorch.spec.task_model import AgentProfile, Stall, Worktree
 
 SECTIONS = ("agents", "defaults", "serve", "jobs", "channels")
 TASK_SECTIONS = ("agents", "defaults")
@@ -58,6 +59,7 @@ DEFAULT_KEYS = frozenset(
         "panes_per_window",
         "worktree",
         "notify",
+        "stall",
     }
 )
 SERVE_KEYS = frozenset({"host", "port", "token_file", "allow_remote"})
@@ -76,6 +78,9 @@ class Defaults:
     panes_per_window: int = 4
     worktree: Worktree | None = None
     notify: str | None = None
+    stall: Stall | None = None
+    stall_given: bool = False
+    """It says something of ``stall`` (else each agent task has the built-in one)."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +202,9 @@ def _defaults(reader: Reader, node: Node) -> Defaults:
             read = reader.integer(value, where, minimum=1)
         elif key == "worktree":
             given[key] = values.worktree(reader, value, where)
+            continue
+        elif key == "stall":
+            given.update(stall=values.stall(reader, value, where), stall_given=True)
             continue
         else:
             read = reader.text(value, where)
