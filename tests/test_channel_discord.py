@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
@@ -34,10 +35,13 @@ WAITING = Message(
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDiscord]:
-    with FakeDiscord() as found:
-        monkeypatch.setenv(TOKEN_ENV, found.token)
+    found = FakeDiscord()
+    monkeypatch.setenv(TOKEN_ENV, found.token)
+    try:
         yield found
-        assert found.unknown == [], "discord.py called routes the stand-in does not know"
+    finally:
+        found.close()
+    assert found.unknown == [], "discord.py called routes the stand-in does not know"
 
 
 def channel(fake: FakeDiscord) -> DiscordChannel:
@@ -229,7 +233,7 @@ def test_a_network_cut_is_unreachable_and_the_retry_posts_once(fake: FakeDiscord
         later = Message("got:y", "run1/ask", "output", thread=first.thread)
         with pytest.raises(Unreachable):
             await made.post(later)
-        fake.restore()
+        fake.up()
         await made.post(later)
 
     run(scenario, fake)
@@ -243,10 +247,11 @@ def test_an_answer_lost_after_the_message_was_made_does_not_make_it_twice(
         await made.post(Message("warm-up", "run1", "note"))
         made.deadline = 1.0
         fake.stall(1, 3.0)
+        first = replace(WAITING, id="5e0d7c1a9b8f4e2d8c6a4b2f0e1d3c5a")  # as the outbox gives
         with pytest.raises(Unreachable):
-            await made.post(WAITING)
+            await made.post(first)
         made.deadline = 25.0
-        again = await made.post(WAITING)  # the outbox's retry
+        again = await made.post(replace(first, text="(1 dropped)\n" + first.text))  # a retry
         other = await made.post(Message("a new message", "run1", "note"))
         return again, other
 
@@ -255,6 +260,7 @@ def test_an_answer_lost_after_the_message_was_made_does_not_make_it_twice(
         discord_text.content(WAITING),
         "a new message",
     ]
+    assert fake.posts[1]["nonce"] == "7c1a9b8f4e2d8c6a4b2f0e1d3c5a"[-25:]
     assert again.ids == (fake.posts[1]["id"],) and again.thread == fake.posts[1]["id"]
     assert other.ids == (fake.posts[2]["id"],)
 
@@ -305,7 +311,7 @@ def test_a_cut_gateway_raises_then_resumes_with_what_was_said_meanwhile(
         with pytest.raises(Unreachable):
             await receiving.task
         fake.say(PERSON, "said during the cut")
-        fake.restore()
+        fake.up()
         again = Receiving(made)
         await until(lambda: again.got, "the missed message")
         await again.stop()
@@ -324,7 +330,7 @@ def test_receiving_with_the_service_unreachable_raises(fake: FakeDiscord) -> Non
             await made.receive(nowhere)
 
     run(scenario, fake)
-    fake.restore()
+    fake.up()
 
 
 @pytest.mark.parametrize("what", ["waiting", "note"])

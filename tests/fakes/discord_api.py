@@ -1,10 +1,10 @@
 """A local stand-in for Discord: its REST API (``/api/v10``) and gateway (a WebSocket) on
-127.0.0.1, a free port, in a thread of its own (for a test or a ``serve`` child alike).
+127.0.0.1 (a :class:`~tests.fakes.base.StandIn`: its own thread, cut and up again).
 
 It keeps what it was sent (``posts``, ``callbacks``, ``followups``, ``requests``,
 ``identifies``) and does on demand what Discord would: a person's message or button press
 (:meth:`~FakeDiscord.say`, ``press``, on the gateway), a 429 (``throttle``), a 5xx
-(``fail``), a slow answer (``stall``), a network cut (``cut``, then ``restore``). Routes it
+(``fail``), a slow answer (``stall``), a network cut (``cut``, then ``up``). Routes it
 does not know are printed loudly and kept in ``unknown`` (tests check it stays empty).
 
 Only what discord.py calls is here: log-in (``/users/@me``, ``/oauth2/applications/@me``),
@@ -19,7 +19,6 @@ import asyncio
 import json
 import math
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,9 +26,10 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 from tests.fakes import discord_payloads as p
+from tests.fakes.base import StandIn
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Coroutine
+    from collections.abc import Awaitable, Callable
 
     from tests.fakes.discord_payloads import Json
 
@@ -61,7 +61,7 @@ class _Session:
                 self.ws = None  # cut: it waits in the log for a RESUME
 
 
-class FakeDiscord:
+class FakeDiscord(StandIn):
     def __init__(self, token: str = TOKEN) -> None:
         self.token = token
         self.bot = p.user(p.snowflake(), bot=True)
@@ -83,7 +83,6 @@ class FakeDiscord:
         self.unknown: list[str] = []
         self.identifies: list[Json] = []
         self.resumes = 0
-        self.port = 0
         self._sessions: dict[str, _Session] = {}
         self._interactions: dict[str, tuple[str, Json]] = {}
         self._acked: set[str] = set()
@@ -92,33 +91,14 @@ class FakeDiscord:
         self._stall: list[float] = [0, 0.0]
         self._nonces: dict[str, str] = {}
         self._sockets: list[tuple[web.WebSocketResponse, asyncio.Transport | None]] = []
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
+        super().__init__()
 
     # -- the test's side (any thread) ------------------------------------------------
 
     @property
     def api_url(self) -> str:
         """What a channel's ``api_url`` is set to (discord.py's ``Route.BASE``)."""
-        return f"http://127.0.0.1:{self.port}{API}"
-
-    def start(self) -> FakeDiscord:
-        self._thread.start()
-        self._call(self._listen())
-        return self
-
-    def stop(self) -> None:
-        self._call(self._close())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
-
-    def __enter__(self) -> FakeDiscord:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
+        return f"{self.url}{API}"
 
     def throttle(self, times: int, retry_after: float) -> None:
         """Answer the next ``times`` API requests with 429 and this ``retry_after``."""
@@ -134,12 +114,9 @@ class FakeDiscord:
         self._stall[:] = [times, seconds]
 
     def cut(self) -> None:
-        """The network goes: live connections are dropped and the port stops listening."""
-        self._call(self._close())
-
-    def restore(self) -> None:
-        """The network is back, on the same port."""
-        self._call(self._listen())
+        """The network goes: every WebSocket drops (no close frame), nothing listens."""
+        self.call(self._drop())
+        super().cut()
 
     @property
     def connected(self) -> bool:
@@ -153,7 +130,7 @@ class FakeDiscord:
         mid = p.snowflake()
         found = p.message(mid, place, self.guild, p.user(who), text, reference=reply_to or None)
         self.messages[mid] = found
-        self._call(self._dispatch("MESSAGE_CREATE", found))
+        self.call(self._dispatch("MESSAGE_CREATE", found))
         return mid
 
     def press(self, who: str, message_id: str, custom_id: str) -> str:
@@ -165,16 +142,13 @@ class FakeDiscord:
         pressed = {"custom_id": custom_id, "message": message}
         data = p.interaction(iid, token, self.app_id, self.guild, channel, who, pressed)
         self._interactions[iid] = (token, channel)
-        self._call(self._dispatch("INTERACTION_CREATE", data))
+        self.call(self._dispatch("INTERACTION_CREATE", data))
         return iid
-
-    def _call(self, coro: Coroutine[Any, Any, object]) -> object:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
 
     # -- the fake's loop -------------------------------------------------------------
 
-    async def _listen(self) -> None:
-        app = web.Application(middlewares=[self._gate])
+    def routes(self, app: web.Application) -> None:
+        app.middlewares.append(self._gate)
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get(f"{API}/users/@me", self._me)
         app.router.add_get(f"{API}/oauth2/applications/@me", self._application)
@@ -185,22 +159,13 @@ class FakeDiscord:
         app.router.add_post(f"{API}/interactions/{{iid}}/{{token}}/callback", self._callback)
         app.router.add_post(f"{API}/webhooks/{{app}}/{{token}}", self._followup)
         app.router.add_route("*", "/{tail:.*}", self._unknown_route)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
-        await site.start()
-        if not self.port:
-            self.port = int(self._runner.addresses[0][1])
 
-    async def _close(self) -> None:
-        for ws, transport in self._sockets:
+    async def _drop(self) -> None:
+        sockets, self._sockets = self._sockets, []
+        for ws, transport in sockets:
             if transport is not None:
                 transport.abort()  # a cut, not a goodbye: no close frame
             await ws.close()
-        self._sockets.clear()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     async def _dispatch(self, event: str, data: Json) -> None:
         for session in self._sessions.values():
@@ -236,7 +201,7 @@ class FakeDiscord:
 
     async def _gateway_bot(self, request: web.Request) -> web.StreamResponse:
         limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-        url = f"ws://127.0.0.1:{self.port}/gateway"
+        url = f"{self.url.replace('http:', 'ws:')}/gateway"
         return _json({"url": url, "shards": 1, "session_start_limit": limit})
 
     async def _get_channel(self, request: web.Request) -> web.StreamResponse:
@@ -362,7 +327,7 @@ class FakeDiscord:
             "user": self.bot,
             "guilds": [{"id": self.guild, "unavailable": True}],
             "session_id": session.id,
-            "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway",
+            "resume_gateway_url": f"{self.url.replace('http:', 'ws:')}/gateway",
             "application": {"id": self.app_id, "flags": 1 << 19},
             "private_channels": [],
             "relationships": [],

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
 from typing import TYPE_CHECKING, Any, Literal
 
 import discord
@@ -38,9 +37,8 @@ log = logging.getLogger(__name__)
 
 ARCHIVE_AFTER: Literal[10080] = 10080
 """Minutes without messages before Discord hides a thread (a week, its longest)."""
-NONCE_KEEP = 600.0
-"""Seconds a failed message keeps its nonce for a retry (Discord checks "the past few
-minutes")."""
+NONCE = 25
+"""Characters in a nonce, at most."""
 
 
 def make(spec: ChannelSpec) -> Channel:
@@ -63,22 +61,9 @@ class DiscordChannel(Channel):
         self.parents: dict[int, int] = {}
         self._bot: gateway.Bot | None = None
         self._lock: asyncio.Lock | None = None
-        self._nonces: dict[Message, tuple[str, float]] = {}
 
     async def post(self, message: Message) -> Posted:
-        posted = await self._post(message, self._nonce(message))
-        self._nonces.pop(message, None)
-        return posted
-
-    def _nonce(self, message: Message) -> str:
-        """The message's nonce: the same for each try of one message until one succeeds.
-        Discord makes no second message with a nonce it saw lately, so a try whose answer
-        was lost (timed out, cut) and then tried again posts once."""
-        now = time.monotonic()
-        for old in [m for m, (_, made) in self._nonces.items() if now - made > NONCE_KEEP]:
-            del self._nonces[old]
-        nonce, _ = self._nonces.setdefault(message, (secrets.token_hex(12), now))
-        return nonce
+        return await self._post(message, nonce(message))
 
     async def _post(self, message: Message, nonce: str) -> Posted:
         deadline = Deadline(self.watch, self.name, self.deadline)
@@ -173,6 +158,13 @@ class DiscordChannel(Channel):
                 return None
         self.parents[sent.id] = sent.channel.id
         return str(sent.id)
+
+
+def nonce(message: Message) -> str:
+    """The message's nonce, the same on each try of it (from its id). Discord makes no
+    second message with a nonce it saw lately (``enforce_nonce``, which discord.py sets): a
+    try whose answer was lost (timed out, cut) and then made again posts once."""
+    return message.id[-NONCE:] if message.id else secrets.token_hex(12)
 
 
 def _id(value: str) -> int:
