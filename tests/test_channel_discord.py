@@ -291,6 +291,16 @@ def test_a_wrong_token_is_rejected_for_posting_and_receiving(
     assert fake.posts == []
 
 
+def test_a_bot_without_the_message_content_intent_is_told_so(fake: FakeDiscord) -> None:
+    fake.content_intent = False
+
+    async def scenario(made: DiscordChannel) -> None:
+        with pytest.raises(Rejected, match="turn on its Message Content Intent"):
+            await made.receive(nowhere)
+
+    run(scenario, fake)
+
+
 def test_a_gone_thread_gets_a_new_message_and_thread(fake: FakeDiscord) -> None:
     async def scenario(made: DiscordChannel) -> Any:
         return await made.post(Message("still here", "run1/ask", "note", thread="123456789"))

@@ -86,11 +86,14 @@ class FakeDiscord(StandIn):
         self._sessions: dict[str, _Session] = {}
         self._interactions: dict[str, tuple[str, Json]] = {}
         self._acked: set[str] = set()
-        self._throttle: list[Any] = [0, 0.0]
+        self._throttle: list[Any] = [0, 0.0, ""]
         self._failures: list[int] = [0, 500]
         self._stall: list[float] = [0, 0.0]
         self._nonces: dict[str, str] = {}
         self._sockets: list[tuple[web.WebSocketResponse, asyncio.Transport | None]] = []
+        self.down = False
+        self.content_intent = True
+        """The bot may read messages' text (its Message Content intent is on)."""
         super().__init__()
 
     # -- the test's side (any thread) ------------------------------------------------
@@ -100,9 +103,10 @@ class FakeDiscord(StandIn):
         """What a channel's ``api_url`` is set to (discord.py's ``Route.BASE``)."""
         return f"{self.url}{API}"
 
-    def throttle(self, times: int, retry_after: float) -> None:
-        """Answer the next ``times`` API requests with 429 and this ``retry_after``."""
-        self._throttle[:] = [times, retry_after]
+    def throttle(self, times: int, retry_after: float, method: str = "") -> None:
+        """Answer the next ``times`` API requests (of ``method``, if given) with 429 and
+        this ``retry_after``."""
+        self._throttle[:] = [times, retry_after, method]
 
     def fail(self, status: int, times: int) -> None:
         """Answer the next ``times`` API requests with ``status`` (a 5xx)."""
@@ -114,9 +118,15 @@ class FakeDiscord(StandIn):
         self._stall[:] = [times, seconds]
 
     def cut(self) -> None:
-        """The network goes: every WebSocket drops (no close frame), nothing listens."""
+        """The network goes: every WebSocket drops (no close frame), nothing listens.
+        Whoever connects before the port is closed is dropped at once, too."""
+        self.down = True
         self.call(self._drop())
         super().cut()
+
+    def up(self) -> None:
+        self.down = False
+        super().up()
 
     @property
     def connected(self) -> bool:
@@ -174,9 +184,12 @@ class FakeDiscord(StandIn):
     @web.middleware
     async def _gate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         self.requests.append(f"{request.method} {request.path}")
+        if self.down and request.transport is not None:
+            request.transport.abort()  # cut: this one came in before the port closed
+            return _error(503, 0, "cut")
         if not request.path.startswith(API):
             return await handler(request)
-        if self._throttle[0] > 0:
+        if self._throttle[0] > 0 and self._throttle[2] in ("", request.method):
             self._throttle[0] -= 1
             return _rate_limited(float(self._throttle[1]))
         if self._failures[0] > 0:
@@ -297,6 +310,9 @@ class FakeDiscord(StandIn):
         elif op == 2:  # identify
             if data.get("token") != self.token:
                 await ws.close(code=4004, message=b"Authentication failed.")
+                return
+            if int(data.get("intents", 0)) & 1 << 15 and not self.content_intent:
+                await ws.close(code=4014, message=b"Disallowed intent(s).")
                 return
             self.identifies.append(data)
             session = _Session(p.snowflake())

@@ -16,7 +16,6 @@ Threads, Send Messages in Threads, Read Message History.
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,15 +24,13 @@ import discord
 from tmuxorch.channels import discord_gateway as gateway
 from tmuxorch.channels import discord_text as text
 from tmuxorch.channels.base import Channel, ChannelError, Posted, Rejected, read_secret
-from tmuxorch.channels.discord_errors import THREAD_EXISTS, Deadline, Watch, code, gone
+from tmuxorch.channels.discord_errors import THREAD_EXISTS, Deadline, Watch, code, gone, warn
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from tmuxorch.channels.base import Incoming, Message
     from tmuxorch.spec.channels import ChannelSpec
-
-log = logging.getLogger(__name__)
 
 ARCHIVE_AFTER: Literal[10080] = 10080
 """Minutes without messages before Discord hides a thread (a week, its longest)."""
@@ -66,7 +63,7 @@ class DiscordChannel(Channel):
         return await self._post(message, nonce(message))
 
     async def _post(self, message: Message, nonce: str) -> Posted:
-        deadline = Deadline(self.watch, self.name, self.deadline)
+        deadline = Deadline(self.watch, self.deadline)
         bot = await deadline.run(self._logged_in())
         if message.thread:
             try:
@@ -76,13 +73,13 @@ class DiscordChannel(Channel):
             except Rejected as exc:
                 if not gone(exc):
                     raise
-                log.warning("channel %s: thread %s is gone (%s)", self.name, message.thread, exc)
+                warn(self.name, f"thread {message.thread} is gone ({exc}): starting another")
         channel = await deadline.run(self._channel(bot))
         sent = await deadline.run(self._send(channel, message, nonce))
         return Posted(await self._thread(sent, message, deadline), (str(sent.id),))
 
     async def receive(self, inbox: Callable[[Incoming], Awaitable[None]]) -> None:
-        bot = await Deadline(self.watch, self.name, self.deadline).run(self._logged_in())
+        bot = await Deadline(self.watch, self.deadline).run(self._logged_in())
         self._channel_id()
         await gateway.listen(bot, inbox)
 
@@ -112,7 +109,7 @@ class DiscordChannel(Channel):
         try:
             return _id(self.where)
         except Rejected:
-            raise Rejected(f"channel {self.name}: {self.where!r} is not a channel id") from None
+            raise Rejected(f"{self.where!r} is not a Discord channel id") from None
 
     async def _channel(self, bot: gateway.Bot) -> discord.abc.Messageable:
         """The configured channel, as discord.py knows it (from its cache, else asked for
@@ -122,7 +119,7 @@ class DiscordChannel(Channel):
         if found is None or found.id != where:
             found = await bot.fetch_channel(where)
         if not isinstance(found, discord.abc.Messageable):
-            raise Rejected(f"channel {self.name}: {where} is not a text channel")
+            raise Rejected(f"Discord channel {where} takes no messages")
         bot.target = found
         return found
 
@@ -154,7 +151,7 @@ class DiscordChannel(Channel):
             await deadline.run(sent.create_thread(name=name, auto_archive_duration=ARCHIVE_AFTER))
         except ChannelError as exc:
             if code(exc) != THREAD_EXISTS:
-                log.warning("channel %s: no thread from message %s: %s", self.name, sent.id, exc)
+                warn(self.name, f"no thread started from message {sent.id}: {exc}")
                 return None
         self.parents[sent.id] = sent.channel.id
         return str(sent.id)

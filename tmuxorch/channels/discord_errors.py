@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sys
 from typing import TYPE_CHECKING, TypeVar
 
 import aiohttp
@@ -31,28 +32,28 @@ THREAD_EXISTS = 160004
 """Discord's code for "a thread has already been created for this message"."""
 
 
-def mapped(exc: BaseException, channel: str) -> ChannelError | None:
+def mapped(exc: BaseException) -> ChannelError | None:
     """What ``exc`` (raised by discord.py or aiohttp) means, or None if it is not theirs."""
     if isinstance(exc, ChannelError):
         return exc
     if isinstance(exc, discord.LoginFailure):
-        return Rejected(f"channel {channel}: Discord refused the bot token")
+        return Rejected("Discord refused the bot token")
     if isinstance(exc, discord.RateLimited):
         return Throttled(exc.retry_after)
     if isinstance(exc, discord.GatewayNotFound):
         cause = exc.__cause__
-        found = mapped(cause, channel) if cause is not None else None
-        return found or Unreachable(f"channel {channel}: no Discord gateway")
+        found = mapped(cause) if cause is not None else None
+        return found or Unreachable("Discord gave no gateway")
     if isinstance(exc, discord.HTTPException):
         if exc.status == 429:
             return Throttled(retry_after(exc.response.headers))
-        what = f"channel {channel}: Discord answered {exc.status} {exc.text}".rstrip()
+        what = f"Discord answered {exc.status} {exc.text}".rstrip()
         if exc.status >= 500:
             return Unreachable(what)
         return Rejected(what + (f" (code {exc.code})" if exc.code else ""))
     if isinstance(exc, (aiohttp.ClientError, OSError, asyncio.TimeoutError)):
         why = str(exc) or type(exc).__name__
-        return Unreachable(f"channel {channel}: cannot reach Discord: {why}")
+        return Unreachable(f"cannot reach Discord: {why}")
     return None
 
 
@@ -82,6 +83,11 @@ def retry_after(headers: object) -> float:
     return 1.0
 
 
+def warn(channel: str, what: str) -> None:
+    """Say something went wrong on serve's output, as the router does."""
+    print(f"tmuxorch serve: channel {channel}: {what}", file=sys.stderr, flush=True)
+
+
 class Watch:
     """The 429s discord.py has met (and retried by itself) on one session."""
 
@@ -108,9 +114,8 @@ class Watch:
 class Deadline:
     """One delivery's time: every call in it ends by then, or fails as a ChannelError."""
 
-    def __init__(self, watch: Watch, channel: str, seconds: float) -> None:
+    def __init__(self, watch: Watch, seconds: float) -> None:
         self.watch = watch
-        self.channel = channel
         self.seconds = seconds
         self.start = asyncio.get_running_loop().time()
         self.end = self.start + seconds
@@ -121,14 +126,13 @@ class Deadline:
             return await asyncio.wait_for(call, max(self.end - loop.time(), 0.0))
         except asyncio.TimeoutError:
             if loop.time() < self.end:
-                raise Unreachable(f"channel {self.channel}: Discord timed out") from None
+                raise Unreachable("Discord timed out") from None
             if self.watch.at >= self.start:
                 left = self.watch.at + self.watch.after - loop.time()
                 raise Throttled(max(left, 0.0)) from None
-            why = f"channel {self.channel}: no answer from Discord in {self.seconds:g} s"
-            raise Unreachable(why) from None
+            raise Unreachable(f"no answer from Discord in {self.seconds:g}s") from None
         except Exception as exc:
-            found = mapped(exc, self.channel)
+            found = mapped(exc)
             if found is None or found is exc:
                 raise
             raise found from exc

@@ -12,7 +12,6 @@ own "reconnect" (op 7) on a live connection is followed at once, without raising
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -22,7 +21,7 @@ from discord.gateway import DiscordWebSocket, ReconnectWebSocket
 
 from tmuxorch.channels import discord_text as text
 from tmuxorch.channels.base import ChannelError, Incoming, Rejected, Unreachable
-from tmuxorch.channels.discord_errors import Deadline, mapped
+from tmuxorch.channels.discord_errors import Deadline, mapped, warn
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -31,8 +30,6 @@ if TYPE_CHECKING:
 
     Inbox = Callable[[Incoming], Awaitable[None]]
     Answer = Callable[[str], Awaitable[None]]
-
-log = logging.getLogger(__name__)
 
 ACK_TIME = 2.5
 """Seconds to acknowledge a button press in (Discord allows 3)."""
@@ -103,7 +100,7 @@ class Bot(discord.Client):
         """The configured channel, once looked up."""
 
     def deadline(self, seconds: float | None = None) -> Deadline:
-        return Deadline(self.watch, self.channel, self.time if seconds is None else seconds)
+        return Deadline(self.watch, self.time if seconds is None else seconds)
 
     async def on_message(self, message: discord.Message) -> None:
         inbox = self.inbox
@@ -135,7 +132,7 @@ class Bot(discord.Client):
         try:  # at once: Discord shows "interaction failed" after 3 s
             await self.deadline(ACK_TIME).run(interaction.response.defer())
         except ChannelError as exc:
-            log.warning("channel %s: a button press not acknowledged: %s", self.channel, exc)
+            warn(self.channel, f"a button press was not acknowledged: {exc}")
         where = interaction.channel_id
         message = interaction.message
         refs = tuple(str(i) for i in (message and message.id, where) if i is not None)
@@ -161,7 +158,7 @@ class Bot(discord.Client):
         try:  # not in discord.py's cache: ask once
             found = await self.deadline().run(self.fetch_channel(where))
         except ChannelError as exc:
-            log.warning("channel %s: cannot look up channel %s: %s", self.channel, where, exc)
+            warn(self.channel, f"cannot look up Discord channel {where}: {exc}")
             return str(where)
         parent = found.parent_id if isinstance(found, discord.Thread) else None
         self.parents[where] = parent or where
@@ -231,16 +228,15 @@ async def _connection(bot: Bot) -> None:
             await ws.poll_event()
     except ReconnectWebSocket as exc:
         if ws is None:
-            raise Unreachable(f"channel {bot.channel}: the Discord gateway hung up") from None
+            raise Unreachable("the Discord gateway hung up") from None
         session.keep(ws, exc.resume)
         if ws.sequence == start or ws.sequence is None:  # nothing came: not a live one
-            raise Unreachable(f"channel {bot.channel}: the Discord gateway hung up") from None
-        log.info("channel %s: Discord asked to reconnect (%s)", bot.channel, exc.op)
+            raise Unreachable("the Discord gateway hung up") from None
     except discord.ConnectionClosed as exc:
         session.keep(ws, resume=False) if ws is not None else None
         if exc.code in FATAL:
-            raise Rejected(f"channel {bot.channel}: {FATAL[exc.code]}") from None
-        raise Unreachable(f"channel {bot.channel}: gateway closed ({exc.code})") from None
+            raise Rejected(FATAL[exc.code]) from None
+        raise Unreachable(f"the Discord gateway closed ({exc.code})") from None
     except (
         OSError,
         discord.HTTPException,
@@ -250,7 +246,7 @@ async def _connection(bot: Bot) -> None:
     ) as exc:
         if ws is not None:
             session.keep(ws, resume=True)
-        raise (mapped(exc, bot.channel) or Unreachable(str(exc))) from exc
+        raise (mapped(exc) or Unreachable(str(exc))) from exc
     except asyncio.CancelledError:
         if ws is not None:
             session.keep(ws, resume=True)
