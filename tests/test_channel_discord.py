@@ -141,6 +141,7 @@ def test_a_reply_in_the_thread_and_a_button_press_come_in_and_are_answered(
         for incoming in list(receiving.got):
             assert incoming.answer is not None
             await incoming.answer("sent *y*")
+        fake.say("777", "another bot: not handed in", bot=True)
         fake.say(PERSON, "elsewhere", where=fake.other)
         fake.say(PERSON, "on the message", reply_to=posted.ids[0])
         await until(lambda: any(i.text == "on the message" for i in receiving.got), "the last")
@@ -148,7 +149,7 @@ def test_a_reply_in_the_thread_and_a_button_press_come_in_and_are_answered(
         return receiving.got
 
     got = run(scenario, fake)
-    # the bot's own messages (Discord echoes them on the gateway) are not handed in
+    # the bot's own messages (Discord echoes them on the gateway), other bots', are not
     assert all(i.user == PERSON for i in got)
     reply, press, elsewhere, on_message = got
     thread = fake.threads[0]["id"]
@@ -345,11 +346,12 @@ def test_receiving_with_the_service_unreachable_raises(fake: FakeDiscord) -> Non
 
 @pytest.mark.parametrize("what", ["waiting", "note"])
 def test_a_text_escaped_past_the_limit_is_cut_to_it(what: str) -> None:
-    text = "*" * 1500 + "the end"
-    message = Message(text, "run1/ask", what, title="t", link="http://127.0.0.1:1/x")
+    link = "http://127.0.0.1:1/run_1/a_b"
+    text = "*" * 1500 + f"the end\nmore: {link}"
+    message = Message(text, "run1/ask", what, title="t", link=link)
     found = discord_text.content(message)
     assert len(found) <= discord_text.LIMIT
-    assert found.startswith("**t**\n") and found.endswith("\n<http://127.0.0.1:1/x>")
+    assert found.startswith("**t**\n") and found.endswith(f"\nmore: <{link}>")
     if what == "waiting":
         assert "…" in found and "the end" in found  # a screen keeps its last lines
     else:

@@ -133,12 +133,14 @@ class FakeDiscord(StandIn):
         """A bot is on the gateway (identified or resumed, its socket open)."""
         return any(s.ws is not None and not s.ws.closed for s in self._sessions.values())
 
-    def say(self, who: str, text: str, *, where: str | None = None, reply_to: str = "") -> str:
-        """Person ``who`` writes ``text`` in the channel (or in the thread ``where``),
-        maybe as a reply to a message; the message's id."""
-        place = where or self.channel
+    def say(
+        self, who: str, text: str, *, where: str = "", reply_to: str = "", bot: bool = False
+    ) -> str:
+        """Person (or ``bot``) ``who`` writes ``text`` in the channel (or in the thread
+        ``where``), maybe as a reply to a message; the message's id."""
+        place, author = where or self.channel, p.user(who, bot=bot)
         mid = p.snowflake()
-        found = p.message(mid, place, self.guild, p.user(who), text, reference=reply_to or None)
+        found = p.message(mid, place, self.guild, author, text, reference=reply_to or None)
         self.messages[mid] = found
         self.call(self._dispatch("MESSAGE_CREATE", found))
         return mid

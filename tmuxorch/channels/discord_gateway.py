@@ -106,8 +106,8 @@ class Bot(discord.Client):
         inbox = self.inbox
         if inbox is None or message.type not in PERSONS:
             return
-        if self.user is not None and message.author.id == self.user.id:
-            return
+        if message.author.bot or message.webhook_id is not None:
+            return  # itself (Discord echoes its messages), other bots: never a loop of refusals
         refs: tuple[str, ...] = (str(message.channel.id),)
         if message.reference is not None and message.reference.message_id is not None:
             refs += (str(message.reference.message_id),)
@@ -233,7 +233,8 @@ async def _connection(bot: Bot) -> None:
         if ws.sequence == start or ws.sequence is None:  # nothing came: not a live one
             raise Unreachable("the Discord gateway hung up") from None
     except discord.ConnectionClosed as exc:
-        session.keep(ws, resume=False) if ws is not None else None
+        if ws is not None:
+            session.keep(ws, resume=False)
         if exc.code in FATAL:
             raise Rejected(FATAL[exc.code]) from None
         raise Unreachable(f"the Discord gateway closed ({exc.code})") from None

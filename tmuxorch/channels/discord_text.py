@@ -28,10 +28,15 @@ def plain(text: str) -> str:
 
 
 def content(message: Message) -> str:
-    """The message's text: its title in bold on its own line, the text, its link."""
+    """The message's text: its title in bold on its own line, the text, and the router's
+    last line ``more: LINK`` with the link left as it is (a link, not escaped text)."""
     head = f"**{plain(message.title)}**\n" if message.title else ""
-    tail = f"\n<{message.link}>" if message.link else ""
-    return head + fitted(message.text, LIMIT - len(head) - len(tail), message.what) + tail
+    text, tail = message.text, ""
+    more = f"more: {message.link}"
+    if message.link and text.endswith(more):
+        text, tail = text[: -len(more)].rstrip("\n"), f"\nmore: <{message.link}>"
+    room = LIMIT - len(head) - len(tail)
+    return head + fitted(text, room, message.what) + tail
 
 
 def fitted(text: str, room: int, what: str = "") -> str:
