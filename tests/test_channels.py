@@ -228,3 +228,37 @@ def test_work_that_needs_review_is_said_with_an_approve_button() -> None:
     assert draft.actions == (("Approve", "/approve api"),)
     blocked = messages.draft({**event, "outcome": "blocked"})
     assert blocked is not None and blocked.actions == () and "/unblock api NOTE" in blocked.text
+
+
+def test_live_output_is_gathered_and_cut_to_the_channel(
+    tmux_server: Server, tmp_path: Path, sink: WebhookSink
+) -> None:
+    served = ChannelServed(
+        tmux_server,
+        tmp_path / "home",
+        f"""
+        channels:
+          ops: {{kind: webhook, url: "{sink.url}/hook", live_output: true, output_every: 1s}}
+        """,
+    )
+    file = tasks_file(
+        tmp_path,
+        """
+        tasks:
+          - {id: talk, command: "for i in $(seq 1 40); do echo line $i; done; sleep 2"}
+        """,
+    )
+    try:
+        proc = start(tmux_server, file)
+        proc.wait(timeout=60)
+        eventually(lambda: "finished" in sink.events() or None, what="the end is told")
+        shown = eventually(
+            lambda: [m for m in sink.received if m["event"] == "output"] or None,
+            what="the task's output",
+        )
+        text = "\n".join(str(m["text"]) for m in shown)
+        assert "line 1" in text and "line 40" in text
+        assert all(m["task"] == "talk" and m["link"] for m in shown)
+        assert all(len(str(m["text"])) <= 16_000 for m in shown)
+    finally:
+        served.stop()
