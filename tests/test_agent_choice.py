@@ -299,3 +299,26 @@ def test_a_route_may_ask_an_agent_which_one_does_the_task(
     assert f"readme: runs on {runs_on} ({why}" in result.stdout
     asked = questions.read_text()
     assert "Write the README" in asked and "- backup:" in asked and "- writer:" in asked
+
+
+def test_a_route_with_several_agents_spreads_tasks_by_capacity(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    file = tasks_file(
+        tmp_path,
+        _agents(tmp_path, primary={"env": {"STANDIN_SLEEP": "1"}, "max_parallel": 1})
+        + textwrap.dedent(
+            """
+            route:
+              - {agent: [primary, backup]}
+            tasks:
+              - {id: a, prompt: one, done_when: exit}
+              - {id: b, prompt: two, done_when: exit}
+            """
+        ),
+    )
+    result = run(tmux_server, file)
+    assert result.returncode == 0, result.stdout
+    ran = {e["task"]: e["who"] for e in _log(tmp_path) if e["at"] == "start"}
+    assert ran == {"a": "primary", "b": "backup"}  # primary was busy: b went on
+    assert "b: runs on backup (fallback: primary is at its max_parallel)" in result.stdout
