@@ -134,8 +134,9 @@ def test_a_task_no_route_matches_and_unknown_agents_are_said(tmp_path: Path) -> 
     with pytest.raises(SpecError) as raised:
         load_tasks(path)
     said = str(raised.value)
-    assert "tasks[0]: unknown agent 'nosuch' (its route)" in said
-    assert f"{path}:6:5: tasks[1]: no route: rule matches it (labels y)" in said
+    assert f"{path}:3:5: route[0]: unknown agent 'nosuch'" in said  # at the rule
+    assert "(its route)" not in said  # said once
+    assert f"{path}:6:5: tasks[1]: no route rule matches it (labels y)" in said
     assert "tasks[2]: unknown agent 'nobody' (fallback)" in said
 
 

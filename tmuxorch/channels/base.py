@@ -115,6 +115,8 @@ class Channel:
     """Characters one message may carry."""
     receives = True
     """People write on it (False: out only, like a webhook)."""
+    reply_hint: str | None = "Reply here to type into it (Enter is pressed for you)."
+    """How a person answers a waiting agent on it (None: they cannot)."""
 
     def __init__(self, spec: ChannelSpec) -> None:
         self.spec = spec

@@ -99,7 +99,8 @@ def _tasks(ref: RunRef) -> list[str]:
         store.close()
     said = []
     for t in tasks.values():
-        doing = " (waiting for input)" if t.activity == "waiting_input" else ""
+        waits = t.activity == "waiting_input" and t.state == "running"
+        doing = " (waiting for input)" if waits else ""
         said.append(f"  {t.id}: {t.state}{doing}" + (f": {t.reason}" if t.reason else ""))
     return said
 

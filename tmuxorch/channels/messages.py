@@ -64,8 +64,7 @@ def draft(event: Mapping[str, object]) -> Draft | None:
             key_of(run, task),
             "waiting",
             f"{task} is waiting for input",
-            f"{task} (run {run}) is waiting for you:\n\n{shown}\n\n"
-            "Reply here to type into it (Enter is pressed for you).",
+            f"{task} (run {run}) is waiting for you:\n\n{shown}",
             choices("\n".join(lines)),
             urgent=True,
         )
@@ -107,7 +106,9 @@ def draft(event: Mapping[str, object]) -> Draft | None:
         )
     if kind == "task-ended" and event.get("outcome") == "failed":
         code = event.get("exit_code")
-        exit_part = f" (exit {code})" if code is not None else ""
+        exit_part = f" (exit {code})" if code not in (None, 0) else ""
+        if event.get("allow_failure"):
+            exit_part += " — allowed: what depends on it goes on"
         return Draft(
             key_of(run, task),
             "failed",

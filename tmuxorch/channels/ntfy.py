@@ -107,6 +107,11 @@ class Ntfy(Channel):
         self.server, _, self.topic = url.rpartition("/")
         self.reply_topic = spec.text("reply_topic").strip("/") or None
         self.receives = self.reply_topic is not None
+        self.reply_hint = (
+            f"Answer with a button, or publish your answer to {self.reply_topic}."
+            if self.reply_topic
+            else None
+        )
         if not self.topic or "://" not in self.server:
             raise Rejected(f"{spec.origin}: url must be the topic's: https://SERVER/TOPIC")
         self._auth()  # a token named but not there: said when serve starts

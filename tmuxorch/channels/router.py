@@ -223,6 +223,8 @@ class Router:
         link = messages.link(self.serve.url, run, task)
         for channel in only if only is not None else self.channels:
             tail = f"\nmore: {link}" if link and draft.what != "output" else ""
+            if draft.what == "waiting" and channel.reply_hint:
+                tail = f"\n\n{channel.reply_hint}{tail}"
             message = Message(
                 text=messages.cut(draft.text, channel.limit, tail),
                 key=draft.key,

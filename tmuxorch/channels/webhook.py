@@ -42,6 +42,7 @@ TIMEOUT = 20.0
 class Webhook(Channel):
     limit = 16_000
     receives = False
+    reply_hint = None
 
     def __init__(self, spec: ChannelSpec) -> None:
         super().__init__(spec)

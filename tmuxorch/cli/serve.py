@@ -41,6 +41,14 @@ def serve(
     from tmuxorch.spec.user_config import load_user_config
 
     try:
+        import aiohttp  # noqa: F401  (before anything is made: the token is shown once)
+    except ImportError:
+        return fail(
+            "tmuxorch serve needs its extra: pip install 'tmuxorch[serve]' "
+            "(from a checkout: .venv/bin/pip install -e '.[serve]')",
+            EXIT_BAD_INPUT,
+        )
+    try:
         config = load_user_config()
     except SpecError as exc:
         return fail(str(exc), EXIT_BAD_INPUT)

@@ -128,7 +128,9 @@ class Actions:
                 run.scheduler.reopen(task_id)
                 if text:
                     run.notes[task_id] = NOTES[action].format(text=text)
-                run.task_event(events.RESET, task_id, requested=task_id, resolved=action)
+                run.task_event(
+                    events.RESET, task_id, requested=task_id, resolved=action, words=text
+                )
             done.append(task_id)
         return done
 

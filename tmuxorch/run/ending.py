@@ -117,6 +117,7 @@ class Ending:
             retry_in=retry_in,
             waits=run.scheduler.states[task_id].waits,
             attempt_pane=attempt.pane or None,
+            elsewhere=elsewhere and outcome.state == RETRYING,
         )
         for skipped in outcome.skipped:
             run.task_event(events.SKIPPED, skipped)

@@ -45,6 +45,8 @@ def _ended(e: Event) -> list[str]:
     if outcome == "succeeded":
         return [f"{task}: succeeded in {float(e['took']):.1f}s"]  # type: ignore[arg-type]
     if outcome == "retrying":
+        if e.get("elsewhere"):
+            return [f"{task}: {reason}{kind}; its next agent takes over"]
         if failure in LIMITS and isinstance(e.get("retry_at"), float):
             at = clock_time(e["retry_at"], float(e["t"]))  # type: ignore[arg-type]
             return [f"{task}: {reason}{kind}; waiting until {at} (not counted as a retry)"]
@@ -106,7 +108,9 @@ def _finished(e: Event) -> list[str]:
 
 def _reset(e: Event) -> list[str]:
     if e.get("resolved"):
-        return [f"{e['task']}: {e['resolved'].replace('unblock', 'unblocked')}; will run again"]  # type: ignore[attr-defined]
+        done = {"reject": "rejected", "unblock": "unblocked"}.get(str(e["resolved"]), "reset")
+        said = f" ({e['words']})" if e.get("words") else ""
+        return [f"{e['task']}: {done}{said}; will run again"]
     return [f"{e['task']}: will run again"] if e.get("requested") == e["task"] else []
 
 

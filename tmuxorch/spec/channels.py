@@ -30,7 +30,7 @@ import os
 from dataclasses import dataclass
 
 from tmuxorch.spec import task_values as values
-from tmuxorch.spec.source import MappingNode, Reader, ScalarNode, join
+from tmuxorch.spec.source import MappingNode, Reader, ScalarNode, did_you_mean, join
 from tmuxorch.spec.task_model import Origin
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
@@ -148,7 +148,12 @@ def _channel(
         known = ", ".join(sorted(KINDS))
         at = loose["kind"][1] if "kind" in loose else key_node
         label = join(where, "kind") if "kind" in loose else where
-        reader.error(at, label, f"unknown channel kind {kind_name!r} (known: {known})")
+        reader.error(
+            at,
+            label,
+            f"unknown channel kind {kind_name!r} (known: {known})",
+            did_you_mean(kind_name, KINDS, "kinds"),
+        )
         return None
     secret_keys = {f"{s}_{way}" for s in kind.secrets + kind.optional_secrets for way in WAYS}
     inline = kind.secrets + kind.optional_secrets  # refused below, with a hint

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+from tmuxorch.spec.errors import Problem
 from tmuxorch.spec.source import ScalarNode, join
+from tmuxorch.spec.task_model import Origin
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
-    from tmuxorch.spec.errors import Problem
     from tmuxorch.spec.source import Node, Reader
     from tmuxorch.spec.task_model import AgentProfile, Task
 
@@ -43,6 +44,7 @@ class Rule:
     keywords: tuple[str, ...] = ()
     ask: str | None = None
     """An agent asked (headless) which of ``agents`` should do the task, when it starts."""
+    origin: Origin | None = field(default=None, compare=False)
 
     def matches(self, task: Task) -> bool:
         if self.labels and not set(self.labels) & set(task.labels):
@@ -87,8 +89,10 @@ def read_routes(reader: Reader, node: Node, where: str) -> tuple[Rule, ...]:
             for key in ("labels", "paths", "keywords")
         }
         ask = reader.text(entries["ask"][1], join(at, "ask")) if "ask" in entries else None
+        line, col = item.start_mark.line + 1, item.start_mark.column + 1
+        origin = Origin(reader.file, line, col, at)
         if agents:
-            rules.append(Rule(agents, **lists, ask=ask or None))
+            rules.append(Rule(agents, **lists, ask=ask or None, origin=origin))
     return tuple(rules)
 
 
@@ -149,12 +153,26 @@ def add_profiles(
     profiles: dict[str, AgentProfile],
     broken: set[str],
     readers: list[Reader],
+    rules: tuple[Rule, ...] = (),
 ) -> None:
     """The profiles of the agents tasks may run besides their own (``fallback:``, a
     route's), from the presets when no profile has the name; an unknown one is an error
     at its task (and ``broken``: not said again)."""
     from tmuxorch.agents.presets import find
 
+    for rule in rules:  # a file's rules: each agent they name is known, used or not
+        for name in (*rule.agents, *([rule.ask] if rule.ask else [])):
+            if name in profiles or name in broken or rule.origin is None:
+                continue
+            if find(name) is not None:
+                profiles[name] = find(name).profile()  # type: ignore[union-attr]
+                continue
+            o = rule.origin
+            reader = next(r for r in readers if r.file == o.file)
+            reader.problems.append(
+                Problem(o.file, o.line, o.col, o.where, f"unknown agent {name!r}", None)
+            )
+            broken.add(name)
     for task in tasks:
         routed = (task.agent, *task.fallback, *([task.ask] if task.ask else []))
         for name in routed if task.routed else task.fallback:
@@ -171,8 +189,6 @@ def add_profiles(
 
 
 def _here(task: Task, what: str) -> Problem:
-    from tmuxorch.spec.errors import Problem
-
     o = task.origin
     return Problem(o.file, o.line, o.col, o.where, what, None)
 
@@ -182,7 +198,7 @@ def unrouted(task: Task) -> str:
     facts = [f"labels {', '.join(task.labels)}"] if task.labels else []
     facts += [f"paths {', '.join(task.paths)}"] if task.paths else []
     return (
-        "no route: rule matches it"
+        "no route rule matches it"
         + (f" ({'; '.join(facts)})" if facts else "")
         + (": give it an agent, or add a rule (a rule with only agent: matches every task)")
     )

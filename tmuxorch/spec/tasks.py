@@ -342,7 +342,7 @@ class Collector:
         profiles = {**{p.name: p for p in self.user.agents}, **self.profiles}  # the file's win
         tasks, rules = [], (*self.routes, *self.user.route)
         chosen = routing.resolve(self.tasks, rules, self.agent_nodes)
-        routing.add_profiles(chosen, profiles, self.broken_profiles, self.readers)
+        routing.add_profiles(chosen, profiles, self.broken_profiles, self.readers, self.routes)
         for task in chosen:
             name = task.agent
             if name not in profiles:
