@@ -137,6 +137,12 @@ class Actions:
     def _approve(self, task_id: str, attempt: Attempt | None) -> None:
         run = self.run
         ok, reason = True, None
+        if attempt is None and run.scheduler.tasks[task_id].worktree is not None:
+            run.note(
+                f"{task_id}: approved after its run was resumed: its worktree's work is not "
+                "merged by tmuxorch (see git worktree list, and merge its branch yourself)",
+                task_id,
+            )
         if attempt is not None and attempt.checkout is not None:
             unmerged = worktree_end.finish(run, attempt, succeeded=True)
             if unmerged is not None:
