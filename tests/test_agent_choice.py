@@ -4,12 +4,14 @@ fallbacks, and routes — the pure rules, then real runs with stand-in agents.""
 from __future__ import annotations
 
 import json
+import subprocess
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.conftest import tmuxorch_argv
 from tests.test_run import run, states, tasks_file
 from tmuxorch.run.agent_choice import CLOSED, HALF_OPEN, OPEN, Breaker, Chooser
 from tmuxorch.run.retry_policy import RetryPolicy, decide
@@ -178,6 +180,11 @@ def test_a_lost_login_hands_the_task_to_its_fallback(tmux_server: Server, tmp_pa
     ]
     assert "fix: runs on backup (fallback: primary failed it)" in result.stdout
     assert states(file) == {"fix": "succeeded"}
+    status = subprocess.run(
+        tmuxorch_argv("status", "--json", "-f", file), capture_output=True, text=True
+    )
+    (row,) = json.loads(status.stdout)["tasks"]
+    assert row["agent_choice"] == {"agent": "backup", "why": "fallback: primary failed it"}
 
 
 def test_an_agent_capped_at_one_runs_its_tasks_one_by_one(

@@ -213,11 +213,15 @@ def _with_results(store: Store, run_row: RunRow, found: list[Row]) -> list[dict[
     from tmuxorch.run import results
 
     sessions = {t.id: t.session for t in store.tasks(run_row.id).values()}
+    chosen = {  # the agent its latest attempt ran on, when not its own (a fallback, a route)
+        task: data for _, _, task, kind, data in store.events(run_row.id) if kind == "agent"
+    }
     folder = os.path.join(store.directory, "runs", run_row.id, "results")
     out = []
     for row in found:
         data = row.as_json()
         data["session"] = sessions.get(row.task)
+        data["agent_choice"] = chosen.get(row.task)
         try:
             value = results.read(os.path.join(folder, f"{row.task}.json"))
         except results.ResultError as exc:
