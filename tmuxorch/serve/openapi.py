@@ -118,6 +118,25 @@ DOCUMENT: dict[str, object] = {
                 "responses": _responses("200", _ok("delivered"), 401, 403, 404, 409, 422),
             }
         },
+        "/api/channels": {
+            "get": {
+                "summary": "Each chat/push/webhook channel's deliveries: queued, delivered, "
+                "dropped, failures (tries that failed)",
+                "responses": _responses("200", _ok("channels"), 401),
+            }
+        },
+        "/hooks/{name}": {
+            "post": {
+                "summary": "A webhook for the channel NAME (github or incoming), signed with "
+                "its secret (X-Hub-Signature-256 / X-Tmuxorch-Signature-256) instead of the "
+                "token: a task added to its run",
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "security": [],
+                "responses": _responses("200", _ok("the task added"), 401, 403, 404, 409, 422),
+            }
+        },
         "/api/events": {
             "get": {
                 "summary": "Server-Sent Events: every run's domain and pane events "
