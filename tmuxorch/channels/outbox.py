@@ -58,6 +58,9 @@ class Outbox:
         self.failures = 0
         """Deliveries that failed (each one tried again or dropped)."""
         self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        """Set while no post is in flight (its ids, once it is taken, are noted first)."""
+        self._idle.set()
         self._said: set[str] = set()
 
     def put(self, message: Message) -> None:
@@ -91,14 +94,17 @@ class Outbox:
                 continue
             head = self.queue[0]
             message = self._ready(head.message)
+            self._idle.clear()
             try:
                 posted = await asyncio.wait_for(self.channel.post(message), POST_TIMEOUT)
             except Throttled as exc:
+                self._idle.set()
                 self.failures += 1
                 self._log(f"rate limited: trying again in {exc.after:.0f}s")
                 await asyncio.sleep(max(0.0, exc.after))
                 continue
             except Rejected as exc:
+                self._idle.set()
                 self.failures += 1
                 self._log(f"refused ({exc}): the message was dropped")
                 self._take(head)
@@ -106,6 +112,7 @@ class Outbox:
                 await asyncio.sleep(AFTER_REJECTED)
                 continue
             except (ChannelError, asyncio.TimeoutError, OSError) as exc:
+                self._idle.set()
                 self.failures += 1
                 self._log(f"unreachable ({exc or type(exc).__name__}): trying again")
                 await asyncio.sleep(wait * (0.5 + random.random()))
@@ -117,6 +124,13 @@ class Outbox:
             self.dropped = 0
             self.delivered += 1
             self.threads.note(message.key, posted.thread, posted.ids)
+            self._idle.set()
+
+    async def settled(self, timeout: float) -> None:
+        """Wait (at most ``timeout``) until no post is in flight: a person may answer a
+        message the service took before its ids are noted here."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout)
 
     def _take(self, head: Queued) -> None:
         """Done with ``head`` (unless a full queue dropped it meanwhile)."""

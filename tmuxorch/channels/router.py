@@ -41,6 +41,8 @@ MODULES = {
 }
 """The channels that post (``github`` and ``incoming`` only take requests: serve/hooks)."""
 EXTRAS = {"telegram": "telegram", "slack": "slack", "discord": "discord"}
+SETTLE = 5.0
+"""Seconds a reply waits for the post it answers to be noted (it is taken first)."""
 FLUSH_EVERY = 1.0
 """Seconds between looks at the output gathered for channels with ``live_output``."""
 
@@ -270,7 +272,11 @@ class Router:
             _log(channel.name, f"refused user {came.user} ({came.name or '?'}){where}: not allowed")
             await _answer(came, "You are not allowed to use this bot.")
             return
-        key = self.outboxes[channel.name].threads.key(came.refs)
+        box = self.outboxes[channel.name]
+        key = box.threads.key(came.refs)
+        if key is None and came.refs:  # an answer to a message whose post is not noted yet
+            await box.settled(SETTLE)
+            key = box.threads.key(came.refs)
         if came.button is not None:
             if role != "all":
                 await _answer(came, "You may only ask /status here.")
