@@ -61,7 +61,7 @@ class ChannelServed(Served):
             hit = re.search(pattern, self.output())
             return hit.group(0) if hit else None
 
-        return eventually(found, what=f"serve logs {pattern!r}")
+        return eventually(found, timeout=60, what=f"serve logs {pattern!r}")  # (a deadline only)
 
     def channels(self) -> list[dict[str, object]]:
         body = self.get("/api/channels")
