@@ -42,13 +42,14 @@ class CommandTimeout(SshError):
 class RemoteProgramMissing(SshError):
     """A program tmuxorch needs is not on the remote PATH of a non-interactive ssh command."""
 
-    def __init__(self, host: str, programs: list[str], stderr: str = "") -> None:
+    def __init__(self, host: str, programs: list[str], stderr: str = "", by_hand: str = "") -> None:
         self.programs = programs
         names = ", ".join(programs)
+        by_hand = by_hand or f"ssh {host}"
         super().__init__(
             host,
             f"{host} has no {names} on the PATH that non-interactive ssh commands get: "
-            f"install {names} there, or check that PATH with: ssh {host} 'echo $PATH' "
+            f"install {names} there, or check that PATH with: {by_hand} 'echo $PATH' "
             "(a PATH set only in an interactive .bashrc is not seen)",
             stderr,
         )

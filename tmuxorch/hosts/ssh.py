@@ -243,7 +243,7 @@ class Connection:
         if done.returncode == 255 and not self.alive():
             raise classify(self.destination, stderr, self.by_hand)
         if done.returncode == 127 and _not_found(argv[0], stderr):
-            raise RemoteProgramMissing(self.destination, [argv[0]], stderr)
+            raise RemoteProgramMissing(self.destination, [argv[0]], stderr, self.by_hand)
         return Result(done.returncode, done.stdout, done.stderr)
 
     def require(self, *programs: str) -> None:
@@ -259,7 +259,7 @@ class Connection:
             )
         lacking = out.decode(errors="replace").split()
         if lacking:
-            raise RemoteProgramMissing(self.destination, lacking)
+            raise RemoteProgramMissing(self.destination, lacking, "", self.by_hand)
 
     def close(self) -> None:
         """End the master connection (``ssh -O exit``); nothing if none is up."""
