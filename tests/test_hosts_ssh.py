@@ -18,6 +18,7 @@ from tests.conftest import eventually
 from tests.sshd import Sshd, missing
 from tmuxorch.hosts.errors import (
     AuthFailed,
+    CommandTimeout,
     HostKeyChanged,
     HostKeyUnknown,
     RemoteProgramMissing,
@@ -200,6 +201,18 @@ def test_killed_master_is_noticed_and_the_next_command_reconnects(
     assert conn.alive()
     assert conn.master_pid() not in (None, pid)
     assert sshd.accepted() == 2
+
+
+def test_a_command_past_its_deadline_is_stopped_and_the_connection_stays(
+    sshd: Sshd, connect: Callable[..., Connection]
+) -> None:
+    conn = connect("good")
+    # a loop that prints, so it ends by SIGPIPE once its session is gone (no test leftovers)
+    forever = ["sh", "-c", "while echo waiting; do sleep 1; done"]
+    with pytest.raises(CommandTimeout, match="sh on good did not finish within 1s"):
+        conn.run(forever, timeout=1)
+    assert conn.run(["echo", "still here"]).out == b"still here\n"
+    assert sshd.accepted() == 1
 
 
 def test_close_ends_the_master(connect: Callable[..., Connection]) -> None:
