@@ -219,3 +219,11 @@ def test_a_root_that_is_not_a_folder_is_refused(tmp_path: Path) -> None:
     out, err = worker.communicate(b"", timeout=60)
     assert worker.returncode == 2 and out == b""
     assert b"is not a folder" in err
+
+
+def test_wait_for_a_file_whose_folder_is_not_made_yet(worker: WorkerClient, root: Path) -> None:
+    pending = worker.send("wait", {"paths": ["later/exit"], "timeout": 600})  # polled
+    assert worker.stat("later") is None
+    (root / "later").mkdir()
+    (root / "later" / "exit").write_text("1\n")
+    assert pending.result(60)["changed"] == ["later/exit"]
