@@ -14,6 +14,7 @@ FILE_KEYS = frozenset(
         "timeout",
         "stall",
         "route",
+        "hosts",
     }
 )
 TASK_KEYS = frozenset(
@@ -39,6 +40,7 @@ TASK_KEYS = frozenset(
         "fallback",
         "labels",
         "paths",
+        "host",
     ]
 )
 AGENT_KEYS = frozenset(

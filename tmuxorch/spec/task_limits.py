@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from tmuxorch.spec import task_values as values
 from tmuxorch.spec.source import join
-from tmuxorch.spec.task_model import AGENT_STALL, FileDefaults, Stall
+from tmuxorch.spec.task_model import AGENT_STALL, FileDefaults, Origin, Stall
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -36,6 +36,25 @@ def file_defaults(reader: Reader, entries: Entries, user: UserConfig) -> FileDef
     if "stall" in entries:
         stall, given = values.stall(reader, entries["stall"][1], "stall"), True
     return FileDefaults(timeout, stall, given)
+
+
+def file_max_parallel(
+    reader: Reader, entries: Entries, earlier: tuple[int, Origin] | None
+) -> tuple[int, Origin] | None:
+    """A file's ``max_parallel`` and where it is (``earlier``: another file's, which it
+    must not contradict)."""
+    if "max_parallel" not in entries:
+        return earlier
+    node = entries["max_parallel"][1]
+    value = reader.integer(node, "max_parallel", minimum=1)
+    if value is None:
+        return earlier
+    origin = Origin(
+        reader.file, node.start_mark.line + 1, node.start_mark.column + 1, "max_parallel"
+    )
+    if earlier and earlier[0] != value:
+        reader.error(node, "max_parallel", f"{value} contradicts {earlier[0]} set at {earlier[1]}")
+    return (value, origin)
 
 
 def limits(

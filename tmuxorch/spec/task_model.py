@@ -9,6 +9,7 @@ from functools import cached_property
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
     from tmuxorch.graph import Graph
+    from tmuxorch.spec.hosts import HostSpec
     from tmuxorch.spec.model import Pairs
 
 DELIVERIES = ("none", "argument", "file", "stdin", "type")
@@ -215,6 +216,8 @@ class Task:
     """That rule's agent asked which of them does it (when it starts)."""
     allow_failure: bool = False
     """Its final failure does not hold back what depends on it, nor fail the run."""
+    host: str | None = None
+    """The ``hosts:`` entry it runs on (``None``: here). Not used by runs yet."""
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -241,6 +244,8 @@ class TaskSet:
     """Where an added task is read as if written (None: a task set made in code)."""
     max_parallel_given: bool = True
     """False: the file sets no ``max_parallel`` (every task at once, added ones too)."""
+    hosts: tuple[HostSpec, ...] = ()
+    """Other machines known to these tasks (``hosts:``; not used by runs yet)."""
 
     @cached_property
     def graph(self) -> Graph:

@@ -18,13 +18,13 @@ import re
 from dataclasses import dataclass, replace
 
 from tmuxorch.agents.presets import PRESETS, find
-from tmuxorch.spec import dependencies, prompts, routing, task_model, template
+from tmuxorch.spec import dependencies, hosts, prompts, routing, task_model, template
 from tmuxorch.spec import profiles as profile_spec
 from tmuxorch.spec import task_values as values
 from tmuxorch.spec.errors import Problem, SpecError
 from tmuxorch.spec.keys import FILE_KEYS, TASK_KEYS
 from tmuxorch.spec.source import Reader, ScalarNode, did_you_mean, join, load_nodes
-from tmuxorch.spec.task_limits import file_defaults, limits
+from tmuxorch.spec.task_limits import file_defaults, file_max_parallel, limits
 from tmuxorch.spec.task_model import (
     AgentProfile,
     DoneWhen,
@@ -79,6 +79,7 @@ class Collector:
         self.files: list[str] = []
         self.home: task_model.TaskHome | None = None
         self.earlier: tuple[Task, ...] = ()  # a run's tasks, for one added to it (intake)
+        self.hosts = hosts.HostBook()
 
     # -- sources -------------------------------------------------------------------------
     def add_path(
@@ -131,18 +132,8 @@ class Collector:
         """
         if reader not in self.readers:
             self.readers.append(reader)
-        if "max_parallel" in entries:
-            node = entries["max_parallel"][1]
-            value = reader.integer(node, "max_parallel", minimum=1)
-            if value is not None:
-                origin = _origin(reader, node, "max_parallel")
-                if self.max_parallel and self.max_parallel[0] != value:
-                    reader.error(
-                        node,
-                        "max_parallel",
-                        f"{value} contradicts {self.max_parallel[0]} set at {self.max_parallel[1]}",
-                    )
-                self.max_parallel = (value, origin)
+        self.max_parallel = file_max_parallel(reader, entries, self.max_parallel)
+        self.hosts.add_section(reader, entries)
         if "panes_per_window" in entries:
             value = reader.integer(entries["panes_per_window"][1], "panes_per_window", minimum=1)
             self.panes_per_window = value or self.panes_per_window
@@ -314,6 +305,7 @@ class Collector:
                 sources=sources,
                 result_schema=bounds.result_schema,
                 **routing.task_keys(reader, entries, where),  # type: ignore[arg-type]
+                **self.hosts.task_host(reader, entries, where, task_id),  # type: ignore[arg-type]
                 allow_failure=values.flag(reader, entries, "allow_failure", where),
             )
         )
@@ -369,6 +361,7 @@ class Collector:
                 task = replace(task, done_when=profile.done_when)
             tasks.append(task)
         prompts.check_fields(tasks, self.prompt_nodes, self.earlier)
+        known_hosts = self.hosts.finish(tasks, self.user.hosts)
         problems = [p for r in self.readers for p in r.problems]
         if problems:
             raise SpecError(sorted(problems, key=lambda p: (p.file, p.line, p.col)))
@@ -387,6 +380,7 @@ class Collector:
                 files=tuple(self.files),
                 home=self.home,
                 max_parallel_given=self.max_parallel is not None,
+                hosts=known_hosts,
             ),
             tuple(w for r in self.readers for w in r.warnings),
         )

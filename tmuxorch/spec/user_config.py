@@ -22,9 +22,11 @@ checked (pure apart from reading the file)::
     channels:                  # chat, push and webhooks, run by `tmuxorch serve`
       telegram: {token_env: TMUXORCH_TELEGRAM_TOKEN, chat: -100123, allow: [42]}
       (see tmuxorch.spec.channels)
+    hosts:                     # other machines, over ssh (see tmuxorch.spec.hosts)
+      gpu1: {ssh: user@gpu1, dir: ~/work/repo, max_parallel: 2}
 
 Every problem is ``file:line:col: where: what`` (bad input, exit 2). Loading task files
-reads only ``agents`` and ``defaults`` (see :data:`TASK_SECTIONS`): a bad job or serve
+reads only ``agents``, ``defaults``, ``route`` and ``hosts`` (see :data:`TASK_SECTIONS`): a bad job or serve
 setting does not stop a run, and croniter stays off that path.
 """
 
@@ -43,13 +45,14 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
 
     from tmuxorch.spec.channels import ChannelSpec
+    from tmuxorch.spec.hosts import HostSpec
     from tmuxorch.spec.jobs import Job
     from tmuxorch.spec.routing import Rule
     from tmuxorch.spec.source import Node
     from tmuxorch.spec.task_model import AgentProfile, Stall, Worktree
 
-SECTIONS = ("agents", "defaults", "route", "serve", "jobs", "channels")
-TASK_SECTIONS = ("agents", "defaults", "route")
+SECTIONS = ("agents", "defaults", "route", "serve", "jobs", "channels", "hosts")
+TASK_SECTIONS = ("agents", "defaults", "route", "hosts")
 """What loading a tasks or layout file merges under it."""
 DEFAULT_KEYS = frozenset(
     {
@@ -108,6 +111,9 @@ class UserConfig:
     channels: tuple[ChannelSpec, ...] = ()
     route: tuple[Rule, ...] = ()
     """Rules choosing the agents of tasks that name none (after a tasks file's own)."""
+    hosts: tuple[HostSpec, ...] = ()
+    """Other machines, over ssh (a tasks file's own of the same name win; not used by
+    runs yet)."""
 
 
 def config_path(env: Mapping[str, str] | None = None) -> str:
@@ -171,6 +177,10 @@ def load_user_config(
 
         channels = read_channels(reader, entries["channels"][1], base_dir)
         config = _replace(config, channels=channels)
+    if "hosts" in entries and "hosts" in sections:
+        from tmuxorch.spec.hosts import read_hosts
+
+        config = _replace(config, hosts=read_hosts(reader, entries["hosts"][1]))
     if reader.problems:
         raise SpecError(sorted(reader.problems, key=lambda p: (p.line, p.col)))
     return config
