@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.test_run import run, tasks_file
 from tmuxorch.spec.errors import SpecError
 from tmuxorch.spec.hosts import HostSpec
 from tmuxorch.spec.tasks import load_tasks
@@ -16,6 +17,8 @@ from tmuxorch.spec.workspace import load_workspace
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from tests.conftest import Server
 
 
 def write(path: Path, text: str) -> str:
@@ -175,3 +178,22 @@ def test_a_layout_with_tasks_takes_hosts(tmp_path: Path) -> None:
     assert tasks is not None
     assert [h.name for h in tasks.hosts] == ["gpu1"]
     assert tasks.task("a").host == "gpu1"
+
+
+def test_a_task_on_a_host_fails_saying_hosts_are_not_run_yet(
+    tmux_server: Server, tmp_path: Path
+) -> None:
+    marker = tmp_path / "ran-here"
+    file = tasks_file(
+        tmp_path,
+        f"""
+        hosts:
+          gpu1: {{ssh: user@gpu1}}
+        tasks:
+          - {{id: far, host: gpu1, command: "touch {marker}"}}
+        """,
+    )
+    result = run(tmux_server, file)
+    assert result.returncode == 1, result.stdout
+    assert "host gpu1: tasks on other hosts are not run yet (issue 15)" in result.stdout
+    assert not marker.exists()  # never run here instead

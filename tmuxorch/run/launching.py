@@ -49,6 +49,10 @@ class Launcher:
         requests = []
         starting: list[tuple[Task, Launch, worktrees.Checkout | None]] = []
         for task in tasks:
+            if task.host is not None:  # never here instead, unsaid: it fails, and says why
+                why = f"host {task.host}: tasks on other hosts are not run yet (issue 15)"
+                self.refuse(task, why, final=True)
+                continue
             missing = installed.missing(run.taskset.agent(task.agent))
             if missing is not None:  # no retry will install it
                 self.refuse(task, missing, final=True)
