@@ -26,7 +26,6 @@ or in a log. Each kind's keys are in :data:`KINDS`.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from tmuxorch.spec import task_values as values
@@ -226,7 +225,7 @@ def _secret(
         return None
     if env in entries:
         value = reader.text(entries[env][1], join(where, env))
-        if value is not None and not _ENV_NAME(value):
+        if value is not None and not _is_env_name(value):
             reader.error(entries[env][1], join(where, env), f"{value!r} is not a variable name")
             return None
         return Secret(env=value) if value else None
@@ -234,13 +233,13 @@ def _secret(
         raw = reader.text(entries[file][1], join(where, file))
         if not raw:
             return None
-        return Secret(file=os.path.normpath(os.path.join(base_dir, os.path.expanduser(raw))))
+        return Secret(file=values.resolve(base_dir, raw))
     if required and name not in entries:  # (written inline: said already)
         reader.error(node, where, f"{name} is needed: give {env} or {file}")
     return None
 
 
-def _ENV_NAME(value: str) -> bool:
+def _is_env_name(value: str) -> bool:
     return (
         bool(value)
         and (value[0].isalpha() or value[0] == "_")
@@ -268,7 +267,7 @@ def _value(reader: Reader, node: Node, where: str, kind: str, base_dir: str) -> 
         reader.error(node, where, f"expected an http:// or https:// URL, got {text!r}")
         return None
     if kind == "path":
-        return os.path.normpath(os.path.join(base_dir, os.path.expanduser(text)))
+        return values.resolve(base_dir, text)
     return text
 
 

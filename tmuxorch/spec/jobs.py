@@ -179,7 +179,9 @@ def _run_file(reader: Reader, node: Node, where: str, base_dir: str) -> str | No
     raw = reader.text(node, where)
     if raw is None:
         return None
-    path = os.path.normpath(os.path.join(base_dir, os.path.expanduser(raw)))
+    from tmuxorch.spec.task_values import resolve
+
+    path = resolve(base_dir, raw)
     if not os.path.exists(path):
         reader.error(node, where, f"{path} does not exist")
         return None

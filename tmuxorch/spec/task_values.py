@@ -156,11 +156,16 @@ def env(reader: Reader, node: Node, where: str) -> dict[str, str]:
     return env
 
 
+def resolve(base_dir: str, raw: str) -> str:
+    """A path as the user wrote it (``~`` expanded), relative to ``base_dir``, made whole."""
+    return os.path.normpath(os.path.join(base_dir, os.path.expanduser(raw)))
+
+
 def directory(reader: Reader, node: Node, where: str, base_dir: str) -> str | None:
     raw = reader.text(node, where)
     if raw is None:
         return None
-    path = os.path.normpath(os.path.join(base_dir, os.path.expanduser(raw)))
+    path = resolve(base_dir, raw)
     if not os.path.isdir(path):
         reader.error(node, where, f"{path} does not exist")
         return None
@@ -174,7 +179,7 @@ def json_file(reader: Reader, node: Node, where: str, base_dir: str) -> str | No
     raw = reader.text(node, where)
     if not raw:
         return None
-    path = os.path.normpath(os.path.join(base_dir, os.path.expanduser(raw)))
+    path = resolve(base_dir, raw)
     try:
         with open(path, encoding="utf-8") as handle:
             json.load(handle)

@@ -152,7 +152,7 @@ class Collector:
             if isinstance(node, ScalarNode) and not reader.is_null(node):
                 target = reader.text(node, "tasks")
                 if target:
-                    path = os.path.normpath(os.path.join(base_dir, os.path.expanduser(target)))
+                    path = values.resolve(base_dir, target)
                     self.add_path(path, reader, node, cwd)
                 return
             items = reader.sequence(node, "tasks")

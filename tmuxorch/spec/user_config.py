@@ -252,7 +252,7 @@ def _serve(reader: Reader, node: Node, base_dir: str) -> ServeSettings:
     if "token_file" in entries:
         raw = reader.text(entries["token_file"][1], "serve.token_file")
         if raw:
-            given["token_file"] = os.path.normpath(os.path.join(base_dir, os.path.expanduser(raw)))
+            given["token_file"] = values.resolve(base_dir, raw)
     if "allow_remote" in entries:
         allow = reader.boolean(entries["allow_remote"][1], "serve.allow_remote")
         if allow is not None:
