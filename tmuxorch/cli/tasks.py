@@ -342,6 +342,11 @@ def attach(file: str | None, task: str, chosen: Client | None = None) -> int:
         return found
     store, run_row, _ = found
     try:
+        pane_there = store.tasks(run_row.id)[task].pane or ""
+        if "@" in pane_there:  # on one of its hosts: over ssh
+            from tmuxorch.cli.hosts_attach import attach_there
+
+            return attach_there(run_row.file, run_row.session, pane_there)
         client = client_of(run_row, chosen)
         facts = [f for f in tmux_panes.task_panes(client, run_row.id) if f.task == task]
         if not facts:

@@ -16,7 +16,6 @@ import time
 from tmuxorch.run import adding, events, requests, worktree_end
 from tmuxorch.run.outcomes import NOTES
 from tmuxorch.run.scheduler import BLOCKED, NEEDS_REVIEW, TERMINAL
-from tmuxorch.tmux import panes as tmux_panes
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -165,7 +164,7 @@ class Actions:
                 continue
             pane = run.kept.pop(task_id, None)
             if pane:
-                tmux_panes.kill_panes(run.client, [pane])
+                run.kill_pane(pane)
             again = run.scheduler.retry(task_id)
             for t in again:
                 run.task_event(events.RESET, t, requested=task_id)

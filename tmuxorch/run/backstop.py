@@ -7,6 +7,7 @@ import time
 
 from tmuxorch.agents import failures
 from tmuxorch.tmux import panes as tmux_panes
+from tmuxorch.tmux.client import TmuxError
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -15,6 +16,10 @@ if TYPE_CHECKING:
 
 EXIT_GRACE = 1.0
 """How long a dead pane may wait for its exit file before it counts as lost."""
+REMOTE_EXIT_GRACE = 10.0
+"""The same for a pane on a host: its exit file comes here through the link."""
+_UNSEEN = tmux_panes.PaneFacts("", 0, False, "", "", 0, "", "")
+"""A pane not listed for want of an answer: taken to be alive."""
 
 
 def read_exit(path: str) -> int | None:
@@ -39,10 +44,11 @@ class Backstop:
         if not run.attempts:
             return
         facts = {f.pane: f for f in tmux_panes.task_panes(run.client, run.run_id)}
+        facts.update(self._elsewhere())
         now = time.monotonic()
         for attempt in list(run.attempts.values()):
-            if attempt.ending:
-                continue
+            if attempt.ending or attempt.host in run.unreachable:
+                continue  # (on a host out of reach: no one can tell)
             code = read_exit(attempt.files.exit)
             if code is not None:
                 self.ending.exited(attempt, code)
@@ -52,9 +58,29 @@ class Backstop:
                 self.ending.complete(attempt, ok=False, code=None, reason="its pane was closed")
             elif fact.dead:
                 attempt.dead_since = attempt.dead_since or now
-                if now - attempt.dead_since >= EXIT_GRACE:
+                grace = EXIT_GRACE if attempt.host is None else REMOTE_EXIT_GRACE
+                if now - attempt.dead_since >= grace:
                     reason = "ended without recording an exit status (killed?)"
                     self.ending.complete(attempt, ok=False, code=None, reason=reason)
+
+    def _elsewhere(self) -> dict[str, tmux_panes.PaneFacts]:
+        """The run's panes on its hosts that are reached, named ``%ID@HOST``; an attempt on
+        a host whose listing fails is left to the link's own watch."""
+        run, found = self.run, {}
+        hosts = {a.host for a in run.attempts.values() if a.host is not None}
+        for name in hosts - run.unreachable:
+            link = run.hosts.find(name)
+            if link is None or link.client is None or not link.up:
+                continue
+            try:
+                listed = tmux_panes.task_panes(link.client, run.run_id)
+            except TmuxError:
+                for attempt in run.attempts.values():
+                    if attempt.host == name:
+                        found[attempt.pane] = _UNSEEN
+                continue
+            found.update({f"{f.pane}@{name}": f for f in listed})
+        return found
 
     def due(self) -> float | None:
         """The next timeout."""

@@ -11,9 +11,11 @@ import time
 from dataclasses import dataclass
 
 from tmuxorch.agents.launch import AttemptFiles, attempt_id
-from tmuxorch.bridge.poller import Poller
 from tmuxorch.run import events
+from tmuxorch.run.host_links import HostLinks, split
+from tmuxorch.run.host_poller import RunPoller
 from tmuxorch.run.store import state_dir
+from tmuxorch.tmux import panes as tmux_panes
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from tmuxorch.tmux.agent_panes import AgentPane, AgentPanes
     from tmuxorch.tmux.client import Client
 
+UNKNOWN = "unknown"
+"""A task's state while the link to its host is cut."""
 DIALOG_SETTLE = 1.0
 """Seconds to let a dialog draw itself, or go away once answered, before looking again."""
 
@@ -71,6 +75,10 @@ class Attempt:
     hooks_read: int = 0
     """Bytes of its hooks file already read (see :mod:`tmuxorch.agents.hooks`)."""
     """Its ``done_when`` strategy (see :func:`tmuxorch.run.conditions.of`)."""
+    host: str | None = None
+    """The host it runs on (None: here); its pane is then ``%ID@HOST``."""
+    remote: AttemptFiles | None = None
+    """Its files on that host (``files`` are their copies here)."""
     cause: str | None = None
     """How the run ended it, when not by its own exit (``timeout``, ``stall``, ``lost``...:
     see :mod:`tmuxorch.agents.failures`), for the class of its failure."""
@@ -104,7 +112,12 @@ class Run:
         self.policy = policy
         """How failures are retried (None: :class:`RetryPolicy`'s defaults)."""
         self.inputs: queue.Queue[tuple[str, object]] = queue.Queue()
-        self.poller = Poller(client)
+        self.hosts = HostLinks(self.session, lambda: self.run_id, os.path.abspath(workspace.file))
+        """The other machines its tasks run on (:mod:`tmuxorch.run.host_links`)."""
+        self.unreachable: set[str] = set()
+        """Hosts whose link is cut: their tasks' state is unknown until it is back."""
+        self.poller = RunPoller(client)
+        self.poller.links = self.hosts
         self.panes: AgentPanes | None = None
         """libtmux's side of the server (made with the first panes)."""
         self.run_id = ""
@@ -178,9 +191,12 @@ class Run:
         st = self.scheduler.states[task_id]
         attempt = self.attempts.get(task_id)
         started, ended = self.times.get(task_id, (None, None))
+        state = st.state
+        if attempt is not None and attempt.host in self.unreachable and state == "running":
+            state = UNKNOWN  # it goes on (or ended) there: no one can tell from here
         return {
             "task": task_id,
-            "state": st.state,
+            "state": state,
             "attempt": st.attempts,
             "pane": attempt.pane if attempt and attempt.pane else self.kept.get(task_id),
             "exit_code": st.exit_code,
@@ -243,6 +259,41 @@ class Run:
 
             self.panes = AgentPanes(self.client)
         return self.panes
+
+    def tmux(self, pane: str) -> tuple[Client, str]:
+        """The tmux server ``pane`` is on, and its id there (``%3@gpu1`` → gpu1's, ``%3``).
+        Raises TmuxError when its host is not reached."""
+        raw, host = split(pane)
+        if host is None:
+            return self.client, raw
+        link = self.hosts.find(host)
+        if link is None or link.client is None or not link.up:
+            from tmuxorch.tmux.client import TmuxError
+
+            raise TmuxError(f"host {host} is unreachable")
+        return link.client, raw
+
+    def kill_pane(self, pane: str) -> None:
+        """Close a pane, here or on its host (one already gone, or out of reach, is left)."""
+        from tmuxorch.tmux.client import TmuxError
+
+        try:
+            client, raw = self.tmux(pane)
+            tmux_panes.kill_panes(client, [raw])
+        except TmuxError:
+            pass
+
+    def stop_tree(self, attempt: Attempt) -> None:
+        """Stop an attempt's processes, here or on its host."""
+        if attempt.host is None:
+            from tmuxorch.run import proctree
+
+            pid = attempt.pid or None
+            proctree.kill_tree(pid, self.marker(attempt), session=pid)
+            return
+        link = self.hosts.find(attempt.host)
+        if link is not None:
+            link.stop_tree(attempt.pid)
 
     def attempt_on(self, pane: str) -> Attempt | None:
         return next((a for a in self.attempts.values() if a.pane == pane), None)

@@ -53,7 +53,8 @@ def shown(run: Run, attempt: Attempt) -> str:
 
     seen = run.poller.screen(attempt.pane) or ""
     try:
-        now = capture(run.client, [attempt.pane], scrollback=failures.TAIL).get(attempt.pane, "")
+        client, raw = run.tmux(attempt.pane)
+        now = capture(client, [raw], scrollback=failures.TAIL).get(raw, "")
     except TmuxError:
         now = ""
     if not now.strip():

@@ -11,7 +11,6 @@ from tmuxorch.agents.failures import TASK_FAILED, Failure
 from tmuxorch.run import conditions, events, outcomes, proctree, worktree_end
 from tmuxorch.run.diagnosis import diagnose
 from tmuxorch.run.scheduler import FAILED, RETRYING
-from tmuxorch.tmux import panes as tmux_panes
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -46,10 +45,9 @@ class Ending:
         if attempt.ending:
             return
         attempt.ending = True
-        marker = self.run.marker(attempt)
 
         def kill() -> None:
-            proctree.kill_tree(attempt.pid or None, marker, session=attempt.pid or None)
+            self.run.stop_tree(attempt)
             self.run.put("killed", (attempt, ok, code, reason))
 
         threading.Thread(target=kill, daemon=True).start()
@@ -176,15 +174,17 @@ class Ending:
             run.kept[task_id] = pane
             run.publish(events.PANE_KEPT, task=task_id, pane=pane, **files)
         else:
-            tmux_panes.kill_panes(run.client, [pane])
+            run.kill_pane(pane)
             self.closed(attempt)
-            self.placement.pane_closed(attempt.window)
+            self.placement_of(attempt).pane_closed(attempt.window)
             self.sweep(attempt)
 
     def sweep(self, attempt: Attempt) -> None:
         """Stop what an ended attempt left running (a ``nohup``/``setsid`` child outlives its
         pane), found by the attempt's marker: in a thread, a moment later (the look through
         ``/proc`` must not slow the start of what depended on the attempt)."""
+        if attempt.host is not None:
+            return  # its pane's process group was stopped there; no sweep by marker yet
         marker = self.run.marker(attempt)
         self.sweeps = [(t, m, p) for t, m, p in self.sweeps if t.is_alive()]
         session = attempt.pid or None
@@ -213,7 +213,10 @@ class Ending:
         now = time.monotonic()
         for pane, (attempt, _, deadline) in list(self.closing.items()):
             if now >= deadline:
-                proctree.kill_tree(None, self.run.marker(attempt), session=attempt.pid or None)
+                if attempt.host is None:
+                    proctree.kill_tree(None, self.run.marker(attempt), session=attempt.pid or None)
+                else:
+                    self.run.stop_tree(attempt)
                 self.close(pane)
 
     def close_all(self) -> None:
@@ -233,13 +236,18 @@ class Ending:
         run = self.run
         attempt.ending = True
         self.agent_ended(attempt, "stopped")
-        proctree.kill_tree(attempt.pid or None, run.marker(attempt), session=attempt.pid or None)
+        run.stop_tree(attempt)
         self.final_look(attempt)
         run.attempts.pop(attempt.task.id, None)
         if attempt.pane:
-            tmux_panes.kill_panes(run.client, [attempt.pane])
+            run.kill_pane(attempt.pane)
             self.closed(attempt)
-            self.placement.pane_closed(attempt.window)
+            self.placement_of(attempt).pane_closed(attempt.window)
+
+    def placement_of(self, attempt: Attempt) -> Placement:
+        """Where its pane was placed: here, or on its host."""
+        link = self.run.hosts.find(attempt.host)
+        return link.placement if link is not None and link.placement else self.placement
 
     def closed(self, attempt: Attempt) -> None:
         """Say its pane was closed (its transcript may be made whole)."""

@@ -24,6 +24,7 @@ from tmuxorch.run.backstop import Backstop, read_exit
 from tmuxorch.run.context import Run
 from tmuxorch.run.control import Control, RunOver
 from tmuxorch.run.ending import Ending
+from tmuxorch.run.host_faults import HostFaults
 from tmuxorch.run.interaction import Interaction
 from tmuxorch.run.launching import Launcher
 from tmuxorch.run.needs import QUORUM_MET
@@ -79,6 +80,7 @@ class Engine:
         self.reloading = Reloading(run)
         self.watches = Watches(run, self.reloading.sources)
         self.actions = Actions(run, self.ending)
+        self.host_faults = HostFaults(run, self.ending, self.launcher)
         self.control = Control(run)
         """Stop, retry or add tasks from any thread (see :mod:`tmuxorch.run.control`)."""
         self.next_backstop = 0.0
@@ -114,6 +116,7 @@ class Engine:
         finally:
             self._restore_signals(previous)
             run.poller.stop()
+            run.hosts.close()
             self._refuse_pending_calls()
 
     # -- the loop --------------------------------------------------------------------------
@@ -207,6 +210,9 @@ class Engine:
         elif kind == "control":
             assert isinstance(payload, tuple)
             self.actions.called(*payload)
+        elif kind == "host":
+            assert isinstance(payload, tuple)
+            self.host_faults.handle(*payload)
         elif kind == "superfluous":  # the rest of a quorum group met without them
             assert isinstance(payload, tuple)
             self.actions.stop(list(payload), QUORUM_MET)
@@ -343,21 +349,16 @@ class Engine:
         run.publish(events.RUN_FINISHED, state=state, ok=ok, tasks=run.rows(), **fields)
         if not run.keep and not run.inside:  # the session tmuxorch made for it, if so
             tmux_panes.close_run_session(run.client, run.session, os.path.abspath(run.ws.file))
+            run.hosts.close_sessions(os.path.abspath(run.ws.file))
 
     def _stop_all(self, reason: str) -> None:
         """Every live agent stopped (in parallel); their tasks pending again: a later run
         resumes them."""
-        from tmuxorch.run import proctree
-
         run = self.run
         killers = []
         for attempt in list(run.attempts.values()):
             attempt.ending = True
-            args = (attempt.pid or None, run.marker(attempt))
-            kwargs = {"session": attempt.pid or None}
-            thread = threading.Thread(
-                target=proctree.kill_tree, args=args, kwargs=kwargs, daemon=True
-            )
+            thread = threading.Thread(target=run.stop_tree, args=(attempt,), daemon=True)
             thread.start()
             killers.append((attempt, thread))
         for attempt, thread in killers:
@@ -369,7 +370,7 @@ class Engine:
                 events.ENDED, attempt.task.id, outcome="interrupted", reason=reason, took=None
             )
             if attempt.pane:
-                tmux_panes.kill_panes(run.client, [attempt.pane])
+                run.kill_pane(attempt.pane)
                 self.ending.closed(attempt)
 
     def _refuse_pending_calls(self) -> None:

@@ -69,11 +69,15 @@ NOTE = "note"
 """Something a person should read (``text``; ``task`` if it is about one). A task's branch
 pushed by ``merge: pr`` adds ``pull_request`` (its address; None if it was not opened),
 ``branch``, ``base`` and ``remote``."""
+HOST = "task-host"
+"""The link to its host was cut (``link``: ``cut``; its state is ``unknown`` meanwhile) or
+is back (``link``: ``back``, ``gap``: seconds without live output; the transcript comes
+whole from the pane's record there), for a task running there (``host``)."""
 RUN_FINISHED = "run-finished"
 """The run is over: ``state`` (finished, interrupted), ``summary``, ``ok``,
 ``kept_worktrees``, ``pull_requests`` (task, url, branch, base, remote)."""
 
 TASK_EVENTS = frozenset(
-    {ATTEMPT_STARTING, STARTED, ADOPTED, FORGOTTEN, ENDED, SKIPPED, STOPPED, RESET}
+    {ATTEMPT_STARTING, STARTED, ADOPTED, FORGOTTEN, ENDED, SKIPPED, STOPPED, RESET, HOST}
 )
 """Events whose task row is up to date (the others only name their task)."""

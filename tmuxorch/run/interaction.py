@@ -12,6 +12,7 @@ from tmuxorch.agents import dialogs, failures
 from tmuxorch.agents.patterns import IDLE, WAITING
 from tmuxorch.run import events
 from tmuxorch.run.context import DIALOG_SETTLE
+from tmuxorch.tmux.client import TmuxError
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -147,7 +148,12 @@ class Interaction:
         from tmuxorch.bridge.send import press
 
         def answer() -> None:
-            why = press(run.client, attempt.pane, keys, delay=profile.enter_delay)
+            try:
+                client, raw = run.tmux(attempt.pane)
+            except TmuxError as exc:
+                why: str | None = str(exc)
+            else:
+                why = press(client, raw, keys, delay=profile.enter_delay)
             if why:
                 run.put("note", (task_id, f"{task_id}: could not answer its dialog: {why}"))
 
@@ -202,7 +208,12 @@ class Interaction:
         task_id = attempt.task.id
 
         def type_it() -> None:
-            why = deliver(run.client, attempt.pane, prompt, delay=profile.enter_delay)
+            try:
+                client, raw = run.tmux(attempt.pane)
+            except TmuxError as exc:
+                why: str | None = str(exc)
+            else:
+                why = deliver(client, raw, prompt, delay=profile.enter_delay)
             if why:
                 run.put("note", (task_id, f"{task_id}: could not type the prompt: {why}"))
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 from tmuxorch import private
 from tmuxorch.agents import failures, installed
 from tmuxorch.agents.launch import launch, needs_session, pane_options
-from tmuxorch.run import events, results, worktrees
+from tmuxorch.run import elsewhere, events, results, worktrees
 from tmuxorch.run.context import Attempt
 from tmuxorch.tmux import panes as tmux_panes
 from tmuxorch.tmux.client import TmuxError
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from tmuxorch.agents.launch import Launch
     from tmuxorch.run.context import Run
     from tmuxorch.run.ending import Ending
+    from tmuxorch.run.host_links import HostLink
     from tmuxorch.run.placement import Placement
     from tmuxorch.spec.task_model import Task
     from tmuxorch.tmux.panes import Opened
@@ -34,11 +35,16 @@ RESUME_PROMPT = (
 """What a resumed conversation is told (its first prompt is already in it)."""
 
 
+Starting = tuple["Task", "Launch", "worktrees.Checkout | None"]
+
+
 class Launcher:
     def __init__(self, run: Run, placement: Placement, ending: Ending) -> None:
         self.run = run
         self.placement = placement
         self.ending = ending
+        self.elsewhere = elsewhere.Elsewhere(run, placement)
+        """Tasks on other hosts (:mod:`tmuxorch.run.elsewhere`)."""
 
     def start_ready(self) -> bool:
         """Start what may start now; whether anything did."""
@@ -46,18 +52,21 @@ class Launcher:
         tasks = self._with_agents(run.scheduler.startable(run.clock()))
         if not tasks:
             return False
-        requests = []
-        starting: list[tuple[Task, Launch, worktrees.Checkout | None]] = []
+        requests: dict[str | None, list[tmux_panes.PaneRequest]] = {}
+        starting: dict[str | None, list[Starting]] = {}
         for task in tasks:
-            if task.host is not None:  # never here instead, unsaid: it fails, and says why
-                why = f"host {task.host}: tasks on other hosts are not run yet (issue 15)"
-                self.refuse(task, why, final=True)
-                continue
-            missing = installed.missing(run.taskset.agent(task.agent))
+            link: HostLink | None = None
+            if task.host is not None:
+                reached = self.elsewhere.link(task)
+                if isinstance(reached, elsewhere.Refused):
+                    self.refuse(task, reached.reason, final=reached.final)
+                    continue
+                link = reached
+            missing = installed.missing(run.taskset.agent(task.agent)) if link is None else None
             if missing is not None:  # no retry will install it
                 self.refuse(task, missing, final=True)
                 continue
-            prepared = self._prepare(task)
+            prepared = self._prepare(task, link)
             if isinstance(prepared, str):
                 self.refuse(task, prepared)
                 continue
@@ -65,34 +74,38 @@ class Launcher:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(run.files(task.id, n).exit)
             self._record(task.id, n, None)
-            window, new = self.placement.place()
+            window, new = self.elsewhere.placement(link).place()
             agent = pane_options(run.taskset.agent(task.agent))
             record = run.files(task.id, n).record
             private.folder(os.path.dirname(os.path.dirname(record)))  # transcripts/
             private.folder(os.path.dirname(record))  # transcripts/RUN/: before tmux writes
-            requests.append(
+            if link is not None:
+                record = link.files(task.id, n).record  # tmux writes it there
+            requests.setdefault(task.host, []).append(
                 tmux_panes.PaneRequest(
                     task.id, n, spec.argv, spec.env, spec.cwd, window, new, agent, record
                 )
             )
-            starting.append((task, spec, checkout))
-        if not requests:
-            return True
-        opened = self._open(requests)
-        for (task, spec, checkout), result in zip(starting, opened, strict=True):
-            n = run.scheduler.start(task.id)
-            if isinstance(result, TmuxError):
-                self.refuse(task, f"could not open a pane: {result}", n)
-                continue
-            self._started(task, n, spec, checkout, result)
+            starting.setdefault(task.host, []).append((task, spec, checkout))
+        for host, asked in requests.items():
+            opened = self._open(asked) if host is None else self.elsewhere.open(host, asked)
+            for (task, spec, checkout), result in zip(starting[host], opened, strict=True):
+                n = run.scheduler.start(task.id)
+                if isinstance(result, TmuxError):
+                    self.refuse(task, f"could not open a pane: {result}", n)
+                    continue
+                self._started(task, n, spec, checkout, result)
         return True
 
     def _with_agents(self, tasks: list[Task]) -> list[Task]:
         """Each task with the agent its attempt runs (its own, a fallback, its route's, as
         caps and breakers allow: :mod:`tmuxorch.run.agent_choice`); those none may run now
         wait."""
-        run, now, chosen = self.run, self.run.clock(), []
+        run, now = self.run, self.run.clock()
+        chosen: list[Task] = []
         for task in tasks:
+            if task.host is not None and self.elsewhere.busy(task, chosen):
+                continue  # its host runs what its max_parallel allows: next time
             if task.ask:  # an agent chooses: it goes first, the others stay its fallback
                 answer = run.asker.choice(task)
                 if answer is None:
@@ -140,14 +153,17 @@ class Launcher:
         deadline = time.monotonic() + task.timeout if task.timeout is not None else None
         files = run.files(task.id, n)
         attempt = Attempt(task, n, opened.pane, opened.pid, files, started, deadline, opened.window)
-        attempt.handle = run.pane_maker().pane(
-            opened.pane,
-            opened.pid,
-            window_id=opened.window_id,
-            window_name=opened.window,
-            session_id=opened.session_id,
-            session_name=run.session,
-        )
+        if task.host is None:
+            attempt.handle = run.pane_maker().pane(
+                opened.pane,
+                opened.pid,
+                window_id=opened.window_id,
+                window_name=opened.window,
+                session_id=opened.session_id,
+                session_name=run.session,
+            )
+        else:
+            self.elsewhere.started(attempt)
         attempt.begun = attempt.output_at = time.monotonic()
         attempt.cwd, attempt.checkout = spec.cwd, checkout
         attempt.profile, attempt.typed_prompt = run.taskset.agent(task.agent), spec.type_prompt
@@ -191,7 +207,9 @@ class Launcher:
         run.attempts[task.id] = attempt
         self.ending.complete(attempt, ok=False, code=None, reason=reason, final=final)
 
-    def _prepare(self, task: Task) -> tuple[int, Launch, worktrees.Checkout | None] | str:
+    def _prepare(
+        self, task: Task, link: HostLink | None
+    ) -> tuple[int, Launch, worktrees.Checkout | None] | str:
         """Everything an attempt needs before its pane: its worktree, its prompt (run-time
         fields filled, or what a resumed conversation is told), its conversation id, its
         command line. A string: why it cannot start."""
@@ -200,7 +218,11 @@ class Launcher:
         profile = run.taskset.agent(task.agent)
         files = run.files(task.id, n)
         checkout = run.checkouts.get(task.id)
-        if task.worktree is not None and checkout is None:
+        if link is not None:
+            if task.worktree is not None:
+                return f"worktree: is not supported on hosts yet (task on {link.name})"
+            files = link.files(task.id, n)  # the wrapper and the agent write them there
+        elif task.worktree is not None and checkout is None:
             try:
                 checkout = worktrees.prepare(
                     task.cwd or os.getcwd(), run.state_dir, run.run_id, task.id
@@ -209,7 +231,9 @@ class Launcher:
                 return f"could not make its worktree: {exc}"
             run.checkouts[task.id] = checkout
         cwd = checkout.cwd if checkout else (task.cwd or os.getcwd())
-        if not os.path.isdir(cwd):
+        if link is not None:
+            cwd = link.cwd
+        elif not os.path.isdir(cwd):
             # tmux would start the pane elsewhere: an agent in the wrong place is worse
             return f"its working directory {cwd} does not exist"
         session = run.sessions.get(task.id)
@@ -245,7 +269,9 @@ class Launcher:
         note = run.notes.pop(task.id, None)
         if note:
             prompt = f"{prompt}\n\n{note}" if prompt else note
-        results.clear(files.result)
+        results.clear(run.files(task.id, n).result)
+        if link is not None:
+            link.remove(files.result)
         spec = launch(
             task,
             profile,
@@ -256,11 +282,13 @@ class Launcher:
             cwd=cwd,
             session=session,
             resume=resume,
+            **({"python": link.spec.python} if link is not None else {}),
         )
+        write = private.write if link is None else link.write
         if spec.prompt_file is not None:
-            private.write(spec.prompt_file, prompt or "")
+            write(spec.prompt_file, prompt or "")
         if spec.settings is not None:
-            private.write(*spec.settings)
+            write(*spec.settings)
         if resume:
             run.note(f"{task.id}: resuming its conversation {session or ''}".rstrip(), task.id)
         return n, spec, checkout

@@ -10,7 +10,8 @@ import zlib
 
 from tmuxorch import private
 from tmuxorch.run import adding, events
-from tmuxorch.run.scheduler import Scheduler, TaskState
+from tmuxorch.run.context import UNKNOWN
+from tmuxorch.run.scheduler import RUNNING, Scheduler, TaskState
 from tmuxorch.run.store import state_dir
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
@@ -85,7 +86,15 @@ def open_run(run: Run, store: Store, *, fresh: bool) -> list[AttemptRow]:
         ids = {t.id for t in taskset.tasks}
         rows = store.tasks(latest.id)
         states = {
-            t: TaskState(r.state, r.attempts, r.reason, r.exit_code, r.retry_at, r.failure, r.waits)
+            t: TaskState(
+                RUNNING if r.state == UNKNOWN else r.state,
+                r.attempts,
+                r.reason,
+                r.exit_code,
+                r.retry_at,
+                r.failure,
+                r.waits,
+            )
             for t, r in rows.items()
             if t in ids
         }
