@@ -80,6 +80,7 @@ def send(
             return fail("no tmuxorch task panes on this server to send to", EXIT_FAILED)
         failures = []
         for pane in panes:
+            client, pane = _server_of(client, pane)
             if when_idle and not wait_ready(client, pane, timeout):
                 failures.append(f"{pane}: not ready for input within {timeout:g}s")
                 continue
@@ -149,6 +150,19 @@ def _panes(
     return targets
 
 
+ELSEWHERE: dict[str, str] = {}
+"""Pane ``%ID@HOST`` → its run's file (where the host's settings are)."""
+
+
+def _server_of(client: Client, pane: str) -> tuple[Client, str]:
+    """The tmux server ``pane`` is on: ``client``'s, or its host's over ssh."""
+    if pane not in ELSEWHERE:
+        return client, pane
+    from tmuxorch.cli.on_hosts import reach
+
+    return reach(ELSEWHERE[pane], pane)
+
+
 class NoPane(Exception):
     """A task of a run on the server that has no pane now (not started, or over)."""
 
@@ -167,6 +181,9 @@ def _pane_of(
         where = find_task(client, target)
         if where is None:
             raise
+        if where.pane and "@" in where.pane and where.coming:
+            ELSEWHERE[where.pane] = where.file  # on one of its run's hosts: over ssh
+            return where.pane
     deadline = time.monotonic() + timeout
     while when_idle and where.coming and time.monotonic() < deadline:
         time.sleep(0.2)

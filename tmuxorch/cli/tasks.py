@@ -344,7 +344,7 @@ def attach(file: str | None, task: str, chosen: Client | None = None) -> int:
     try:
         pane_there = store.tasks(run_row.id)[task].pane or ""
         if "@" in pane_there:  # on one of its hosts: over ssh
-            from tmuxorch.cli.hosts_attach import attach_there
+            from tmuxorch.cli.on_hosts import attach_there
 
             return attach_there(run_row.file, run_row.session, pane_there)
         client = client_of(run_row, chosen)

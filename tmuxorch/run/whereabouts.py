@@ -48,6 +48,8 @@ class Whereabouts:
     """Its run's task or layout file."""
     newer: bool = False
     """Its run is over but a supervisor of its file runs: a new run is on its way."""
+    pane: str | None = None
+    """Its pane as its run knows it (``%ID@HOST`` on another host)."""
 
     @property
     def ended_attempts(self) -> int:
@@ -121,6 +123,7 @@ def in_run(session: str, file: str, task: str) -> Whereabouts | None:
             directory=store.directory,
             file=file,
             newer=supervised and run.state != "running",
+            pane=row.pane,
         )
     finally:
         store.close()
