@@ -48,6 +48,11 @@ def watch(
     if not targets:
         return fail("watch TARGET... (a task, session:task or %pane)", EXIT_BAD_INPUT)
     here: RunRow | None = None
+    if len(targets) == 1 and not targets[0].startswith("%"):
+        try:  # a task on one of its run's hosts: its pane there, over ssh
+            client, targets = _on_host(client, targets[0])
+        except TmuxError as exc:
+            return fail(str(exc))
     if not client.server_args:  # no -L/-S: the run here may have a server of its own
         try:
             client, here = _server_for(client, targets)
@@ -168,6 +173,21 @@ def _server_for(client: Client, targets: list[str]) -> tuple[Client, RunRow | No
     if other is not None and any(_there(other, t) for t in tasks):
         return other, run
     return client, run
+
+
+def _on_host(client: Client, target: str) -> tuple[Client, list[str]]:
+    """``target``'s server and name there: a task running on another host is its pane on
+    that host's tmux (followed until that pane ends); anything else is as given."""
+    try:
+        where = find_task(client, target)
+    except TmuxError:
+        return client, [target]
+    if where is None or not where.coming or not where.pane or "@" not in where.pane:
+        return client, [target]
+    from tmuxorch.cli.on_hosts import reach
+
+    there, pane = reach(where.file, where.pane)
+    return there, [pane]
 
 
 def _there(client: Client, target: str) -> bool:
