@@ -1,0 +1,305 @@
+"""Runs with tasks on other hosts: real OpenSSH (an sshd child per "host" on loopback, each
+giving its sessions a tmux socket folder of their own: tests/sshd.py), real tmux on both
+sides, a real ``tmuxorch run`` supervisor here."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.conftest import Server, eventually, tmux_env, tmuxorch_argv
+from tests.sshd import Sshd, missing
+from tmuxorch.hosts.ssh import Connection
+from tmuxorch.run.store import Store, state_dir
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
+
+
+@pytest.fixture
+def hosts() -> Iterator[list[Sshd]]:
+    made: list[Sshd] = []
+    try:
+        for _ in range(2):
+            sshd = Sshd()
+            made.append(sshd)
+            sshd.start()
+        yield made
+    finally:
+        for sshd in made:
+            sshd.stop()  # its connections (our masters end with them) and its tmux server
+
+
+def host_yaml(name: str, sshd: Sshd, folder: Path) -> str:
+    folder.mkdir(exist_ok=True)
+    options = json.dumps(list(sshd.ssh_options))
+    return (
+        f"  {name}: {{ssh: good, ssh_options: {options}, dir: {json.dumps(str(folder))}, "
+        f"python: {json.dumps(sys.executable)}}}\n"
+    )
+
+
+def write_tasks(tmp_path: Path, hosts_part: str, tasks_part: str) -> str:
+    path = tmp_path / "tasks.yaml"
+    path.write_text("hosts:\n" + hosts_part + "tasks:\n" + textwrap.dedent(tasks_part))
+    return str(path)
+
+
+def start(server: Server, file: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        tmuxorch_argv("run", "-L", server.name, file),
+        env=tmux_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str]:
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        raise AssertionError(f"the run did not end:\n{out}") from None
+    return proc.returncode, out
+
+
+def rows(file: str) -> dict[str, object]:
+    store = Store(state_dir(file))
+    try:
+        run = store.runs(file)[0]
+        return {t: r for t, r in store.tasks(run.id).items()}
+    finally:
+        store.close()
+
+
+def transcript(file: str, task: str, attempt: int = 1) -> str:
+    folder = os.path.join(state_dir(file), "transcripts")
+    (run,) = os.listdir(folder)
+    path = os.path.join(folder, run, f"{task}.{attempt}.txt")
+    return eventually(lambda: os.path.exists(path) and open(path).read(), what=path) or ""
+
+
+def events_of(file: str, kind: str) -> list[dict[str, object]]:
+    path = os.path.join(state_dir(file), "events.jsonl")
+    found = []
+    with open(path) as handle:
+        for line in handle:
+            event = json.loads(line)
+            if event.get("type") == kind:
+                found.append(event)
+    return found
+
+
+def test_tasks_on_two_hosts_and_here_in_one_run(
+    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+) -> None:
+    a, b = hosts
+    file = write_tasks(
+        tmp_path,
+        host_yaml("a", a, tmp_path / "on-a") + host_yaml("b", b, tmp_path / "on-b"),
+        """\
+        - id: here
+          command: 'echo "here in [$TMUX]"'
+        - id: first
+          host: a
+          command: 'echo "first in [$TMUX] at $(pwd)"; echo done > made-on-a'
+        - id: second
+          host: b
+          depends_on: [first]
+          command: 'echo "second in [$TMUX] at $(pwd)"'
+        """,
+    )
+    code, out = finish(start(tmux_server, file))
+    assert code == 0, out
+    states = rows(file)
+    assert {t: (r.state, r.attempts) for t, r in states.items()} == {  # type: ignore[attr-defined]
+        "here": ("succeeded", 1),
+        "first": ("succeeded", 1),
+        "second": ("succeeded", 1),
+    }
+    # each ran in its own host's tmux server (its socket in that sshd's folder), in its dir
+    assert str(a.tmux_dir) in transcript(file, "first")
+    assert f"at {tmp_path / 'on-a'}" in transcript(file, "first")
+    assert str(b.tmux_dir) in transcript(file, "second")
+    assert f"at {tmp_path / 'on-b'}" in transcript(file, "second")
+    here = transcript(file, "here")
+    assert str(a.tmux_dir) not in here and str(b.tmux_dir) not in here
+    assert (tmp_path / "on-a" / "made-on-a").read_text() == "done\n"
+    # the panes were known as %ID@HOST; the remote sessions closed with the run
+    assert str(states["first"].pane).endswith("@a")  # type: ignore[attr-defined]
+    assert subprocess.run(
+        ["tmux", "-S", str(a.tmux_socket), "has-session", "-t", "=tasks"],
+        capture_output=True,
+        check=False,
+    ).returncode != 0
+
+
+def _master(sshd: Sshd) -> Connection:
+    return Connection("good", sshd.ssh_options)
+
+
+def test_a_cut_link_leaves_tasks_unknown_then_adopts_them_each_run_once(
+    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+) -> None:
+    a = hosts[0]
+    folder = tmp_path / "on-a"
+    go = tmp_path / "go"
+    file = write_tasks(
+        tmp_path,
+        host_yaml("a", a, folder),
+        f"""\
+        - id: long
+          host: a
+          command: 'echo started >> log; while [ ! -e {go} ]; do sleep 0.1; done; echo ended'
+        - id: after
+          host: a
+          depends_on: [long]
+          command: 'echo after >> log'
+        """,
+    )
+    proc = start(tmux_server, file)
+    try:
+        eventually(lambda: (folder / "log").exists(), timeout=60, what="the task started there")
+        keys = tmp_path / "authorized_keys.kept"
+        authorized = a.dir / "authorized_keys"
+        authorized.rename(keys)  # no login succeeds for now: the host stays out of reach
+        pid = eventually(_master(a).master_pid, what="the run's ssh master")
+        os.kill(pid, signal.SIGKILL)
+
+        def unknown() -> bool:
+            status = subprocess.run(
+                tmuxorch_argv("status", "--json", "--file", file),
+                env=tmux_env(),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if status.returncode != 0:
+                return False
+            tasks = json.loads(status.stdout)["tasks"]
+            return any(t["task"] == "long" and t["state"] == "unknown" for t in tasks)
+
+        eventually(unknown, timeout=60, what="status shows the task unknown")
+        go.write_text("")  # it ends there while no one here can see it
+        time.sleep(1)
+        keys.rename(authorized)  # the host is reachable again
+        code, out = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 0, out
+    assert (folder / "log").read_text() == "started\nafter\n"  # each once
+    states = rows(file)
+    assert states["long"].attempts == 1 and states["long"].state == "succeeded"  # type: ignore[attr-defined]
+    links = [e["link"] for e in events_of(file, "task-host")]
+    assert links == ["cut", "back"], links
+    assert "ended" in transcript(file, "long")  # written there while the link was cut
+    assert "unreachable" in out and "is back" in out, out
+
+
+def test_a_remote_tmux_that_dies_fails_its_tasks_saying_so(
+    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+) -> None:
+    a = hosts[0]
+    folder = tmp_path / "on-a"
+    file = write_tasks(
+        tmp_path,
+        host_yaml("a", a, folder),
+        """\
+        - id: doomed
+          host: a
+          command: 'echo started > started; sleep 600'
+        """,
+    )
+    proc = start(tmux_server, file)
+    try:
+        eventually(lambda: (folder / "started").exists(), timeout=60, what="the task started")
+        a.kill_tmux()
+        code, out = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 1, out
+    row = rows(file)["doomed"]
+    assert row.state == "failed", out  # type: ignore[attr-defined]
+    assert "tmux server on a ended" in str(row.reason), row  # type: ignore[attr-defined]
+
+
+def test_a_wrong_host_key_is_a_clear_error_not_a_hang(
+    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+) -> None:
+    a = hosts[0]
+    options = json.dumps(list(a.ssh_options))
+    file = write_tasks(
+        tmp_path,
+        f"  a: {{ssh: wrongkey, ssh_options: {options}, python: {json.dumps(sys.executable)}}}\n",
+        """\
+        - id: there
+          host: a
+          command: 'echo never'
+        """,
+    )
+    code, out = finish(start(tmux_server, file))
+    assert code == 1, out
+    row = rows(file)["there"]
+    assert row.attempts == 1  # type: ignore[attr-defined]
+    assert "host key" in str(row.reason).lower(), row  # type: ignore[attr-defined]
+
+
+def test_attach_to_a_task_there_is_ssh_to_its_tmux(
+    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+) -> None:
+    a = hosts[0]
+    folder = tmp_path / "on-a"
+    go = tmp_path / "go"
+    file = write_tasks(
+        tmp_path,
+        host_yaml("a", a, folder),
+        f"""\
+        - id: there
+          host: a
+          command: 'touch started; while [ ! -e {go} ]; do sleep 0.1; done'
+        """,
+    )
+    proc = start(tmux_server, file)
+    try:
+        eventually(lambda: (folder / "started").exists(), timeout=60, what="the task started")
+        pane = eventually(lambda: rows(file)["there"].pane, what="its pane")  # type: ignore[attr-defined]
+        raw = str(pane).split("@")[0]
+        attach = subprocess.run(
+            tmuxorch_argv("attach", "there", "--file", file),
+            env=tmux_env(),
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        assert attach.returncode == 1
+        said = attach.stderr
+        command = said.split("from a terminal run: ", 1)[1].strip()
+        assert command.startswith(f"ssh -t -F {a.client_config} -- good "), said
+        assert f"select-pane -t {raw}" in command and "attach-session -t =tasks" in command
+        # the command works: run without -t, with has-session in place of attach
+        probe = command.replace("ssh -t", "ssh -T").replace("attach-session", "has-session")
+        shown = subprocess.run(probe, shell=True, capture_output=True, text=True, check=False)
+        assert shown.returncode == 0, shown
+        go.write_text("")
+        code, out = finish(proc)
+        assert code == 0, out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
