@@ -141,11 +141,14 @@ def test_tasks_on_two_hosts_and_here_in_one_run(
     assert (tmp_path / "on-a" / "made-on-a").read_text() == "done\n"
     # the panes were known as %ID@HOST; the remote sessions closed with the run
     assert str(states["first"].pane).endswith("@a")  # type: ignore[attr-defined]
-    assert subprocess.run(
-        ["tmux", "-S", str(a.tmux_socket), "has-session", "-t", "=tasks"],
-        capture_output=True,
-        check=False,
-    ).returncode != 0
+    assert (
+        subprocess.run(
+            ["tmux", "-S", str(a.tmux_socket), "has-session", "-t", "=tasks"],
+            capture_output=True,
+            check=False,
+        ).returncode
+        != 0
+    )
 
 
 def _master(sshd: Sshd) -> Connection:

@@ -127,11 +127,17 @@ def test_a_task_on_an_unknown_host_is_said_with_a_guess(tmp_path: Path) -> None:
           gpu1: {ssh: user@gpu1}
         tasks:
           - {id: a, command: "true", host: gpu2}
-          - {id: b, command: "true", host: [gpu1]}
+          - {id: b, command: "true", host: [gpu1, gpu3]}
+          - {id: c, command: "true", host: []}
+          - {id: d, command: "true", host: [gpu1, gpu1]}
+          - {id: e, command: "true", host: {gpu1: 1}}
         """,
     ) == [
         "tasks.yaml:4:36: tasks[0].host: unknown host 'gpu2'\n  hint: did you mean 'gpu1'?",
-        "tasks.yaml:5:36: tasks[1].host: expected text, got a list",
+        "tasks.yaml:5:36: tasks[1].host: unknown host 'gpu3'\n  hint: did you mean 'gpu1'?",
+        "tasks.yaml:6:36: tasks[2].host: an empty list\n  hint: name one host or more",
+        "tasks.yaml:7:43: tasks[3].host[1]: host 'gpu1' is listed twice",
+        "tasks.yaml:8:36: tasks[4].host: expected text, got a mapping",
     ]
     assert errors(tmp_path, "tasks:\n  - {id: a, command: 'true', host: gpu1}\n") == [
         "tasks.yaml:2:36: tasks[0].host: unknown host 'gpu1'\n  hint: define it under hosts:"
@@ -180,7 +186,24 @@ def test_a_layout_with_tasks_takes_hosts(tmp_path: Path) -> None:
     assert tasks.task("a").host == "gpu1"
 
 
-def test_a_task_on_a_host_fails_saying_hosts_are_not_run_yet(
+def test_a_list_of_hosts_is_kept_in_its_order(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "tasks.yaml",
+        """
+        hosts:
+          a: {ssh: a}
+          b: {ssh: b}
+        tasks:
+          - {id: x, command: "true", host: [b, a]}
+          - {id: y, command: "true", host: [a]}
+        """,
+    )
+    taskset = load_tasks(path)
+    assert taskset.task("x").host_choices == ("b", "a") and taskset.task("x").host is None
+    assert taskset.task("y").host == "a" and taskset.task("y").host_choices == ()
+
+
+def test_a_task_on_a_host_out_of_reach_fails_and_never_runs_here(
     tmux_server: Server, tmp_path: Path
 ) -> None:
     marker = tmp_path / "ran-here"
@@ -188,12 +211,12 @@ def test_a_task_on_a_host_fails_saying_hosts_are_not_run_yet(
         tmp_path,
         f"""
         hosts:
-          gpu1: {{ssh: user@gpu1}}
+          gpu1: {{ssh: user@gpu1.invalid}}
         tasks:
           - {{id: far, host: gpu1, command: "touch {marker}"}}
         """,
     )
     result = run(tmux_server, file)
     assert result.returncode == 1, result.stdout
-    assert "host gpu1: tasks on other hosts are not run yet (issue 15)" in result.stdout
+    assert "host gpu1: " in result.stdout, result.stdout
     assert not marker.exists()  # never run here instead

@@ -54,15 +54,22 @@ class Elsewhere:
             link.placement.windows = {}
         return link
 
-    def busy(self, task: Task, starting: list[Task]) -> bool:
-        """Its host runs (or is about to run: ``starting``) as many tasks as its
+    def busy(self, host: str, starting: list[Task]) -> bool:
+        """``host`` runs (or is about to run: ``starting``) as many tasks as its
         ``max_parallel`` allows."""
-        spec = next((h for h in self.run.taskset.hosts if h.name == task.host), None)
+        spec = next((h for h in self.run.taskset.hosts if h.name == host), None)
         if spec is None or spec.max_parallel is None:
             return False
-        there = sum(1 for a in self.run.attempts.values() if a.host == task.host)
-        there += sum(1 for t in starting if t.host == task.host)
+        there = sum(1 for a in self.run.attempts.values() if a.host == host)
+        there += sum(1 for t in starting if t.host == host)
         return there >= spec.max_parallel
+
+    def with_room(self, task: Task, starting: list[Task]) -> str | None:
+        """The first of ``task``'s hosts that is reached (or not tried yet) and not full."""
+        for host in task.host_choices:
+            if host not in self.run.unreachable and not self.busy(host, starting):
+                return host
+        return None
 
     def placement(self, link: HostLink | None) -> Placement:
         if link is None or link.placement is None:

@@ -104,7 +104,12 @@ class Launcher:
         run, now = self.run, self.run.clock()
         chosen: list[Task] = []
         for task in tasks:
-            if task.host is not None and self.elsewhere.busy(task, chosen):
+            if task.host_choices:  # the first of its hosts with room
+                host = self.elsewhere.with_room(task, chosen)
+                if host is None:
+                    continue  # every one of them is full (or out of reach): next time
+                task = replace(task, host=host)
+            elif task.host is not None and self.elsewhere.busy(task.host, chosen):
                 continue  # its host runs what its max_parallel allows: next time
             if task.ask:  # an agent chooses: it goes first, the others stay its fallback
                 answer = run.asker.choice(task)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tmuxorch.spec.source import did_you_mean, join
+from tmuxorch.spec.source import SequenceNode, did_you_mean, join
 from tmuxorch.spec.task_model import Origin
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
@@ -164,22 +164,34 @@ class HostBook:
         if "host" not in entries:
             return {}
         node = entries["host"][1]
-        name = reader.text(node, join(where, "host"))
-        if name is None:
-            return {}
         self.named[task_id] = (reader, node, join(where, "host"))
-        return {"host": name}
+        if isinstance(node, SequenceNode):  # host: [a, b]: the first with room
+            names: list[str] = []
+            for i, item in enumerate(node.value):
+                name = reader.text(item, join(join(where, "host"), i))
+                if name is not None and name in names:
+                    reader.error(item, join(join(where, "host"), i), f"host {name!r} is listed twice")
+                elif name is not None:
+                    names.append(name)
+            if not node.value:
+                reader.error(node, join(where, "host"), "an empty list", "name one host or more")
+            if len(names) == 1:
+                return {"host": names[0]}
+            return {"host_choices": tuple(names)} if names else {}
+        name = reader.text(node, join(where, "host"))
+        return {} if name is None else {"host": name}
 
     def finish(self, tasks: list[Task], user: tuple[HostSpec, ...]) -> tuple[HostSpec, ...]:
         """Every known host (the files' own over the user config's); a task naming an
         unknown one is an error at its ``host:``."""
         known = {**{h.name: h for h in user}, **self.own}
         for task in tasks:
-            if task.host is None or task.host in known or task.id not in self.named:
-                continue
-            reader, node, where = self.named[task.id]
-            hint = did_you_mean(task.host, known, "hosts") if known else "define it under hosts:"
-            reader.error(node, where, f"unknown host {task.host!r}", hint)
+            for name in (task.host,) if task.host else task.host_choices:
+                if name in known or task.id not in self.named:
+                    continue
+                reader, node, where = self.named[task.id]
+                hint = did_you_mean(name, known, "hosts") if known else "define it under hosts:"
+                reader.error(node, where, f"unknown host {name!r}", hint)
         return tuple(known.values())
 
 

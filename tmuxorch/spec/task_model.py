@@ -217,7 +217,9 @@ class Task:
     allow_failure: bool = False
     """Its final failure does not hold back what depends on it, nor fail the run."""
     host: str | None = None
-    """The ``hosts:`` entry it runs on (``None``: here). Not used by runs yet."""
+    """The ``hosts:`` entry it runs on (``None``: here, unless ``host_choices``)."""
+    host_choices: tuple[str, ...] = ()
+    """``host: [a, b]``: the first of them with room (its ``max_parallel``) when it starts."""
 
     @property
     def required(self) -> tuple[str, ...]:
