@@ -198,7 +198,7 @@ def test_a_list_of_hosts_is_kept_in_its_order(tmp_path: Path) -> None:
           - {id: y, command: "true", host: [a]}
         """,
     )
-    taskset = load_tasks(path)
+    taskset = load_tasks(path).tasks
     assert taskset.task("x").host_choices == ("b", "a") and taskset.task("x").host is None
     assert taskset.task("y").host == "a" and taskset.task("y").host_choices == ()
 
