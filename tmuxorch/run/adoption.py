@@ -35,6 +35,11 @@ def adopt(run: Run, recorded: list[AttemptRow], ending: Ending, launcher: Launch
         files = run.files(task_id, n)
         fact = facts.get((task_id, n))
         row = rows.get((task_id, n))
+        if row is not None and row.pane and "@" in row.pane:  # on another host
+            from tmuxorch.run.adoption_there import adopt_there
+
+            adopt_there(run, task, n, row, ending, launcher)
+            continue
         started = row.started if row else time.time()
         if fact is None and row is not None and row.pane is None:
             fact = _being_made(run, task_id, n)  # its making may outlive its supervisor

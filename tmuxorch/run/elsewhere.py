@@ -51,7 +51,10 @@ class Elsewhere:
             return Refused(f"host {name}: {exc}", final=True)
         if link.placement is None:
             link.placement = Placement(run)
-            link.placement.windows = {}
+            try:  # a session there from before (an earlier supervisor) has its windows
+                link.placement.count_windows(link.client)
+            except TmuxError as exc:
+                return Refused(f"host {name}: {exc}", final=False)
         return link
 
     def busy(self, host: str, starting: list[Task]) -> bool:

@@ -86,12 +86,24 @@ class HostFaults:
             self._tmux_gone(name)
             return
         for attempt in self.on(name):
+            if attempt.remote is None:  # adopted while out of reach: its files from now
+                attempt.remote = link.files(attempt.task.id, attempt.n)
+                link.follow(attempt.remote, attempt.files)
+            run.task_event(events.HOST, attempt.task.id, host=name, link=BACK, gap=round(gap, 1))
             raw = attempt.pane.partition("@")[0]
-            if raw in there and not attempt.ending:
+            if attempt.ending:
+                continue
+            if raw in there:
                 profile = run.profile(attempt)
                 run.poller.unwatch(attempt.pane)  # (seen gone while the link was cut)
                 run.poller.watch(attempt.pane, label=attempt.task.id, patterns=profile.patterns)
-            run.task_event(events.HOST, attempt.task.id, host=name, link=BACK, gap=round(gap, 1))
+                continue
+            code = link.exit_status(attempt.remote.exit)
+            if code is not None:
+                self.ending.exited(attempt, code)
+            else:
+                why = f"its pane on {name} was gone when the link came back"
+                self.ending.complete(attempt, ok=False, code=None, reason=why)
         run.note(
             f"host {name} is back after {gap:.0f}s: its tasks' panes are followed again "
             "(their transcripts come whole from each pane's record there)"

@@ -216,6 +216,15 @@ class HostLink:
             for path in (remote.exit, remote.hooks):
                 self.mirror.drop(path)
 
+    def exit_status(self, path: str) -> int | None:
+        """The exit status an attempt's wrapper wrote there (``path``), if it did."""
+        if self.worker is None:
+            return None
+        try:
+            return int(self.worker.client.read_all(path).decode().strip())
+        except Exception:  # none there (it never ended), or not a number
+            return None
+
     def remove(self, path: str) -> None:
         """A file there gone (none there is fine)."""
         assert self.worker is not None
@@ -260,12 +269,28 @@ class HostLinks:
     def get(self, spec: HostSpec) -> HostLink:
         """The host's link, connected (raises as :meth:`HostLink.connect`)."""
         link = self.links.get(spec.name)
-        if link is None:
-            link = HostLink(spec, self.session, self.run_id(), self.file)
-            link.on_close = self.on_close
-            link.sinks = self.sinks
+        if link is not None:
+            return link
+        link = self._made(spec)
+        try:
             link.connect()
-            self.links[spec.name] = link
+        except BaseException:
+            link.close()  # what it started before it failed (a worker, a link) ends
+            raise
+        self.links[spec.name] = link
+        return link
+
+    def add(self, spec: HostSpec) -> HostLink:
+        """The host's link, made but not connected (to be reached by :meth:`retry`)."""
+        link = self.links.get(spec.name)
+        if link is None:
+            link = self.links[spec.name] = self._made(spec)
+        return link
+
+    def _made(self, spec: HostSpec) -> HostLink:
+        link = HostLink(spec, self.session, self.run_id(), self.file)
+        link.on_close = self.on_close
+        link.sinks = self.sinks
         return link
 
     def find(self, name: str | None) -> HostLink | None:

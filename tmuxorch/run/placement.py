@@ -14,6 +14,7 @@ from tmuxorch.tmux.client import quote
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
     from tmuxorch.run.context import Run
+    from tmuxorch.tmux.client import Client
 
 STATUS_WINDOW = "tmuxorch"
 HISTORY = 10_000
@@ -94,8 +95,10 @@ class Placement:
         self.run.note(f"session {self.run.session!r} is gone: making it again")
         self.ensure_session()
 
-    def count_windows(self) -> None:
-        self._count(self.run.client.cmd(*tmux_panes.list_windows(self.run.session)))
+    def count_windows(self, client: Client | None = None) -> None:
+        """Learn the task windows of the run's session (on ``client``'s server: a host's)."""
+        client = client or self.run.client
+        self._count(client.cmd(*tmux_panes.list_windows(self.run.session)))
 
     def _count(self, rows: list[str]) -> None:
         self.windows = {

@@ -170,7 +170,9 @@ class HostBook:
             for i, item in enumerate(node.value):
                 name = reader.text(item, join(join(where, "host"), i))
                 if name is not None and name in names:
-                    reader.error(item, join(join(where, "host"), i), f"host {name!r} is listed twice")
+                    reader.error(
+                        item, join(join(where, "host"), i), f"host {name!r} is listed twice"
+                    )
                 elif name is not None:
                     names.append(name)
             if not node.value:
