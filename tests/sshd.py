@@ -151,6 +151,15 @@ class Sshd:
                     check=False,
                 )
 
+    def sessions(self) -> list[int]:
+        """The processes serving connections now: every descendant of the listening sshd."""
+        found, todo = [], [self.proc.pid] if self.proc else []
+        while todo:
+            children = _children(todo.pop())
+            found += children
+            todo += children
+        return found
+
     def stop(self) -> None:
         self.kill_tmux()
         self._kill()

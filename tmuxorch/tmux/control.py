@@ -204,6 +204,8 @@ class ControlClient:
         self.closed.set()
         self._greeting.set()
         with self._lock:
+            if current is not None:  # cut in the middle of its answer
+                self._pending.appendleft(current)
             while self._pending:
                 answer = self._pending.popleft()
                 answer.error = True

@@ -31,7 +31,7 @@ import threading
 
 from tmuxorch.hosts.errors import SshError
 from tmuxorch.tmux import proc
-from tmuxorch.tmux.client import MIN_VERSION, Client, TmuxError, TmuxNotFound, parse_version
+from tmuxorch.tmux.client import _ALONE, MIN_VERSION, Client, TmuxError, TmuxNotFound, parse_version
 from tmuxorch.tmux.control import ControlClient
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
@@ -124,12 +124,13 @@ class RemoteClient(Client):
         client reads lines of any length: no 16 KB message limit here).
 
         With ``input`` (``load-buffer -``) the commands run as one ``ssh … tmux …`` over the
-        master instead: a control client has no stdin to give a command. Raises
+        master instead: a control client has no stdin to give a command. So do
+        ``show-buffer``/``save-buffer -``: in control mode tmux escapes what they print. Raises
         :class:`LinkDown` when the link is down and cannot be made again, or ends meanwhile.
         """
         if not commands:
             return []
-        if input is not None:
+        if input is not None or any(c[0] in _ALONE for c in commands):
             return super().run(commands, input=input, timeout=timeout)
         link = self._connect()
         try:
@@ -237,7 +238,7 @@ class RemoteClient(Client):
         version, _ = link.run(
             [
                 ("display-message", "-p", "#{version}"),
-                ("set-option", "-t", f"={LINK_SESSION}", "destroy-unattached", "on"),
+                ("set-option", "-t", f"={LINK_SESSION}:", "destroy-unattached", "on"),
             ]
         )
         self._version = parse_version(version[0] if version else "")
