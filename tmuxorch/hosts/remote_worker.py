@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 HELLO_TIMEOUT = 20.0
 """Seconds the worker has to answer its first request (the remote login included)."""
 _STDERR_KEEP = 16 * 1024
-_NO_MODULE = re.compile(r"No module named '?(tmuxorch[\w.]*)")
+_NO_MODULE = re.compile(r"No module named '?(tmuxorch[\w.]*)'?")
+_NOT_THERE = ("not found", "No such file or directory")
+"""What sh, bash and zsh say of a program they cannot find (a name, or a path)."""
 
 
 class RemoteWorker:
@@ -172,7 +174,9 @@ def _why_it_ended(
     text = stderr.strip()
     if code == 255 and not conn.alive():
         return classify(conn.destination, text, conn.by_hand)
-    if code == 127 and any("not found" in line and python in line for line in text.splitlines()):
+    if code == 127 and any(
+        python in line and any(sign in line for sign in _NOT_THERE) for line in text.splitlines()
+    ):
         return PythonMissing(conn.destination, python, text, conn.by_hand)
     missing = _NO_MODULE.search(text)
     if missing:
