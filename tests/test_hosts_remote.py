@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -32,7 +33,6 @@ from tmuxorch.hosts.worker_client import WorkerError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from pathlib import Path
 
 pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
 PYTHON = sys.executable  # the remote Python: this venv's, which has tmuxorch
@@ -237,3 +237,18 @@ def test_a_host_key_problem_is_the_ssh_error(
 ) -> None:
     with pytest.raises(HostKeyChanged):
         remote_worker.start(connect("wrongkey"), str(tmp_path), python=PYTHON)
+
+
+def test_a_python_under_the_remote_home(connect: Callable[..., Connection], tmp_path: Path) -> None:
+    home = os.path.expanduser("~")  # sshd gives the session the user's real home
+    link = tempfile.mkdtemp(prefix=".tmuxorch-test-", dir=home)
+    try:
+        script(Path(link), "python", f'exec {PYTHON} "$@"\n')
+        python = "~/" + os.path.relpath(os.path.join(link, "python"), home)
+        with remote_worker.start(connect(), str(tmp_path), python=python) as worker:
+            assert worker.hello["protocol"] == 1
+        os.unlink(os.path.join(link, "python"))
+        with pytest.raises(PythonMissing):
+            remote_worker.start(connect(), str(tmp_path), python=python)
+    finally:
+        shutil.rmtree(link, ignore_errors=True)

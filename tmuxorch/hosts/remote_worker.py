@@ -105,8 +105,13 @@ class RemoteWorker:
 
 
 def worker_argv(root: str, python: str = "python3") -> list[str]:
-    """The remote command that runs a worker for ``root``."""
-    return [python, "-m", "tmuxorch.hosts.worker", "--root", root, "--create"]
+    """The remote command that runs a worker for ``root`` with ``python`` (a ``~/`` path
+    is under the remote home: a quoted word is not expanded by the remote shell, so a
+    little ``sh`` puts ``$HOME`` in front)."""
+    worker = ["-m", "tmuxorch.hosts.worker", "--root", root, "--create"]
+    if python.startswith("~/"):
+        return ["sh", "-c", 'p=$1; shift; exec "$HOME/$p" "$@"', "sh", python[2:], *worker]
+    return [python, *worker]
 
 
 def start(
@@ -174,8 +179,9 @@ def _why_it_ended(
     text = stderr.strip()
     if code == 255 and not conn.alive():
         return classify(conn.destination, text, conn.by_hand)
+    said = python[2:] if python.startswith("~/") else python
     if code == 127 and any(
-        python in line and any(sign in line for sign in _NOT_THERE) for line in text.splitlines()
+        said in line and any(sign in line for sign in _NOT_THERE) for line in text.splitlines()
     ):
         return PythonMissing(conn.destination, python, text, conn.by_hand)
     missing = _NO_MODULE.search(text)
