@@ -5,6 +5,10 @@ Everything lives in one temp folder: a throwaway host key, a throwaway client ke
 aliases name the cases the tests need. Neither the system's sshd nor ``~/.ssh`` is touched;
 only the sshd started here (and the connection processes it forked) are killed, by pid.
 
+Each sshd gives the sessions it starts a tmux socket folder of their own (``SetEnv
+TMUX_TMPDIR``), so the remote tmux's "default server" is private to it; :meth:`Sshd.stop`
+kills that server only, by its socket.
+
 Client aliases (all reach 127.0.0.1 as the current user):
   ``good``      the right host key is known, the client key is authorized
   ``wrongkey``  known_hosts holds another key for this server (a changed host key)
@@ -73,6 +77,8 @@ class Sshd:
         self._host_pub = host_pub
         self._other_pub = other_pub
         self.client_config = self.dir / "ssh_config"
+        self.tmux_dir = self.dir / "tmux"
+        self.tmux_dir.mkdir(mode=0o700)
 
     def start(self) -> None:
         os.makedirs(PRIVSEP_DIR, mode=0o755, exist_ok=True)
@@ -102,6 +108,7 @@ class Sshd:
             f"AuthorizedKeysFile {d}/authorized_keys\nPidFile none\nUsePAM no\n"
             "StrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
             "PermitRootLogin prohibit-password\nLogLevel INFO\n"
+            f"SetEnv TMUX_TMPDIR={self.tmux_dir}\n"
         )
         (d / "known_good").write_text(f"[127.0.0.1]:{self.port} {self._host_pub}\n")
         (d / "known_wrong").write_text(f"[127.0.0.1]:{self.port} {self._other_pub}\n")
@@ -127,7 +134,34 @@ class Sshd:
         """How many ssh connections sshd has let in so far (it logs each one)."""
         return self.log.read_text().count("Accepted publickey")
 
+    @property
+    def tmux_socket(self) -> Path:
+        """The socket of the default tmux server of this sshd's sessions."""
+        return self.tmux_dir / f"tmux-{os.getuid()}" / "default"
+
+    def kill_tmux(self) -> None:
+        """Stop the tmux server that sessions of this sshd started, if any (only that one)."""
+        if self.tmux_socket.exists():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                subprocess.run(
+                    ["tmux", "-S", str(self.tmux_socket), "kill-server"],
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
+                    timeout=10,
+                    check=False,
+                )
+
+    def sessions(self) -> list[int]:
+        """The processes serving connections now: every descendant of the listening sshd."""
+        found, todo = [], [self.proc.pid] if self.proc else []
+        while todo:
+            children = _children(todo.pop())
+            found += children
+            todo += children
+        return found
+
     def stop(self) -> None:
+        self.kill_tmux()
         self._kill()
         shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -119,6 +119,48 @@ def test_bad_hosts_are_each_said_at_their_place(tmp_path: Path) -> None:
     ]
 
 
+def test_the_python_that_runs_tmuxorch_there(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "tasks.yaml",
+        """
+        hosts:
+          a: {ssh: a}
+          b: {ssh: b, python: ~/.local/share/tmuxorch/venv/bin/python}
+          c: {ssh: c, python: "/opt/my tools/python3.12"}
+        tasks:
+          - {id: t, command: "true"}
+        """,
+    )
+    hosts = {h.name: h.python for h in load_tasks(path).tasks.hosts}
+    assert hosts == {
+        "a": "python3",
+        "b": "~/.local/share/tmuxorch/venv/bin/python",
+        "c": "/opt/my tools/python3.12",
+    }
+    assert errors(
+        tmp_path,
+        """
+        hosts:
+          a: {ssh: a, python: -c}
+          b: {ssh: b, python: ""}
+          c: {ssh: c, python: [python3]}
+          d: {ssh: d, python: "python3\\n"}
+          e: {ssh: e, python: " python3"}
+          f: {ssh: f, pyton: python3}
+        tasks:
+          - {id: t, command: "true"}
+        """,
+    ) == [
+        "tasks.yaml:2:23: hosts.a.python: '-c' starts with '-'\n  hint: a name or path, "
+        "e.g. python3",
+        "tasks.yaml:3:23: hosts.b.python: must not be empty",
+        "tasks.yaml:4:23: hosts.c.python: expected text, got a list",
+        "tasks.yaml:5:23: hosts.d.python: 'python3\\n' has a line break or a NUL character",
+        "tasks.yaml:6:23: hosts.e.python: ' python3' has a control character or a space at an end",
+        "tasks.yaml:7:15: hosts.f.pyton: unknown key\n  hint: did you mean 'python'?",
+    ]
+
+
 def test_a_task_on_an_unknown_host_is_said_with_a_guess(tmp_path: Path) -> None:
     assert errors(
         tmp_path,

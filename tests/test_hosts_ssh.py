@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import stat
+import subprocess
 import tempfile
 import threading
 from typing import TYPE_CHECKING
@@ -113,6 +114,24 @@ def test_arguments_arrive_byte_exact(connect: Callable[..., Connection]) -> None
     assert result.code == 0
     assert result.out.split(b"\0")[:-1] == [a.encode() for a in args]
     assert not os.path.exists("/tmp/never")
+
+
+def test_command_is_the_local_argv_of_a_remote_program(
+    sshd: Sshd, connect: Callable[..., Connection]
+) -> None:
+    """For programs whose pipes the caller drives (a tmux control client): a new session
+    over the master, every argument arriving as given."""
+    conn = connect("good")
+    hostile = ["it's", "$(touch /tmp/never)", "a; touch /tmp/never", "new\nline", "`id`", ""]
+    argv = conn.command(["printf", "%s\\0", *hostile])
+    assert conn.alive()  # started by command() itself
+    for _ in range(2):
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, check=True)
+        assert done.stdout.split(b"\0")[:-1] == [a.encode() for a in hostile]
+    assert not os.path.exists("/tmp/never")
+    assert sshd.accepted() == 1
+    with pytest.raises(ValueError, match="no remote command"):
+        conn.command([])
 
 
 def test_exit_status_stdin_and_stderr_come_back(connect: Callable[..., Connection]) -> None:

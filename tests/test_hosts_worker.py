@@ -153,7 +153,7 @@ def test_errors_say_what_went_wrong(worker: WorkerClient, root: Path) -> None:
     refused(lambda: worker.call("write", {"path": "f", "data": "not base64!"}), "bad_request")
     refused(lambda: worker.call("stat", {}), "bad_request")
     message = refused(lambda: worker.call("chmod", {"path": "f"}), "unknown_op")
-    assert "known: hello, mkdir, read, remove, stat, wait, write" in message
+    assert "known: cancel, hello, mkdir, read, remove, stat, wait, write" in message
     assert worker.hello()["protocol"] == 1  # it goes on
 
 
@@ -227,3 +227,29 @@ def test_wait_for_a_file_whose_folder_is_not_made_yet(worker: WorkerClient, root
     (root / "later").mkdir()
     (root / "later" / "exit").write_text("1\n")
     assert pending.result(60)["changed"] == ["later/exit"]
+
+
+def test_cancel_makes_a_wait_answer_now(worker: WorkerClient, root: Path) -> None:
+    pending = worker.start_wait(["never"], 3600)
+    assert worker.cancel(pending.request_id) == 1
+    assert pending.changes(60).changed == ()
+    assert worker.cancel(pending.request_id) == 0  # answered already: nothing to cancel
+    refused(lambda: worker.call("cancel", {"ids": 3}), "bad_request")
+
+
+def test_a_root_under_home_is_made_private(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home)}
+    argv = [sys.executable, "-m", "tmuxorch.hosts.worker", "--root", "~/a/b", "--create"]
+    done = subprocess.run(
+        argv, input=b'{"id": 1, "op": "hello"}\n', capture_output=True, env=env, check=True
+    )
+    assert json.loads(done.stdout)["result"]["root"] == str(home / "a" / "b")
+    assert stat.S_IMODE((home / "a").stat().st_mode) == 0o700
+    assert stat.S_IMODE((home / "a" / "b").stat().st_mode) == 0o700
+    nothing = subprocess.run([*argv[:-1]], input=b"", capture_output=True, env=env, check=False)
+    assert nothing.returncode == 0  # exists now
+    (home / "a" / "b").rmdir()
+    nothing = subprocess.run([*argv[:-1]], input=b"", capture_output=True, env=env, check=False)
+    assert nothing.returncode == 2 and b"is not a folder" in nothing.stderr  # not without --create

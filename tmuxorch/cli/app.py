@@ -390,5 +390,11 @@ def logs(
 
 
 # commands in modules of their own (layout files; people; the bridge beyond the terminal;
-# planning)
-from tmuxorch.cli import app_layouts, app_people, app_plan, app_serve  # noqa: E402, F401
+# planning; other hosts)
+from tmuxorch.cli import (  # noqa: E402, F401
+    app_hosts,
+    app_layouts,
+    app_people,
+    app_plan,
+    app_serve,
+)

@@ -118,3 +118,26 @@ def _removal(text: str) -> str:
 def _last_line(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[-1].strip() if lines else ""
+
+
+class WorkerFailed(SshError):
+    """tmuxorch's worker on the host did not start, or did not answer as it should."""
+
+
+class TmuxorchMissing(WorkerFailed):
+    """The host's Python has no tmuxorch (or one too old to have a worker)."""
+
+
+class ProtocolMismatch(WorkerFailed):
+    """The host's tmuxorch speaks another version of the worker protocol."""
+
+
+class PythonMissing(RemoteProgramMissing):
+    """The Python named for the host is not there."""
+
+    def __init__(self, host: str, python: str, stderr: str = "", by_hand: str = "") -> None:
+        super().__init__(host, [python], stderr, by_hand)
+        self.args = (
+            f"{self.args[0]}; or name the Python to use in the host's settings "
+            "(python: /path/to/python3)",
+        )

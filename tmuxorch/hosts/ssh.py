@@ -211,6 +211,20 @@ class Connection:
                 stderr,
             )
 
+    def command(self, remote_argv: Sequence[str]) -> list[str]:
+        """The local argv that runs ``remote_argv`` on the host over the master connection
+        (started first when it is down, as :meth:`connect` does, raising its errors).
+
+        For a long-lived remote program whose stdin and stdout the caller drives itself (a
+        tmux control-mode client): it is a new session over the master, not a new login.
+        ``remote_argv`` reaches the remote shell as one string quoted with
+        :func:`shlex.join`, so every item arrives there as one argument, unchanged.
+        """
+        if not remote_argv:
+            raise ValueError("no remote command given")
+        self.connect()
+        return self._argv("--", self.destination, shlex.join(remote_argv))
+
     def run(
         self, argv: Sequence[str], *, input: bytes | None = None, timeout: float = 60.0
     ) -> Result:
@@ -221,12 +235,9 @@ class Connection:
         :class:`CommandTimeout` after ``timeout`` seconds, and another :class:`SshError` when
         ssh itself fails (the connection broke, or cannot be made).
         """
-        if not argv:
-            raise ValueError("no remote command given")
-        self.connect()
         try:
             done = subprocess.run(
-                self._argv("--", self.destination, shlex.join(argv)),
+                self.command(argv),
                 input=input,
                 stdin=subprocess.DEVNULL if input is None else None,
                 capture_output=True,
@@ -245,6 +256,15 @@ class Connection:
         if done.returncode == 127 and _not_found(argv[0], stderr):
             raise RemoteProgramMissing(self.destination, [argv[0]], stderr, self.by_hand)
         return Result(done.returncode, done.stdout, done.stderr)
+
+    def command(self, remote_argv: Sequence[str]) -> list[str]:
+        """The local argv that runs ``remote_argv`` (quoted with :func:`shlex.join`) on the
+        host over the master connection, started first if it is down (for a process the
+        caller runs itself, e.g. one talking on its stdin/stdout)."""
+        if not remote_argv:
+            raise ValueError("no remote command given")
+        self.connect()
+        return self._argv("--", self.destination, shlex.join(remote_argv))
 
     def require(self, *programs: str) -> None:
         """Raise :class:`RemoteProgramMissing` naming every one of ``programs`` that the

@@ -14,6 +14,7 @@ echoed in its answer, and an ``op``::
     {"id": 5, "op": "mkdir", "path": "run/x"}              → folders made 0700
     {"id": 6, "op": "remove", "path": "run/p.md"}          → {"removed": true}
     {"id": 7, "op": "wait", "paths": ["run/a.exit"], "timeout": 30, "known": {...}}
+    {"id": 8, "op": "cancel", "ids": [7]}                  → those waits answer now: {"cancelled": 1}
 
 A failure is ``{"id": ..., "error": {"kind": ..., "message": ...}}`` (kinds:
 ``malformed``, ``too_large``, ``unknown_op``, ``bad_request``, ``outside``, ``symlink``,
@@ -23,12 +24,17 @@ Paths are relative to the root (or absolute inside it); none may lead out of it.
 ``wait`` is answered from its own thread, so other requests are answered meanwhile
 (answers may then come out of order: match them by ``id``). End of input ends it (exit
 0); requests still waiting then go unanswered.
+
+``--root`` may start with ``~/`` (the home of the user it runs as: a remote command gets it
+quoted, so no shell expands it); ``--create`` makes a missing root (and missing folders
+above it) 0700.
 """
 
 from __future__ import annotations
 
 import errno
 import json
+import os
 import sys
 import threading
 
@@ -64,6 +70,10 @@ class Worker:
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.waits = threading.BoundedSemaphore(MAX_WAITS)
+        self.waiting: dict[int | str, threading.Event] = {}
+        """Each pending wait's own stop (by request id), for ``cancel``."""
+        self.stops: set[threading.Event] = set()
+        """Every pending wait's own stop."""
 
     def serve(self) -> None:
         """Until the end of input."""
@@ -79,7 +89,15 @@ class Worker:
                 if line.strip():
                     self.handle(line)
         finally:
-            self.stop.set()
+            self.stop_all()
+
+    def stop_all(self) -> None:
+        """Every pending wait answers now, and no more are waited."""
+        self.stop.set()
+        with self.lock:
+            events = list(self.stops)
+        for event in events:
+            event.set()
 
     def _skip_rest(self) -> None:
         while True:
@@ -102,21 +120,50 @@ class Worker:
             if not self.waits.acquire(blocking=False):
                 self.answer(request_id, error=("busy", f"at most {MAX_WAITS} waits at once"))
                 return
-            thread = threading.Thread(target=self._wait, args=(request_id, request), daemon=True)
+            stop = threading.Event()
+            with self.lock:
+                self.stops.add(stop)
+                if isinstance(request_id, (int, str)) and not isinstance(request_id, bool):
+                    self.waiting[request_id] = stop
+            if self.stop.is_set():
+                stop.set()
+            thread = threading.Thread(
+                target=self._wait, args=(request_id, request, stop), daemon=True
+            )
             thread.start()
+            return
+        if op == "cancel":
+            self._run(request_id, lambda: self._cancel(request))
             return
         run = OPS.get(op) if isinstance(op, str) else None
         if run is None:
-            known = ", ".join(sorted([*OPS, "wait"]))
+            known = ", ".join(sorted([*OPS, "wait", "cancel"]))
             self.answer(request_id, error=("unknown_op", f"unknown op {op!r} (known: {known})"))
             return
         self._run(request_id, lambda: run(self.root, request))
 
-    def _wait(self, request_id: object, request: ops.Request) -> None:
+    def _wait(self, request_id: object, request: ops.Request, stop: threading.Event) -> None:
         try:
-            self._run(request_id, lambda: wait(self.root, request, self.stop))
+            self._run(request_id, lambda: wait(self.root, request, stop))
         finally:
+            with self.lock:
+                self.stops.discard(stop)
+                if isinstance(request_id, (int, str)) and self.waiting.get(request_id) is stop:
+                    del self.waiting[request_id]
             self.waits.release()
+
+    def _cancel(self, request: ops.Request) -> ops.Result:
+        """The waits of ``ids`` answer now (with what they see); unknown ids are skipped."""
+        ids = request.get("ids")
+        if not isinstance(ids, list):
+            raise Refused("bad_request", "ids: expected a list of request ids")
+        with self.lock:
+            events = [
+                self.waiting[i] for i in ids if isinstance(i, (int, str)) and i in self.waiting
+            ]
+        for event in events:
+            event.set()
+        return {"cancelled": len(events)}
 
     def _run(self, request_id: object, call: Callable[[], ops.Result]) -> None:
         try:
@@ -147,8 +194,10 @@ class Worker:
             try:
                 self.sink.write(data)
                 self.sink.flush()
+                return
             except (BrokenPipeError, ValueError):  # the client is gone
-                self.stop.set()
+                pass
+        self.stop_all()
 
 
 def _kind(exc: OSError) -> str:
@@ -173,9 +222,17 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m tmuxorch.hosts.worker")
     parser.add_argument("--root", required=True, help="the only folder it may touch")
+    parser.add_argument("--create", action="store_true", help="make a missing root, 0700")
     args = parser.parse_args(argv)
+    path = args.root
+    if path == "~" or path.startswith("~/"):
+        path = os.path.expanduser("~") + path[1:]
     try:
-        root = Root(args.root)
+        if args.create:
+            from tmuxorch.hosts.local_copies import folders
+
+            folders(path)
+        root = Root(path)
     except OSError as exc:
         print(f"tmuxorch worker: {exc}", file=sys.stderr)
         return 2

@@ -69,6 +69,23 @@ class Changes:
     states: dict[str, State]
 
 
+@dataclass(frozen=True)
+class PendingWait:
+    """A ``wait`` request on its way: its id (for :meth:`WorkerClient.cancel`) and answer."""
+
+    request_id: int
+    future: Future[dict[str, object]]
+
+    def changes(self, within: float | None = None) -> Changes:
+        got = self.future.result(within)
+        states = got["states"]
+        assert isinstance(states, dict)
+        return Changes(
+            tuple(str(p) for p in got["changed"]),  # type: ignore[attr-defined]
+            {str(p): None if s is None else (s[0], s[1]) for p, s in states.items()},
+        )
+
+
 class WorkerClient:
     """Requests to a worker reading ``send`` and writing ``receive`` (binary pipes)."""
 
@@ -132,14 +149,27 @@ class WorkerClient:
     def wait(
         self, paths: Sequence[str], timeout: float, known: Mapping[str, State] | None = None
     ) -> Changes:
+        return self.start_wait(paths, timeout, known).changes()
+
+    def start_wait(
+        self, paths: Sequence[str], timeout: float, known: Mapping[str, State] | None = None
+    ) -> PendingWait:
+        """A ``wait`` sent, not waited for (see :meth:`cancel`)."""
         sent = {p: None if s is None else list(s) for p, s in (known or {}).items()}
-        got = self.call("wait", {"paths": list(paths), "timeout": timeout, "known": sent})
-        states = got["states"]
-        assert isinstance(states, dict)
-        return Changes(
-            tuple(str(p) for p in got["changed"]),  # type: ignore[attr-defined]
-            {str(p): None if s is None else (s[0], s[1]) for p, s in states.items()},
+        request_id, future = self._request(
+            "wait", {"paths": list(paths), "timeout": timeout, "known": sent}
         )
+        return PendingWait(request_id, future)
+
+    def cancel(self, *request_ids: int) -> int:
+        """Have those pending waits answer now; how many were still waiting."""
+        return _int(self.call("cancel", {"ids": list(request_ids)})["cancelled"])
+
+    @property
+    def gone(self) -> str | None:
+        """Why the worker is gone (its output ended), or ``None`` while it answers."""
+        with self._lock:
+            return self._gone
 
     # -- the protocol ----------------------------------------------------------------------
     def call(
@@ -151,6 +181,11 @@ class WorkerClient:
 
     def send(self, op: str, args: Mapping[str, object] | None = None) -> Future[dict[str, object]]:
         """Send one request; its answer's ``result`` comes in the future."""
+        return self._request(op, args)[1]
+
+    def _request(
+        self, op: str, args: Mapping[str, object] | None
+    ) -> tuple[int, Future[dict[str, object]]]:
         future: Future[dict[str, object]] = Future()
         with self._lock:
             if self._gone is not None:
@@ -164,7 +199,7 @@ class WorkerClient:
             except (BrokenPipeError, ValueError) as exc:
                 del self._pending[request_id]
                 raise WorkerGone(f"cannot send to the worker: {exc}") from None
-        return future
+        return request_id, future
 
     def _read_answers(self) -> None:
         try:

@@ -6,6 +6,7 @@
         dir: ~/work/repo            # on that host (its ~, not ours); default: its home
         max_parallel: 2             # tasks at once there (default: no limit of its own)
         ssh_options: [-p, "2222"]   # more arguments for ssh, before the destination
+        python: ~/.local/share/tmuxorch/venv/bin/python   # runs tmuxorch there (python3)
 
     tasks:
       - {id: train, command: make train, host: gpu1}
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from tmuxorch.spec.source import Node, Reader
     from tmuxorch.spec.task_model import Task
 
-HOST_KEYS = frozenset({"ssh", "dir", "max_parallel", "ssh_options"})
+HOST_KEYS = frozenset({"ssh", "dir", "max_parallel", "ssh_options", "python"})
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _UNPRINTABLE = re.compile(r"[\x00-\x20\x7f]")
 """Spaces and control characters: in no ssh destination."""
@@ -48,6 +49,9 @@ class HostSpec:
     """Tasks at once on it; ``None``: no limit of its own."""
     ssh_options: tuple[str, ...] = ()
     """More arguments for ``ssh``, put before the destination."""
+    python: str = "python3"
+    """The Python that runs tmuxorch there: a name on its PATH, or a path (``~/`` is
+    its home); ``tmuxorch hosts install NAME`` prints the one to give."""
 
 
 def read_hosts(reader: Reader, node: Node, where: str = "hosts") -> tuple[HostSpec, ...]:
@@ -95,12 +99,15 @@ def _host(reader: Reader, name: str, key_node: Node, node: Node, where: str) -> 
             option = _text(reader, item, join(options_where, i))
             if option is not None:
                 options.append(option)
+    python = "python3"
+    if "python" in entries:
+        python = _program(reader, entries["python"][1], join(where, "python")) or python
     if ssh is None:
         return None
     origin = Origin(
         reader.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1, where
     )
-    return HostSpec(name, ssh, origin, directory, max_parallel, tuple(options))
+    return HostSpec(name, ssh, origin, directory, max_parallel, tuple(options), python)
 
 
 def _destination(reader: Reader, node: Node, where: str) -> str | None:
@@ -121,6 +128,20 @@ def _destination(reader: Reader, node: Node, where: str) -> str | None:
     else:
         return text
     return None
+
+
+def _program(reader: Reader, node: Node, where: str) -> str | None:
+    """A program's name or path (one word of a command line, quoted there)."""
+    text = _text(reader, node, where)
+    if text is None:
+        return None
+    if text.startswith("-"):
+        reader.error(node, where, f"{text!r} starts with '-'", "a name or path, e.g. python3")
+        return None
+    if text.strip() != text or _UNPRINTABLE.search(text.replace(" ", "")):
+        reader.error(node, where, f"{text!r} has a control character or a space at an end")
+        return None
+    return text
 
 
 def _text(reader: Reader, node: Node, where: str) -> str | None:

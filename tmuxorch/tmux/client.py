@@ -126,6 +126,12 @@ class Client:
         """``-L``/``-S``/``-f`` as given, for commands that re-run tmux (attach, hints)."""
         return self.argv[1:]
 
+    def control_argv(self, session: str) -> list[str]:
+        """The command that attaches a control-mode client (``tmux -C``) to ``session`` on
+        this server, without ever resizing its windows (``-f ignore-size``)."""
+        tmux = [self.argv[0], "-u", *self.argv[1:], "-C"]
+        return [*tmux, "attach-session", "-f", "ignore-size", "-t", f"={session}"]
+
     # -- running commands --------------------------------------------------------
     def run(
         self,

@@ -77,13 +77,15 @@ class ControlClient:
         on_output: Callable[[str], None] | None = None,
         on_close: Callable[[], None] | None = None,
         timeout: float = 10.0,
+        command: Sequence[str] | None = None,
     ) -> None:
+        """``command`` starts the control client instead of ``client.control_argv(session)``
+        (one that makes its session on demand, say)."""
         self.session = session
         self.timeout = timeout
         self.on_output = on_output
         self.on_close = on_close
-        argv = [*_DIES_WITH_US, client.argv[0], "-u", *client.argv[1:], "-C"]
-        argv += ["attach-session", "-f", "ignore-size", "-t", f"={session}"]
+        argv = [*_DIES_WITH_US, *(client.control_argv(session) if command is None else command)]
         env = dict(os.environ if client.env is None else client.env)
         env.pop("TMUX", None)  # attaching from inside tmux is fine for a control client
         self.proc = subprocess.Popen(
@@ -143,7 +145,8 @@ class ControlClient:
             if not answer.done.wait(timeout or self.timeout):
                 raise TmuxError("no answer from the control client", command)
             if answer.error and errors:
-                raise TmuxError("\n".join(answer.lines) or "command failed", command)
+                done = [r or [] for r in results]  # the ones before it (all succeeded)
+                raise TmuxError("\n".join(answer.lines) or "command failed", command, done)
             results.append(None if answer.error else answer.lines)
         return results
 
@@ -201,6 +204,8 @@ class ControlClient:
         self.closed.set()
         self._greeting.set()
         with self._lock:
+            if current is not None:  # cut in the middle of its answer
+                self._pending.appendleft(current)
             while self._pending:
                 answer = self._pending.popleft()
                 answer.error = True
