@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+    from tmuxorch.run.store_rows import TaskRow
+
 pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
 
 
@@ -77,7 +79,7 @@ def finish(proc: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str]
     return proc.returncode, out
 
 
-def rows(file: str) -> dict[str, object]:
+def rows(file: str) -> dict[str, TaskRow]:
     store = Store(state_dir(file))
     try:
         run = store.runs(file)[0]
@@ -90,7 +92,10 @@ def transcript(file: str, task: str, attempt: int = 1) -> str:
     folder = os.path.join(state_dir(file), "transcripts")
     (run,) = os.listdir(folder)
     path = os.path.join(folder, run, f"{task}.{attempt}.txt")
-    return eventually(lambda: os.path.exists(path) and open(path).read(), what=path) or ""
+    from pathlib import Path
+
+    text = eventually(lambda: os.path.exists(path) and Path(path).read_text(), what=path)
+    return str(text)
 
 
 def events_of(file: str, kind: str) -> list[dict[str, object]]:
@@ -126,7 +131,7 @@ def test_tasks_on_two_hosts_and_here_in_one_run(
     code, out = finish(start(tmux_server, file))
     assert code == 0, out
     states = rows(file)
-    assert {t: (r.state, r.attempts) for t, r in states.items()} == {  # type: ignore[attr-defined]
+    assert {t: (r.state, r.attempts) for t, r in states.items()} == {
         "here": ("succeeded", 1),
         "first": ("succeeded", 1),
         "second": ("succeeded", 1),
@@ -140,7 +145,7 @@ def test_tasks_on_two_hosts_and_here_in_one_run(
     assert str(a.tmux_dir) not in here and str(b.tmux_dir) not in here
     assert (tmp_path / "on-a" / "made-on-a").read_text() == "done\n"
     # the panes were known as %ID@HOST; the remote sessions closed with the run
-    assert str(states["first"].pane).endswith("@a")  # type: ignore[attr-defined]
+    assert str(states["first"].pane).endswith("@a")
     assert (
         subprocess.run(
             ["tmux", "-S", str(a.tmux_socket), "has-session", "-t", "=tasks"],
@@ -207,7 +212,7 @@ def test_a_cut_link_leaves_tasks_unknown_then_adopts_them_each_run_once(
     assert code == 0, out
     assert (folder / "log").read_text() == "started\nafter\n"  # each once
     states = rows(file)
-    assert states["long"].attempts == 1 and states["long"].state == "succeeded"  # type: ignore[attr-defined]
+    assert states["long"].attempts == 1 and states["long"].state == "succeeded"
     links = [e["link"] for e in events_of(file, "task-host")]
     assert links == ["cut", "back"], links
     assert "ended" in transcript(file, "long")  # written there while the link was cut
@@ -238,8 +243,8 @@ def test_a_remote_tmux_that_dies_fails_its_tasks_saying_so(
             proc.kill()
     assert code == 1, out
     row = rows(file)["doomed"]
-    assert row.state == "failed", out  # type: ignore[attr-defined]
-    assert "tmux server on a ended" in str(row.reason), row  # type: ignore[attr-defined]
+    assert row.state == "failed", out
+    assert "tmux server on a ended" in str(row.reason), row
 
 
 def test_a_wrong_host_key_is_a_clear_error_not_a_hang(
@@ -259,8 +264,8 @@ def test_a_wrong_host_key_is_a_clear_error_not_a_hang(
     code, out = finish(start(tmux_server, file))
     assert code == 1, out
     row = rows(file)["there"]
-    assert row.attempts == 1  # type: ignore[attr-defined]
-    assert "host key" in str(row.reason).lower(), row  # type: ignore[attr-defined]
+    assert row.attempts == 1
+    assert "host key" in str(row.reason).lower(), row
 
 
 def test_attach_to_a_task_there_is_ssh_to_its_tmux(
@@ -281,7 +286,7 @@ def test_attach_to_a_task_there_is_ssh_to_its_tmux(
     proc = start(tmux_server, file)
     try:
         eventually(lambda: (folder / "started").exists(), timeout=60, what="the task started")
-        pane = eventually(lambda: rows(file)["there"].pane, what="its pane")  # type: ignore[attr-defined]
+        pane = eventually(lambda: rows(file)["there"].pane, what="its pane")
         raw = str(pane).split("@")[0]
         attach = subprocess.run(
             tmuxorch_argv("attach", "there", "--file", file),

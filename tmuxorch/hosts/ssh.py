@@ -257,15 +257,6 @@ class Connection:
             raise RemoteProgramMissing(self.destination, [argv[0]], stderr, self.by_hand)
         return Result(done.returncode, done.stdout, done.stderr)
 
-    def command(self, remote_argv: Sequence[str]) -> list[str]:
-        """The local argv that runs ``remote_argv`` (quoted with :func:`shlex.join`) on the
-        host over the master connection, started first if it is down (for a process the
-        caller runs itself, e.g. one talking on its stdin/stdout)."""
-        if not remote_argv:
-            raise ValueError("no remote command given")
-        self.connect()
-        return self._argv("--", self.destination, shlex.join(remote_argv))
-
     def require(self, *programs: str) -> None:
         """Raise :class:`RemoteProgramMissing` naming every one of ``programs`` that the
         host's non-interactive PATH lacks (e.g. ``require("tmux", "python3")``)."""
