@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -145,7 +144,9 @@ def test_tasks_on_two_hosts_and_here_in_one_run(
     assert str(a.tmux_dir) not in here and str(b.tmux_dir) not in here
     assert (tmp_path / "on-a" / "made-on-a").read_text() == "done\n"
     # the panes were known as %ID@HOST; the remote sessions closed with the run
-    assert str(states["first"].pane).endswith("@a")
+    panes = {e["task"]: str(e["pane"]) for e in events_of(file, "task-started")}
+    assert panes["first"].endswith("@a") and panes["second"].endswith("@b"), panes
+    assert "@" not in panes["here"]
     assert (
         subprocess.run(
             ["tmux", "-S", str(a.tmux_socket), "has-session", "-t", "=tasks"],
@@ -165,14 +166,16 @@ def test_a_cut_link_leaves_tasks_unknown_then_adopts_them_each_run_once(
 ) -> None:
     a = hosts[0]
     folder = tmp_path / "on-a"
-    go = tmp_path / "go"
+    go, mid = tmp_path / "go", tmp_path / "mid"
     file = write_tasks(
         tmp_path,
         host_yaml("a", a, folder),
         f"""\
         - id: long
           host: a
-          command: 'echo started >> log; while [ ! -e {go} ]; do sleep 0.1; done; echo ended'
+          command: >-
+            echo started >> log; while [ ! -e {mid} ]; do sleep 0.1; done; echo during-the-cut;
+            touch said; while [ ! -e {go} ]; do sleep 0.1; done; echo ended
         - id: after
           host: a
           depends_on: [long]
@@ -202,9 +205,11 @@ def test_a_cut_link_leaves_tasks_unknown_then_adopts_them_each_run_once(
             return any(t["task"] == "long" and t["state"] == "unknown" for t in tasks)
 
         eventually(unknown, timeout=60, what="status shows the task unknown")
-        go.write_text("")  # it ends there while no one here can see it
-        time.sleep(1)
+        mid.write_text("")  # it prints there while no one here can see it
+        eventually(lambda: (folder / "said").exists(), what="it printed during the cut")
         keys.rename(authorized)  # the host is reachable again
+        eventually(lambda: not unknown(), timeout=60, what="the task known to run again")
+        go.write_text("")
         code, out = finish(proc)
     finally:
         if proc.poll() is None:
@@ -215,7 +220,8 @@ def test_a_cut_link_leaves_tasks_unknown_then_adopts_them_each_run_once(
     assert states["long"].attempts == 1 and states["long"].state == "succeeded"
     links = [e["link"] for e in events_of(file, "task-host")]
     assert links == ["cut", "back"], links
-    assert "ended" in transcript(file, "long")  # written there while the link was cut
+    seen = transcript(file, "long")  # whole: what it printed during the cut too
+    assert "during-the-cut" in seen and "ended" in seen, seen
     assert "unreachable" in out and "is back" in out, out
 
 

@@ -75,6 +75,9 @@ class Backstop:
             try:
                 listed = tmux_panes.task_panes(link.client, run.run_id)
             except TmuxError:
+                listed = None
+            if listed is None or not link.up or not link.client.alive():
+                # no answer, or one the link's loss may have emptied: nothing is known
                 for attempt in run.attempts.values():
                     if attempt.host == name:
                         found[attempt.pane] = _UNSEEN

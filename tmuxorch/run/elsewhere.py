@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from tmuxorch.tmux.panes import Opened, PaneRequest
 
 
+class Unreached(TmuxError):
+    """A pane could not be opened because its host's link is down: the attempt never
+    started (the task waits for the link to come back)."""
+
+
 @dataclass(frozen=True)
 class Refused:
     """Why a task cannot start on its host now; ``final``: no retry can mend it (a host
@@ -82,14 +87,31 @@ class Elsewhere:
     def open(self, host: str, requests: list[PaneRequest]) -> list[Opened | TmuxError]:
         link = self.run.hosts.find(host)
         if link is None or link.client is None or not link.up:
-            return [TmuxError(f"host {host} is unreachable") for _ in requests]
+            return [Unreached(f"host {host} is unreachable") for _ in requests]
         try:
             opened = tmux_panes.open_panes(link.client, link.session, self.run.run_id, requests)
         except TmuxError as exc:
             return [exc for _ in requests]
+        if all(isinstance(o, TmuxError) for o in opened) and not link.client.alive():
+            return [Unreached(f"host {host} is unreachable: {o}") for o in opened]
         return [
             o if isinstance(o, TmuxError) else replace(o, pane=f"{o.pane}@{host}") for o in opened
         ]
+
+    def never_started(self, task: Task, n: int, why: str) -> None:
+        """Its pane was never made (its host out of reach): the attempt is forgotten, the
+        task waits for the host."""
+        from tmuxorch.run import events
+        from tmuxorch.run.scheduler import PENDING
+
+        run = self.run
+        st = run.scheduler.states[task.id]
+        st.state, st.attempts = PENDING, n - 1
+        run.times[task.id] = (None, None)
+        run.task_event(events.FORGOTTEN, task.id, forgotten=n)
+        run.note(f"{task.id}: not started: {why}; it waits for the host", task.id)
+        if task.host is not None:
+            run.put("host", (task.host, "cut"))
 
     def started(self, attempt: Attempt) -> None:
         """Its files there are copied here as they are written."""

@@ -67,7 +67,11 @@ class HostFaults:
 
     def _reconnect(self, name: str) -> None:
         run = self.run
-        run.hosts.retry(name, lambda host: run.put("host", (host, BACK)))
+
+        def why(host: str, reason: str) -> None:
+            run.put("note", (None, f"host {host}: not back yet: {reason}"))
+
+        run.hosts.retry(name, lambda host: run.put("host", (host, BACK)), why)
 
     def _back(self, name: str) -> None:
         run = self.run
@@ -79,9 +83,11 @@ class HostFaults:
         gap = time.time() - lost_at if lost_at else 0.0
         try:
             there = {f.pane: f for f in tmux_panes.task_panes(link.client, run.run_id)}
-        except TmuxError as exc:
+        except TmuxError as exc:  # lost again at once: nothing can be told yet
+            run.unreachable.add(name)
             run.note(f"host {name}: back, but its panes cannot be listed: {exc}")
-            there = {}
+            self._reconnect(name)
+            return
         if not there and self.on(name) and link.lost() == TMUX_GONE:
             self._tmux_gone(name)
             return

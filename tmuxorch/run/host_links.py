@@ -24,14 +24,13 @@ TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from tmuxorch.bridge.poller import Event
     from tmuxorch.hosts.mirror import Mirror
     from tmuxorch.hosts.remote_worker import RemoteWorker
-    from tmuxorch.tmux.remote import RemoteClient
-
-    from tmuxorch.bridge.poller import Event
     from tmuxorch.hosts.ssh import Connection
     from tmuxorch.run.placement import Placement
     from tmuxorch.spec.hosts import HostSpec
+    from tmuxorch.tmux.remote import RemoteClient
 
 KEEPALIVE = 2
 """Seconds between ssh's keepalives; a link missing ``KEEPALIVE_COUNT`` answers is cut."""
@@ -42,6 +41,7 @@ master runs no command)."""
 RETRY_EVERY = 2.0
 """Seconds between tries to reach a host whose link was cut."""
 HOLDING_WINDOW = "tmuxorch"
+FINE = "fine"
 STATE = ".tmuxorch"
 """The run's files on a host: ``DIR/.tmuxorch/`` (as here, beside the project)."""
 
@@ -84,11 +84,10 @@ class HostLink:
         """Log in (one master), start the worker, attach control mode, make the run's
         session there. Raises the ssh layer's error (host key, auth, unreachable, a missing
         program) or TmuxError — each saying what to do."""
-        from tmuxorch.hosts.mirror import Mirror
-        from tmuxorch.tmux.remote import RemoteClient
-
         from tmuxorch.hosts import remote_worker
+        from tmuxorch.hosts.mirror import Mirror
         from tmuxorch.hosts.ssh import Connection
+        from tmuxorch.tmux.remote import RemoteClient
 
         spec = self.spec
         if self.connection is None:
@@ -114,9 +113,14 @@ class HostLink:
             self.mirror.start()
         else:
             self.mirror.reconnect(self.worker.client)
-        client = RemoteClient(self.connection.command, host=self.name)
+        if self.client is None:  # one for the run: it knows whether it may start a server
+            self.client = RemoteClient(
+                self.connection.command,
+                host=self.name,
+                tmux=("tmux", "-vv") if os.environ.get("TMUXORCH_DEBUG_VV") else ("tmux",),
+            )
+        client = self.client
         client.on_close = self._closed
-        self.client = client
         self._session()
         if self.poller is None:
             self.poller = Poller(client)
@@ -149,30 +153,44 @@ class HostLink:
         host takes a moment (or ssh's timeout, when it is unreachable): in a thread."""
         if not self.up:
             return
-        self.up = False
-        self.lost_at = time.time()
-        tell = self.on_close
-        if tell is not None:
-            threading.Thread(
-                target=lambda: tell(self.name, self.lost()), daemon=True, name="tmuxorch-lost"
-            ).start()
+        lost_at = time.time()
+
+        def look() -> None:
+            kind = self.lost()
+            if kind == FINE:
+                return  # (the link alone ended: the next command makes a new one)
+            if not self.up:
+                return
+            self.up, self.lost_at = False, lost_at
+            if self.on_close is not None:
+                self.on_close(self.name, kind)
+
+        threading.Thread(target=look, daemon=True, name="tmuxorch-lost").start()
 
     def lost(self) -> str:
-        """The link closed: ``"cut"`` (the host is unreachable: its tasks are unknown) or
-        ``"tmux"`` (the host answers but its tmux server is gone, its panes with it)."""
+        """How the link closed: ``"cut"`` (the host is unreachable, or was: its worker's
+        link went with it — its tasks are unknown until the link is made again), ``"tmux"``
+        (the host answers but its tmux server is gone, its panes with it), or ``"fine"``
+        (the host, its tmux and the worker are all there)."""
         client = self.client
         running = client.server_running() if client is not None else None
-        return "tmux" if running is False else "cut"
+        if running is False:
+            return "tmux"
+        worker, mirror = self.worker, self.mirror
+        worker_up = worker is not None and worker.alive() and not worker.client.gone
+        if running and worker_up and mirror is not None and mirror.lost is None:
+            return FINE
+        return "cut"
 
-    def reconnect(self) -> bool:
-        """One try to reach the host again; whether it is back."""
+    def reconnect(self) -> str | None:
+        """One try to reach the host again: None if it is back, else why not."""
         self._drop_link()
         try:
             self.connect()
-        except Exception:  # the ssh layer's errors, tmux's, the worker's: not back yet
+        except Exception as exc:  # the ssh layer's errors, tmux's, the worker's: not back yet
             self._drop_link()
-            return False
-        return True
+            return str(exc) or type(exc).__name__
+        return None
 
     def _drop_link(self) -> None:
         if self.worker is not None:
@@ -182,7 +200,7 @@ class HostLink:
         if self.client is not None:
             self.client.on_close = None
             with contextlib.suppress(Exception):
-                self.client.close()
+                self.client.close()  # its link; the next command makes a new one
 
     def close(self) -> None:
         """The run is over: everything mirrored, the link's processes gone (the master
@@ -296,9 +314,12 @@ class HostLinks:
     def find(self, name: str | None) -> HostLink | None:
         return self.links.get(name) if name else None
 
-    def retry(self, name: str, back: Callable[[str], None]) -> None:
+    def retry(
+        self, name: str, back: Callable[[str], None], why: Callable[[str, str], None]
+    ) -> None:
         """Try to reach ``name`` again every few seconds, in a thread, until it is back
-        (then ``back(name)``) or the run closes the links."""
+        (then ``back(name)``) or the run closes the links; ``why(name, reason)`` each time
+        the reason it is not back changes."""
         link = self.links.get(name)
         with self._lock:
             if link is None or name in self._retrying:
@@ -307,10 +328,15 @@ class HostLinks:
 
         def again() -> None:
             try:
+                said = None
                 while self.links.get(name) is link:
-                    if link.reconnect():
+                    reason = link.reconnect()
+                    if reason is None:
                         back(name)
                         return
+                    if reason != said:
+                        why(name, reason)
+                        said = reason
                     time.sleep(RETRY_EVERY)
             finally:
                 with self._lock:

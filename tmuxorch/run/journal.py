@@ -72,6 +72,10 @@ class Journal:
         activity = str(event["activity"])
         self.store.update_task(run, _task(event), f"agent-{activity}", activity=activity)
 
+    def _task_host(self, run: str, event: Event) -> None:
+        kind = f"host-{event['link']}"  # its state: unknown while the link is cut
+        self.store.update_task(run, _task(event), kind, state=event["state"])
+
     def _task_conversation(self, run: str, event: Event) -> None:
         self.store.update_task(run, _task(event), "session", session=event["session"])
 

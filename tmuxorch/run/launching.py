@@ -91,6 +91,9 @@ class Launcher:
             opened = self._open(asked) if host is None else self.elsewhere.open(host, asked)
             for (task, spec, checkout), result in zip(starting[host], opened, strict=True):
                 n = run.scheduler.start(task.id)
+                if isinstance(result, elsewhere.Unreached):
+                    self.elsewhere.never_started(task, n, str(result))
+                    continue
                 if isinstance(result, TmuxError):
                     self.refuse(task, f"could not open a pane: {result}", n)
                     continue
@@ -109,6 +112,8 @@ class Launcher:
                 if host is None:
                     continue  # every one of them is full (or out of reach): next time
                 task = replace(task, host=host)
+            elif task.host in run.unreachable:
+                continue  # its host is out of reach: it waits until the link is back
             elif task.host is not None and self.elsewhere.busy(task.host, chosen):
                 continue  # its host runs what its max_parallel allows: next time
             if task.ask:  # an agent chooses: it goes first, the others stay its fallback

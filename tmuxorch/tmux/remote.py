@@ -4,8 +4,8 @@ Every command goes down ONE long-lived control-mode client (``tmux -C``) that ru
 host over the user's ssh connection (see :mod:`tmuxorch.hosts.ssh`): about a round trip
 per :meth:`RemoteClient.run`, never an ssh login (300 ms) per command. That *link* is
 attached to a small holding session, :data:`LINK_SESSION` (a control client must be
-attached to some session to stay), made on demand and gone with the last link
-(``destroy-unattached``); its one pane runs ``sleep`` (no shell, no prompt, no output: it
+attached to some session to stay), made on demand and left in place (see there); its one
+pane runs ``sleep`` (no shell, no prompt, no output: it
 costs nothing). Nothing is typed into a remote shell: the link's
 own command line is quoted by the ssh side (:func:`shlex.join`), and the commands sent
 down it are tmux command lines, each argument quoted for tmux's parser.
@@ -28,6 +28,7 @@ later links may start a server again.
 from __future__ import annotations
 
 import threading
+import time
 
 from tmuxorch.hosts.errors import SshError
 from tmuxorch.tmux import proc
@@ -39,11 +40,26 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
 LINK_SESSION = "tmuxorch-link"
-"""The remote session the link is attached to (one per tmux server, shared by every
-tmuxorch that talks to it)."""
+"""The remote session every link is attached to (one per tmux server, shared by every
+tmuxorch that talks to it). It stays while the server runs: with ``destroy-unattached``,
+tmux 3.3a crashed (a segfault, every agent gone) when a cut link's client left it and
+another client came a moment later."""
 _HOLD = ("sleep", "2147483647")
 """The holding pane's program: silent, no shell, ~68 years."""
+_SIGPIPE_IGNORED = ("sh", "-c", 'trap "" PIPE; exec "$@"', "sh")
+"""Every tmux client there runs with SIGPIPE ignored: a cut link closes its output, and a
+tmux 3.3a client that dies by a signal while others are attached can crash the SERVER
+there (a segfault at the same place each time, seen here in ~1 of 3 cut links: every
+agent gone with it)."""
+_LEAVES_CLEANLY = ("sh", "-c", '{ cat; echo detach-client; } | "$@"', "sh")
+"""A control client there reads its commands through ``cat``: when the link ends (its
+input closes), it is sent ``detach-client`` and leaves as a person's client would — never
+lingers attached to a dead link, never dies mid-write (both were followed by that crash)."""
 _NOT_RUNNING = ("no server running", "error connecting")
+REFUSED_TRIES = 5
+REFUSED_PAUSE = 1.0
+"""A socket that refuses connections is asked ``REFUSED_TRIES`` times, this far apart,
+before its server counts as dead."""
 
 
 class LinkDown(TmuxError):
@@ -106,9 +122,13 @@ class RemoteClient(Client):
 
     def control_argv(self, session: str) -> list[str]:
         """A control client attached to ``session`` on the host, over the ssh master (the
-        poller's wake-ups: one ssh session each, not one login each)."""
-        remote = [*self.argv[:1], "-u", *self.argv[1:], "-C"]
-        return self._ssh([*remote, "attach-session", "-f", "ignore-size", "-t", f"={session}"])
+        poller's wake-ups: one ssh session each, not one login each). ``-N``: it never
+        starts a server — tmux 3.3a's client starts one when it cannot connect to the
+        socket (a busy server, right after a cut link: seen here), which takes the socket
+        path from the server the agents live in, leaving them unreachable."""
+        remote = [*self.argv[:1], "-N", "-u", *self.argv[1:], "-C"]
+        control = [*remote, "attach-session", "-f", "ignore-size", "-t", f"={session}"]
+        return self._ssh([*_LEAVES_CLEANLY, *control])
 
     # -- running commands --------------------------------------------------------
     def run(
@@ -170,19 +190,27 @@ class RemoteClient(Client):
         return running
 
     def _running(self) -> bool | None:
-        try:
-            done = proc.run(
-                self._ssh([*self.argv[:1], "-N", *self.argv[1:], "start-server"]),
-                timeout=self.timeout,
-            )
-        except (LinkDown, proc.Timeout):
-            return None
-        err = done.stderr.decode("utf-8", "replace").strip()
-        if done.returncode == 255:  # ssh's own failure
-            return None
-        if done.returncode != 0 and not any(words in err for words in _NOT_RUNNING):
-            raise TmuxError(f"could not ask tmux on {self.host} whether it runs: {err}")
-        return done.returncode == 0
+        for _ in range(REFUSED_TRIES):
+            try:
+                done = proc.run(
+                    self._ssh([*self.argv[:1], "-N", *self.argv[1:], "start-server"]),
+                    timeout=self.timeout,
+                )
+            except (LinkDown, proc.Timeout):
+                return None
+            err = done.stderr.decode("utf-8", "replace").strip()
+            if done.returncode == 255:  # ssh's own failure
+                return None
+            if done.returncode == 0:
+                return True
+            if not any(words in err for words in _NOT_RUNNING):
+                raise TmuxError(f"could not ask tmux on {self.host} whether it runs: {err}")
+            if "error connecting" not in err:
+                return False  # no socket: no server
+            # its socket refused us: a server that died, or one busy for a moment (seen
+            # right after its control clients' ssh was cut): ask again before saying
+            time.sleep(REFUSED_PAUSE)
+        return False
 
     # -- the link ----------------------------------------------------------------
     def _connect(self) -> ControlClient:
@@ -194,12 +222,14 @@ class RemoteClient(Client):
                 gen = self._gen = self._gen + 1
                 may_start = self._may_start
             tmux = [*self.argv[:1], *(() if may_start else ("-N",)), "-u", *self.argv[1:], "-C"]
-            hold = ("new-session", "-A", "-s", LINK_SESSION, "-f", "ignore-size")
-            command = self._ssh([*tmux, *hold, "-x", "20", "-y", "5", "--", *_HOLD])
+            name = LINK_SESSION
+            hold = ("new-session", "-A", "-s", name, "-f", "ignore-size")
+            link_argv = [*tmux, *hold, "-x", "20", "-y", "5", "--", *_HOLD]
+            command = self._ssh([*_LEAVES_CLEANLY, *link_argv])
             try:
                 link = ControlClient(
                     self,
-                    LINK_SESSION,
+                    name,
                     command=command,
                     on_close=lambda: self._ended(gen),
                     timeout=self.timeout,
@@ -234,13 +264,8 @@ class RemoteClient(Client):
         return too_old or TmuxError(f"could not attach a tmux control client on {self.host}")
 
     def _first_words(self, link: ControlClient) -> None:
-        """Learn tmux's version, and make the link session go with its last link."""
-        version, _ = link.run(
-            [
-                ("display-message", "-p", "#{version}"),
-                ("set-option", "-t", f"={LINK_SESSION}:", "destroy-unattached", "on"),
-            ]
-        )
+        """Learn tmux's version."""
+        (version,) = link.run([("display-message", "-p", "#{version}")])
         self._version = parse_version(version[0] if version else "")
         self.check_version()
 
@@ -257,7 +282,7 @@ class RemoteClient(Client):
     # -- one-shot ssh commands ---------------------------------------------------
     def _ssh(self, remote: Sequence[str]) -> list[str]:
         try:
-            return self.ssh_command(remote)
+            return self.ssh_command([*_SIGPIPE_IGNORED, *remote])
         except SshError as exc:
             raise LinkDown(self.host, str(exc)) from exc
 
@@ -265,6 +290,8 @@ class RemoteClient(Client):
         """``tmux ARGV`` on the host as one ssh command over the master (:meth:`Client.run`
         with ``input``, and :meth:`Client.version`)."""
         seconds = timeout or self.timeout
+        if argv[1:2] != ["-V"]:  # never a server of its own: the link starts the one there
+            argv = [argv[0], "-N", *argv[1:]]
         try:
             done = proc.run(self._ssh(argv), input=input, timeout=seconds)
         except proc.Timeout:
