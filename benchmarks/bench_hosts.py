@@ -99,7 +99,10 @@ def _children() -> list[int]:
     return found
 
 
-def idle_cpu(client: RemoteClient, master: int, panes: int, seconds: float) -> dict[str, object]:
+def idle_cpu(
+    client: RemoteClient, master: int, panes: int, seconds: float, server: int
+) -> dict[str, object]:
+    """CPU of the local side; ``server`` (the test sshd, a child here too) is the host's."""
     ids = [
         client.cmd(
             "new-window", "-d", "-t", "=bench:", "-P", "-F", "#{pane_id}", "--", "sleep", "600"
@@ -111,7 +114,7 @@ def idle_cpu(client: RemoteClient, master: int, panes: int, seconds: float) -> d
         poller.watch(pane)
     with poller:
         time.sleep(2.0)  # settled: first looks done, control clients attached over ssh
-        ssh = _children()
+        ssh = [p for p in _children() if p != server]
         wall, ours = time.monotonic(), sum(os.times()[:2])
         theirs, mast = sum(_cpu(p) for p in ssh), _cpu(master)
         time.sleep(seconds)
@@ -156,7 +159,8 @@ def main() -> None:
         rtt = round_trip(remote, 101)
         master = conn.master_pid()
         assert master is not None
-        cpu = idle_cpu(remote, master, 20, args.idle)
+        assert sshd.proc is not None
+        cpu = idle_cpu(remote, master, 20, args.idle, sshd.proc.pid)
         logins = sshd.accepted()
         remote.close()
         conn.close()
