@@ -48,54 +48,59 @@ def percentile(values: list[float], p: float) -> float:
 def latency(lines: int) -> dict[str, object]:
     _, client = server()
     try:
-        script = Path(f"/tmp/tmuxorch-ticker-{uuid.uuid4().hex[:6]}.py")
-        script.write_text(TICKER.format(n=lines))
-        pane = client.cmd(
-            "new-window",
-            "-d",
-            "-t",
-            "=bench:",
-            "-P",
-            "-F",
-            "#{pane_id}",
-            "--",
-            sys.executable,
-            str(script),
-        )[0]
-        poller = Poller(client)
-        poller.watch(pane, from_start=True)
-        sub = poller.subscribe(maxsize=1_000_000)
-        seen: dict[str, float] = {}
-        screen = ""
-        with poller:
-            for event in sub:
-                now = time.time()
-                if event["type"] == "frame":
-                    screen = (
-                        str(event["text"])
-                        if event["key"]
-                        else apply_patch(screen, str(event["patch"]))
-                    )
-                    text = screen.split("\n")
-                elif event["type"] == "lines":
-                    text = [str(x) for x in event["lines"]]  # type: ignore[attr-defined]
-                else:
-                    text = []
-                for line in text:
-                    if line.startswith("tick ") and line not in seen:
-                        seen[line] = now
-                if event["type"] == "exit":
-                    break
-        script.unlink()
-        delays = [(at - float(line.split()[1])) * 1000 for line, at in seen.items()]
-        return {
-            "p50_ms": round(statistics.median(delays), 2),
-            "p99_ms": round(percentile(delays, 0.99), 2),
-            "max_ms": round(max(delays), 2),
-            "lines": len(delays),
-        }
+        return latency_on(client, "bench", lines)
     finally:
         client.cmd("kill-server")
+
+
+def latency_on(client: Client, session: str, lines: int) -> dict[str, object]:
+    """Print → subscriber delays of a ticker in a new window of ``session`` on ``client``'s
+    server (one whose ``remain-on-exit`` is on), in ms."""
+    script = Path(f"/tmp/tmuxorch-ticker-{uuid.uuid4().hex[:6]}.py")
+    script.write_text(TICKER.format(n=lines))
+    pane = client.cmd(
+        "new-window",
+        "-d",
+        "-t",
+        f"={session}:",
+        "-P",
+        "-F",
+        "#{pane_id}",
+        "--",
+        sys.executable,
+        str(script),
+    )[0]
+    poller = Poller(client)
+    poller.watch(pane, from_start=True)
+    sub = poller.subscribe(maxsize=1_000_000)
+    seen: dict[str, float] = {}
+    screen = ""
+    with poller:
+        for event in sub:
+            now = time.time()
+            if event["type"] == "frame":
+                screen = (
+                    str(event["text"]) if event["key"] else apply_patch(screen, str(event["patch"]))
+                )
+                text = screen.split("\n")
+            elif event["type"] == "lines":
+                text = [str(x) for x in event["lines"]]  # type: ignore[attr-defined]
+            else:
+                text = []
+            for line in text:
+                if line.startswith("tick ") and line not in seen:
+                    seen[line] = now
+            if event["type"] == "exit":
+                break
+    script.unlink()
+    delays = [(at - float(line.split()[1])) * 1000 for line, at in seen.items()]
+    return {
+        "p50_ms": round(statistics.median(delays), 2),
+        "p95_ms": round(percentile(delays, 0.95), 2),
+        "p99_ms": round(percentile(delays, 0.99), 2),
+        "max_ms": round(max(delays), 2),
+        "lines": len(delays),
+    }
 
 
 def _cpu_of(pid: int) -> float:

@@ -222,6 +222,9 @@ def test_a_poller_watches_a_remote_pane(
                 seen.append(str(event["patch"]))
             if any("remote line 42" in s for s in seen):
                 break
+        control = poller._controls["work"]  # woken by %output, from over the master
+        assert not control.closed.is_set()
+        assert str(list(control.proc.args)[-1]).endswith("-t =work")  # type: ignore[arg-type]
     assert sshd.accepted() == 1  # the poller's own control client came over the master too
 
 
