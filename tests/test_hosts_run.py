@@ -306,7 +306,9 @@ def test_attach_to_a_task_there_is_ssh_to_its_tmux(
         said = attach.stderr
         command = said.split("from a terminal run: ", 1)[1].strip()
         assert command.startswith(f"ssh -t -F {a.client_config} -- good "), said
-        assert f"select-pane -t {raw}" in command and "attach-session -t =tasks" in command
+        session = events_of(file, "run-opened")[0]["session"]
+        assert f"select-pane -t {raw}" in command, command
+        assert f"attach-session -t ={session}" in command, command
         # the command works: run without -t, with has-session in place of attach
         probe = command.replace("ssh -t", "ssh -T").replace("attach-session", "has-session")
         shown = subprocess.run(probe, shell=True, capture_output=True, text=True, check=False)
@@ -317,3 +319,48 @@ def test_attach_to_a_task_there_is_ssh_to_its_tmux(
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_send_and_watch_reach_a_task_there_and_hosts_share_out_tasks(
+    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+) -> None:
+    a, b = hosts
+    folder_a, folder_b = tmp_path / "on-a", tmp_path / "on-b"
+    spec_a = host_yaml("a", a, folder_a).rstrip().rstrip("}") + ", max_parallel: 1}\n"
+    file = write_tasks(
+        tmp_path,
+        spec_a + host_yaml("b", b, folder_b),
+        """\
+        - id: talk
+          host: [a, b]
+          command: 'touch ready; read line; echo "got:$line" > got'
+        - id: other
+          host: [a, b]
+          command: 'touch ready; read line; echo "got:$line" > got'
+        """,
+    )
+    proc = start(tmux_server, file)
+    try:
+        # a takes one task at a time: the other goes to b
+        eventually(lambda: (folder_a / "ready").exists() and (folder_b / "ready").exists())
+        where = {e["task"]: str(e["pane"]).split("@")[1] for e in events_of(file, "task-started")}
+        assert sorted(where.values()) == ["a", "b"], where
+        hostile = 'it\'s "quoted" $(touch pwned) ; `touch pwned`'
+        for task in ("talk", "other"):
+            sent = subprocess.run(
+                tmuxorch_argv("send", task, hostile),
+                env=tmux_env(),
+                capture_output=True,
+                text=True,
+                cwd=tmp_path,
+                check=False,
+            )
+            assert sent.returncode == 0, sent.stderr
+        code, out = finish(proc)
+        assert code == 0, out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    for folder in (folder_a, folder_b):
+        assert (folder / "got").read_text() == f"got:{hostile}\n"
+        assert not (folder / "pwned").exists()

@@ -10,43 +10,9 @@ import shlex
 import sys
 
 from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, fail
-from tmuxorch.tmux.client import TmuxError
+from tmuxorch.hosts.reach import host_of, reach
 
-TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
-if TYPE_CHECKING:
-    from tmuxorch.spec.hosts import HostSpec
-    from tmuxorch.tmux.client import Client
-
-
-def host_of(file: str, name: str) -> HostSpec | str:
-    """The settings of host ``name`` in the run's ``file``, or why there are none."""
-    from tmuxorch.spec.workspace import load_workspace
-
-    try:
-        tasks = load_workspace(file).workspace.tasks
-    except Exception as exc:  # (the file changed meanwhile: its own words)
-        return f"cannot read {file}: {exc}"
-    spec = next((h for h in (tasks.hosts if tasks else ()) if h.name == name), None)
-    return spec if spec is not None else f"host {name} is no longer in {file}'s hosts:"
-
-
-def reach(file: str, pane: str) -> tuple[Client, str]:
-    """The tmux server of ``pane`` (``%ID@HOST``) over ssh, and its id there. Raises
-    TmuxError (with the ssh layer's words) when the host cannot be reached."""
-    from tmuxorch.hosts.errors import SshError
-    from tmuxorch.hosts.ssh import Connection
-    from tmuxorch.tmux.remote import RemoteClient
-
-    raw, _, name = pane.partition("@")
-    spec = host_of(file, name)
-    if isinstance(spec, str):
-        raise TmuxError(spec)
-    connection = Connection(spec.ssh, spec.ssh_options)
-    try:
-        connection.connect()  # the run's master, when it is up: no new login
-    except SshError as exc:
-        raise TmuxError(f"host {name}: {exc}") from None
-    return RemoteClient(connection.command, host=name), raw
+__all__ = ["attach_there", "reach"]
 
 
 def attach_there(file: str, session: str, pane: str) -> int:

@@ -158,7 +158,7 @@ def _server_of(client: Client, pane: str) -> tuple[Client, str]:
     """The tmux server ``pane`` is on: ``client``'s, or its host's over ssh."""
     if pane not in ELSEWHERE:
         return client, pane
-    from tmuxorch.cli.on_hosts import reach
+    from tmuxorch.hosts.reach import reach
 
     return reach(ELSEWHERE[pane], pane)
 

@@ -184,7 +184,7 @@ def _on_host(client: Client, target: str) -> tuple[Client, list[str]]:
         return client, [target]
     if where is None or not where.coming or not where.pane or "@" not in where.pane:
         return client, [target]
-    from tmuxorch.cli.on_hosts import reach
+    from tmuxorch.hosts.reach import reach
 
     there, pane = reach(where.file, where.pane)
     return there, [pane]

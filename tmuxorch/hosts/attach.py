@@ -13,6 +13,10 @@ if TYPE_CHECKING:
 def attach_argv(host: HostSpec, session: str, pane: str) -> list[str]:
     """``ssh -t [OPTIONS] DEST 'tmux select-window -t PANE ; select-pane -t PANE ; attach
     -t =SESSION'``: the remote command is one quoted string (ssh hands it to a shell)."""
-    remote = ["tmux", "select-window", "-t", pane, ";", "select-pane", "-t", pane]
-    remote += [";", "attach-session", "-t", f"={session}"]
-    return ["ssh", "-t", *host.ssh_options, "--", host.ssh, shlex.join(remote)]
+    steps = [
+        ["select-window", "-t", pane],
+        ["select-pane", "-t", pane],
+        ["attach-session", "-t", f"={session}"],
+    ]
+    remote = "tmux " + " \\; ".join(shlex.join(step) for step in steps)
+    return ["ssh", "-t", *host.ssh_options, "--", host.ssh, remote]

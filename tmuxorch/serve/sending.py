@@ -66,4 +66,27 @@ def _find(clients: list[Client], target: str) -> tuple[Client, str]:
             valid += exc.valid
         except TmuxError:
             continue
+    there = _on_host(clients, target)
+    if there is not None:
+        return there
     raise Refused(404, str(UnknownTarget(target, sorted(set(valid)))), field="target")
+
+
+def _on_host(clients: list[Client], target: str) -> tuple[Client, str] | None:
+    """A task of a run here whose pane is on one of its hosts: that host's tmux, over
+    ssh, and the pane's id there."""
+    from tmuxorch.run.whereabouts import find_task
+
+    for client in clients:
+        try:
+            where = find_task(client, target)
+        except TmuxError:
+            continue
+        if where is not None and where.coming and where.pane and "@" in where.pane:
+            from tmuxorch.hosts.reach import reach
+
+            try:
+                return reach(where.file, where.pane)
+            except TmuxError as exc:
+                raise Refused(409, f"not delivered: {exc}") from None
+    return None
