@@ -364,3 +364,35 @@ def test_send_and_watch_reach_a_task_there_and_hosts_share_out_tasks(
     for folder in (folder_a, folder_b):
         assert (folder / "got").read_text() == f"got:{hostile}\n"
         assert not (folder / "pwned").exists()
+
+
+def test_a_worktree_on_a_host_is_made_and_merged_there(
+    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+) -> None:
+    a = hosts[0]
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    (repo / "README").write_text("hello\n")
+    subprocess.run([*git, "add", "README"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "first"], check=True)
+    file = write_tasks(
+        tmp_path,
+        host_yaml("a", a, repo),
+        """\
+        - id: change
+          host: a
+          worktree: true
+          command: 'pwd > where; echo work > made-there.txt'
+        """,
+    )
+    code, out = finish(start(tmux_server, file))
+    assert code == 0, out
+    # merged into main there; the worktree (under the host's .tmuxorch) is gone
+    assert (repo / "made-there.txt").read_text() == "work\n"
+    where = (repo / "where").read_text().strip()
+    assert where.startswith(str(repo / ".tmuxorch" / "worktrees")), where
+    assert not os.path.exists(where)
+    log = subprocess.run([*git, "log", "--format=%s"], capture_output=True, text=True, check=True)
+    assert "tmuxorch: change" in log.stdout

@@ -12,7 +12,7 @@ from dataclasses import replace
 from tmuxorch import private
 from tmuxorch.agents import failures, installed
 from tmuxorch.agents.launch import launch, needs_session, pane_options
-from tmuxorch.run import elsewhere, events, results, worktrees
+from tmuxorch.run import elsewhere, events, results, worktrees, worktrees_there
 from tmuxorch.run.context import Attempt
 from tmuxorch.tmux import panes as tmux_panes
 from tmuxorch.tmux.client import TmuxError
@@ -229,8 +229,14 @@ class Launcher:
         files = run.files(task.id, n)
         checkout = run.checkouts.get(task.id)
         if link is not None:
-            if task.worktree is not None:
-                return f"worktree: is not supported on hosts yet (task on {link.name})"
+            if task.worktree is not None and checkout is None:
+                if task.worktree.merge == "pr":
+                    return f"worktree merge: pr is not supported on hosts yet ({link.name})"
+                try:
+                    checkout = worktrees_there.prepare(link, run.run_id, task.id)
+                except worktrees.GitError as exc:
+                    return f"could not make its worktree on {link.name}: {exc}"
+                run.checkouts[task.id] = checkout
             files = link.files(task.id, n)  # the wrapper and the agent write them there
         elif task.worktree is not None and checkout is None:
             try:
@@ -242,7 +248,7 @@ class Launcher:
             run.checkouts[task.id] = checkout
         cwd = checkout.cwd if checkout else (task.cwd or os.getcwd())
         if link is not None:
-            cwd = link.cwd
+            cwd = checkout.cwd if checkout else link.cwd
         elif not os.path.isdir(cwd):
             # tmux would start the pane elsewhere: an agent in the wrong place is worse
             return f"its working directory {cwd} does not exist"

@@ -8,7 +8,7 @@ import contextlib
 import os
 
 from tmuxorch import private
-from tmuxorch.run import events, pull_requests, results, worktrees
+from tmuxorch.run import events, pull_requests, results, worktrees, worktrees_there
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -17,7 +17,19 @@ if TYPE_CHECKING:
 
 def finish(run: Run, attempt: Attempt, *, succeeded: bool) -> str | None:
     """None, or why the work could not be merged or pushed (the task then fails, and the
-    branch is kept)."""
+    branch is kept). A worktree on another host is finished there, with its git."""
+    checkout = attempt.checkout
+    if checkout is not None and checkout.host is not None:
+        link = run.hosts.find(checkout.host)
+        if link is None or not link.up:
+            why = f"host {checkout.host} is unreachable: its worktree {checkout.path} is kept"
+            return None if not succeeded else _keep(run, attempt, why)
+        with worktrees_there.on(link):
+            return _finish(run, attempt, succeeded=succeeded)
+    return _finish(run, attempt, succeeded=succeeded)
+
+
+def _finish(run: Run, attempt: Attempt, *, succeeded: bool) -> str | None:
     checkout, policy = attempt.checkout, attempt.task.worktree
     assert checkout is not None and policy is not None
     task_id = attempt.task.id
@@ -137,5 +149,10 @@ def remove_leftovers(run: Run) -> None:
     """The run is over: a worktree still there (nothing should be) is removed."""
     for task_id, checkout in list(run.checkouts.items()):
         run.note(f"{task_id}: removing its leftover worktree {checkout.path}", task_id)
+        link = run.hosts.find(checkout.host)
         with contextlib.suppress(worktrees.GitError):
-            worktrees.remove(checkout)
+            if checkout.host is None:
+                worktrees.remove(checkout)
+            elif link is not None and link.up:
+                with worktrees_there.on(link):
+                    worktrees.remove(checkout)
