@@ -396,3 +396,56 @@ def test_a_worktree_on_a_host_is_made_and_merged_there(
     assert not os.path.exists(where)
     log = subprocess.run([*git, "log", "--format=%s"], capture_output=True, text=True, check=True)
     assert "tmuxorch: change" in log.stdout
+
+
+def test_serve_mirrors_a_pane_there_and_types_into_it(
+    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+) -> None:
+    import asyncio
+
+    import aiohttp
+
+    from tests.serve_helpers import Served
+
+    a = hosts[0]
+    folder = tmp_path / "on-a"
+    file = write_tasks(
+        tmp_path,
+        host_yaml("a", a, folder),
+        """\
+        - id: there
+          host: a
+          command: 'echo ready-there; read line; echo "got:$line" > got'
+        """,
+    )
+    proc = start(tmux_server, file)
+    served = Served(tmux_server, tmp_path / "home")
+    try:
+        eventually(lambda: rows(file)["there"].state == "running", timeout=60)
+
+        async def talk() -> list[dict[str, object]]:
+            got: list[dict[str, object]] = []
+            headers = {"Authorization": f"Bearer {served.token}"}
+            url = served.url + "api/panes/there/stream"
+            async with (
+                aiohttp.ClientSession(headers=headers) as session,
+                session.ws_connect(url) as ws,
+            ):
+                async for message in ws:
+                    event = json.loads(message.data)
+                    got.append(event)
+                    if event["type"] == "screen" and "ready-there" in json.dumps(event["rows"]):
+                        await ws.send_json({"type": "send", "text": "from the web"})
+                    if event["type"] in ("exit", "gone"):
+                        break
+            return got
+
+        got = asyncio.run(asyncio.wait_for(talk(), 120))
+        assert got[0]["type"] == "hello" and got[0]["label"] == "there", got[0]
+        code, out = finish(proc)
+        assert code == 0, out
+    finally:
+        served.stop()
+        if proc.poll() is None:
+            proc.kill()
+    assert (folder / "got").read_text() == "got:from the web\n"

@@ -106,6 +106,9 @@ class Hub:
 
     def _poller(self, client: Client) -> tuple[Server, Poller]:
         key = client.server_args  # not the object: each request may make its own
+        host = getattr(client, "host", None)
+        if host is not None:  # a host's tmux (over ssh): not this machine's server
+            key = (*key, f"@{host}")
         if key not in self._pollers:
             poller = Poller(client)
             poller.add_sink(lambda event: self._from_poller(key, event))

@@ -66,13 +66,13 @@ def _find(clients: list[Client], target: str) -> tuple[Client, str]:
             valid += exc.valid
         except TmuxError:
             continue
-    there = _on_host(clients, target)
+    there = on_host(clients, target)
     if there is not None:
         return there
     raise Refused(404, str(UnknownTarget(target, sorted(set(valid)))), field="target")
 
 
-def _on_host(clients: list[Client], target: str) -> tuple[Client, str] | None:
+def on_host(clients: list[Client], target: str) -> tuple[Client, str] | None:
     """A task of a run here whose pane is on one of its hosts: that host's tmux, over
     ssh, and the pane's id there."""
     from tmuxorch.run.whereabouts import find_task

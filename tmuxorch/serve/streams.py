@@ -104,6 +104,8 @@ async def pane(request: web.Request) -> web.WebSocketResponse:
         with contextlib.suppress(UnknownTarget, TmuxError):
             found = (client, await asyncio.to_thread(_match, client, target))
             break
+    if found is None:  # a task on one of its run's hosts: its pane there
+        found = await asyncio.to_thread(_on_host, clients, target)
     if found is None:
         raise web.HTTPNotFound(
             text=json.dumps({"error": f"no pane {target!r}"}), content_type="application/json"
@@ -136,6 +138,22 @@ async def pane(request: web.Request) -> web.WebSocketResponse:
         serve.hub.close(viewer)
         serve.sockets.discard(ws)
     return ws
+
+
+def _on_host(clients: list[Client], target: str) -> tuple[Client, Target] | None:
+    from tmuxorch.serve.sending import Refused, on_host
+
+    try:
+        there = on_host(clients, target)
+    except Refused:
+        return None
+    if there is None:
+        return None
+    client, pane = there
+    try:
+        return client, _match(client, pane)
+    except Exception:  # gone meanwhile, or the host out of reach: no such pane now
+        return None
 
 
 def _match(client: Client, target: str) -> Target:
