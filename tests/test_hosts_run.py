@@ -415,7 +415,7 @@ def test_serve_mirrors_a_pane_there_and_types_into_it(
         """\
         - id: there
           host: a
-          command: 'echo ready-there; read line; echo "got:$line" > got'
+          command: 'echo ready-there; read a; read b; echo "got:$a|$b" > got'
         """,
     )
     proc = start(tmux_server, file)
@@ -425,6 +425,7 @@ def test_serve_mirrors_a_pane_there_and_types_into_it(
 
         async def talk() -> list[dict[str, object]]:
             got: list[dict[str, object]] = []
+            sent: list[bool] = []
             headers = {"Authorization": f"Bearer {served.token}"}
             url = served.url + "api/panes/there/stream"
             async with (
@@ -435,7 +436,12 @@ def test_serve_mirrors_a_pane_there_and_types_into_it(
                     event = json.loads(message.data)
                     got.append(event)
                     if event["type"] == "screen" and "ready-there" in json.dumps(event["rows"]):
-                        await ws.send_json({"type": "send", "text": "from the web"})
+                        if not sent:
+                            await ws.send_json({"type": "send", "text": "from the web"})
+                            body = {"target": "there", "text": "from the api"}
+                            async with session.post(served.url + "api/send", json=body) as r:
+                                assert r.status == 200, await r.text()
+                            sent.append(True)
                     if event["type"] in ("exit", "gone"):
                         break
             return got
@@ -448,4 +454,4 @@ def test_serve_mirrors_a_pane_there_and_types_into_it(
         served.stop()
         if proc.poll() is None:
             proc.kill()
-    assert (folder / "got").read_text() == "got:from the web\n"
+    assert (folder / "got").read_text() == "got:from the web|from the api\n"

@@ -120,7 +120,7 @@ def rows(
     result = []
     for task in tasks.values():
         runtime = None
-        if task.started is not None and task.state == "running":
+        if task.started is not None and task.state in ("running", "unknown"):
             runtime = now - task.started
         elif task.started is not None and task.ended and task.state in _OVER:
             runtime = task.ended - task.started

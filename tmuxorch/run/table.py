@@ -29,6 +29,7 @@ STYLE = {
     "waiting_input": "bold yellow",
     "blocked": "bold yellow",
     "needs_review": "bold yellow",
+    "unknown": "bold magenta",
 }
 MARK = {
     "pending": "·",
@@ -41,6 +42,7 @@ MARK = {
     "waiting_input": "?",
     "blocked": "!",
     "needs_review": "?",
+    "unknown": "~",
 }
 OVER = ("succeeded", "failed", "skipped", "stopped")
 """A task in one of these states is done (whether it went well or not)."""
@@ -156,6 +158,7 @@ def progress(rows: Sequence[Row]) -> str:
         ("retrying", "retrying"),
         ("blocked", "blocked"),
         ("needs_review", "to review"),
+        ("unknown", "unknown (host out of reach)"),
     ):
         if counts.get(state):
             said += f" · {counts[state]} {words}"

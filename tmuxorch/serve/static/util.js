@@ -3,7 +3,7 @@
 
 export const MARK = {
   pending: "·", running: "▶", retrying: "↻", succeeded: "✓", failed: "✗",
-  skipped: "⊘", stopped: "■", waiting_input: "?",
+  skipped: "⊘", stopped: "■", waiting_input: "?", unknown: "~",
 };
 export const OVER = ["succeeded", "failed", "skipped", "stopped"];
 
