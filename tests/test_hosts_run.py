@@ -435,13 +435,13 @@ def test_serve_mirrors_a_pane_there_and_types_into_it(
                 async for message in ws:
                     event = json.loads(message.data)
                     got.append(event)
-                    if event["type"] == "screen" and "ready-there" in json.dumps(event["rows"]):
-                        if not sent:
-                            await ws.send_json({"type": "send", "text": "from the web"})
-                            body = {"target": "there", "text": "from the api"}
-                            async with session.post(served.url + "api/send", json=body) as r:
-                                assert r.status == 200, await r.text()
-                            sent.append(True)
+                    ready = "ready-there" in json.dumps(event.get("rows"))
+                    if event["type"] == "screen" and ready and not sent:
+                        await ws.send_json({"type": "send", "text": "from the web"})
+                        body = {"target": "there", "text": "from the api"}
+                        async with session.post(served.url + "api/send", json=body) as r:
+                            assert r.status == 200, await r.text()
+                        sent.append(True)
                     if event["type"] in ("exit", "gone"):
                         break
             return got
