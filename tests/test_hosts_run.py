@@ -248,6 +248,7 @@ def test_a_remote_tmux_that_dies_fails_its_tasks_saying_so(
         if proc.poll() is None:
             proc.kill()
     assert code == 1, out
+    print(out)
     row = rows(file)["doomed"]
     assert row.state == "failed", out
     assert "tmux server on a ended" in str(row.reason), row
@@ -343,7 +344,12 @@ def test_send_and_watch_reach_a_task_there_and_hosts_share_out_tasks(
     try:
         # a takes one task at a time: the other goes to b
         eventually(lambda: (folder_a / "ready").exists() and (folder_b / "ready").exists())
-        where = {e["task"]: str(e["pane"]).split("@")[1] for e in events_of(file, "task-started")}
+
+        def hosts_of_tasks() -> dict[str, str]:
+            started = events_of(file, "task-started")
+            return {str(e["task"]): str(e["pane"]).split("@")[1] for e in started}
+
+        where = eventually(lambda: len(hosts_of_tasks()) == 2 and hosts_of_tasks())
         assert sorted(where.values()) == ["a", "b"], where
         hostile = 'it\'s "quoted" $(touch pwned) ; `touch pwned`'
         for task in ("talk", "other"):

@@ -51,10 +51,19 @@ _SIGPIPE_IGNORED = ("sh", "-c", 'trap "" PIPE; exec "$@"', "sh")
 tmux 3.3a client that dies by a signal while others are attached can crash the SERVER
 there (a segfault at the same place each time, seen here in ~1 of 3 cut links: every
 agent gone with it)."""
-_LEAVES_CLEANLY = ("sh", "-c", '{ cat; echo detach-client; } | "$@"', "sh")
+_LEAVES_CLEANLY = (
+    "sh",
+    "-c",
+    'exec 3<&0; { cat <&3; echo detach-client; } 2>/dev/null '
+    '| { "$@" 3<&-; trap "" TERM; kill 0 2>/dev/null; }',
+    "sh",
+)
 """A control client there reads its commands through ``cat``: when the link ends (its
 input closes), it is sent ``detach-client`` and leaves as a person's client would — never
-lingers attached to a dead link, never dies mid-write (both were followed by that crash)."""
+lingers attached to a dead link, never dies mid-write (both were followed by that crash).
+Once tmux has ended, what is left of the pipeline (``cat``, still holding the ssh session's
+socket) is stopped, so a client that could not attach (no server there) ends the link at
+once; a tmux server a client started is in a process group of its own."""
 _NOT_RUNNING = ("no server running", "error connecting")
 REFUSED_TRIES = 5
 REFUSED_PAUSE = 1.0
