@@ -88,7 +88,9 @@ class RemoteWorker:
         except subprocess.TimeoutExpired:
             self.process.kill()
             code = self.process.wait()
-        self._drain.join(timeout)
+        # with a ControlMaster, the master holds the session's stderr until the remote
+        # program ends: a hung one would hold this join too
+        self._drain.join(min(timeout, DRAIN_WAIT))
         return code
 
     def kill(self) -> None:
@@ -102,6 +104,10 @@ class RemoteWorker:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+DRAIN_WAIT = 1.0
+"""Seconds to wait for the last of a closed worker's errors."""
 
 
 def worker_argv(root: str, python: str = "python3") -> list[str]:
