@@ -108,13 +108,14 @@ def _being_made(run: Run, task_id: str, n: int) -> tmux_panes.PaneFacts | None:
     token = (tmux_panes.MARKER + attempt_id(run.run_id, task_id, n)).encode()
     deadline = time.monotonic() + MAKING_WAIT
     while True:
-        found = [
+        making = proctree.with_argument(token)  # first: a command that ends after the
+        found = [  # listing below made the pane before it ended (seen: it ran twice)
             f
             for f in tmux_panes.task_panes(run.client, run.run_id)
             if (f.task, f.attempt) == (task_id, n)
         ]
         if found:
             return found[0]
-        if not proctree.with_argument(token) or time.monotonic() > deadline:
+        if not making or time.monotonic() > deadline:
             return None
         time.sleep(0.05)

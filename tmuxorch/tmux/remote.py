@@ -54,7 +54,7 @@ agent gone with it)."""
 _LEAVES_CLEANLY = (
     "sh",
     "-c",
-    'exec 3<&0; { cat <&3; echo detach-client; } 2>/dev/null '
+    "exec 3<&0; { cat <&3; echo detach-client; } 2>/dev/null "
     '| { "$@" 3<&-; trap "" TERM; kill 0 2>/dev/null; }',
     "sh",
 )
