@@ -349,7 +349,8 @@ def test_send_and_watch_reach_a_task_there_and_hosts_share_out_tasks(
             started = events_of(file, "task-started")
             return {str(e["task"]): str(e["pane"]).split("@")[1] for e in started}
 
-        where = eventually(lambda: len(hosts_of_tasks()) == 2 and hosts_of_tasks())
+        eventually(lambda: len(hosts_of_tasks()) == 2, what="both tasks started")
+        where = hosts_of_tasks()
         assert sorted(where.values()) == ["a", "b"], where
         hostile = 'it\'s "quoted" $(touch pwned) ; `touch pwned`'
         for task in ("talk", "other"):
