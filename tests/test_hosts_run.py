@@ -462,3 +462,57 @@ def test_serve_mirrors_a_pane_there_and_types_into_it(
         if proc.poll() is None:
             proc.kill()
     assert (folder / "got").read_text() == "got:from the web|from the api\n"
+
+
+def test_a_pr_worktree_on_a_host_is_pushed_from_there_and_proposed_from_here(
+    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+) -> None:
+    from tests.test_pull_requests import URL, fake_gh, gh_calls
+
+    a = hosts[0]
+    repo, bare = tmp_path / "repo", tmp_path / "remote.git"
+    repo.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q", "-b", "main", str(repo)], check=True)
+    (repo / "README").write_text("hello\n")
+    subprocess.run([*git, "-C", str(repo), "add", "README"], check=True)
+    subprocess.run([*git, "-C", str(repo), "commit", "-q", "-m", "first"], check=True)
+    subprocess.run([*git, "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    subprocess.run([*git, "-C", str(repo), "remote", "add", "origin", str(bare)], check=True)
+    subprocess.run([*git, "-C", str(repo), "push", "-q", "origin", "main"], check=True)
+    file = write_tasks(
+        tmp_path,
+        host_yaml("a", a, repo),
+        """\
+        - id: feature
+          host: a
+          worktree: {merge: pr}
+          command: 'echo feature > feature.txt'
+        """,
+    )
+    path = f"{fake_gh(tmp_path)}{os.pathsep}{os.environ['PATH']}"
+    proc = subprocess.Popen(
+        tmuxorch_argv("run", "-L", tmux_server.name, file),
+        env=tmux_env(PATH=path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    code, out = finish(proc)
+    assert code == 0, out
+    run_id = events_of(file, "run-opened")[0]["run"]
+    branch = f"tmuxorch/{run_id}/feature"
+    shown = subprocess.run(
+        ["git", "-C", str(bare), "show", f"{branch}:feature.txt"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shown.stdout == "feature\n", shown.stderr  # pushed from the host's repository
+    calls = gh_calls(tmp_path)  # gh ran here, for the branch there
+    assert [list(c["argv"])[:2] for c in calls] == [  # type: ignore[call-overload]
+        ["auth", "status"],
+        ["pr", "create"],
+    ], calls
+    assert f"feature: pull request {URL} (branch {branch} pushed to origin)" in out

@@ -230,8 +230,6 @@ class Launcher:
         checkout = run.checkouts.get(task.id)
         if link is not None:
             if task.worktree is not None and checkout is None:
-                if task.worktree.merge == "pr":
-                    return f"worktree merge: pr is not supported on hosts yet ({link.name})"
                 try:
                     checkout = worktrees_there.prepare(link, run.run_id, task.id)
                 except worktrees.GitError as exc:

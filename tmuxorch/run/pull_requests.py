@@ -18,6 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from tmuxorch.run import worktrees
 from tmuxorch.run.worktrees import GIT_ENV, Checkout, GitError, git
 
 TIMEOUT = 120.0
@@ -63,14 +64,19 @@ def push(checkout: Checkout, remote: str) -> None:
     GitError with what git and the remote said."""
     ref = f"refs/heads/{checkout.branch}"
     argv = ["git", "-C", checkout.repo, "push", "--set-upstream", remote, f"{ref}:{ref}"]
+    there = worktrees.runner()  # a worktree on another host: its git pushes, from there
     try:
-        done = _call(argv, checkout.repo, GIT_ENV)
+        if there is not None:
+            code, out, err = there(argv)
+        else:
+            done = _call(argv, checkout.repo, GIT_ENV)
+            code, out, err = done.returncode, done.stdout, done.stderr
     except FileNotFoundError:
         raise GitError("git is not installed") from None
     except subprocess.TimeoutExpired:
         raise GitError(f"git push {remote} took more than {TIMEOUT:.0f}s") from None
-    if done.returncode != 0:
-        why = "; ".join(_why(done.stderr + done.stdout)) or f"exit {done.returncode}"
+    if code != 0:
+        why = "; ".join(_why(err + out)) or f"exit {code}"
         raise GitError(f"git push {remote} {checkout.branch}: {why}")
 
 
@@ -125,6 +131,11 @@ def open_pull_request(
     given = ["--body-file", body_file] if body_file else ["--body", body]
     command = shlex.join(["gh", *args, *given, *repo])
     how = f"open it with: cd {shlex.quote(checkout.repo)} && {command}"
+    # a branch pushed from another host: gh runs here (with --repo when the remote's
+    # address names the repository; its folder is on that host)
+    cwd = checkout.repo if checkout.host is None else None
+    if checkout.host is not None:
+        how = f"open it on {checkout.host} with: cd {shlex.quote(checkout.repo)} && {command}"
     if place and place[1] == "github.com":
         branches = quote(f"{checkout.base}...{checkout.branch}", safe="/.")
         how += f" (or at https://github.com/{place[0]}/compare/{branches}?expand=1)"
@@ -132,10 +143,10 @@ def open_pull_request(
     if gh is None:
         return Opened(None, f"gh is not installed: {how}")
     try:
-        auth = _call([gh, "auth", "status"], checkout.repo, GH_ENV)
+        auth = _call([gh, "auth", "status"], cwd, GH_ENV)
         if auth.returncode != 0:
             return Opened(None, f"gh is not logged in (gh auth login): {how}")
-        done = _call([gh, *args, "--body", body, *repo], checkout.repo, {**GH_ENV, **GIT_ENV})
+        done = _call([gh, *args, "--body", body, *repo], cwd, {**GH_ENV, **GIT_ENV})
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Opened(None, f"gh failed ({exc}): {how}")
     urls = _URL.findall(done.stdout)
@@ -162,7 +173,9 @@ def _cut(text: str) -> str:
     return text if len(text) <= BODY_TEXT_LENGTH else text[:BODY_TEXT_LENGTH] + "\n\n(cut)"
 
 
-def _call(argv: list[str], cwd: str, extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _call(
+    argv: list[str], cwd: str | None, extra: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         argv,
         cwd=cwd,

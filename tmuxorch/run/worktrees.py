@@ -72,6 +72,12 @@ def running_on(runner: Callable[[list[str]], tuple[int, str, str]]) -> Iterator[
         _RUNNER.reset(token)
 
 
+def runner() -> Callable[[list[str]], tuple[int, str, str]] | None:
+    """Who runs git here and now: another host's git (inside :func:`running_on`), or
+    None: this machine's."""
+    return _RUNNER.get()
+
+
 def _run(argv: list[str]) -> tuple[int, str, str]:
     runner = _RUNNER.get()
     if runner is not None:
