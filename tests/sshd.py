@@ -151,6 +151,13 @@ class Sshd:
                     check=False,
                 )
 
+    def _kill_leftovers(self) -> None:
+        """What sessions of this sshd started and left running (a remote side whose link
+        was cut in a test, its tmux server): stopped by pid."""
+        for pid in _started_by(self.tmux_dir):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
     def sessions(self) -> list[int]:
         """The processes serving connections now: every descendant of the listening sshd."""
         found, todo = [], [self.proc.pid] if self.proc else []
@@ -163,6 +170,7 @@ class Sshd:
     def stop(self) -> None:
         self.kill_tmux()
         self._kill()
+        self._kill_leftovers()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def _kill(self) -> None:
@@ -179,6 +187,20 @@ class Sshd:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
+
+
+def _started_by(folder: Path) -> list[int]:
+    """Processes whose environment names ``folder`` as ``TMUX_TMPDIR``: everything a
+    session of one sshd here started (its ``SetEnv``), and nothing else."""
+    mark = f"TMUX_TMPDIR={folder}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if mark in Path(f"/proc/{entry}/environ").read_bytes().split(b"\0"):
+                found.append(int(entry))
+    return found
 
 
 def _children(pid: int) -> list[int]:
