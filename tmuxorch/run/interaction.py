@@ -16,10 +16,13 @@ from tmuxorch.tmux.client import TmuxError
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tmuxorch.bridge.poller import Event
     from tmuxorch.run.context import Attempt, Run
     from tmuxorch.run.ending import Ending
     from tmuxorch.spec.task_model import AgentProfile
+    from tmuxorch.tmux.client import Client
 
 DIALOG_TRIES = 3
 """Answers to one dialog before it is left to a person."""
@@ -147,17 +150,10 @@ class Interaction:
         run.note(f"{task_id}: answered its {dialog.name} dialog ({' '.join(keys)})", task_id)
         from tmuxorch.bridge.send import press
 
-        def answer() -> None:
-            try:
-                client, raw = run.tmux(attempt.pane)
-            except TmuxError as exc:
-                why: str | None = str(exc)
-            else:
-                why = press(client, raw, keys, delay=profile.enter_delay)
-            if why:
-                run.put("note", (task_id, f"{task_id}: could not answer its dialog: {why}"))
+        def answer(client: Client, pane: str) -> str | None:
+            return press(client, pane, keys, delay=profile.enter_delay)
 
-        threading.Thread(target=answer, daemon=True).start()
+        _in_pane(run, attempt, answer, "could not answer its dialog")
 
     def due(self) -> float | None:
         """When a dialog is to be looked at again, or a typed prompt has waited too long."""
@@ -205,16 +201,28 @@ class Interaction:
             return
         attempt.typed = True
         prompt = attempt.typed_prompt or ""
-        task_id = attempt.task.id
 
-        def type_it() -> None:
-            try:
-                client, raw = run.tmux(attempt.pane)
-            except TmuxError as exc:
-                why: str | None = str(exc)
-            else:
-                why = deliver(client, raw, prompt, delay=profile.enter_delay)
-            if why:
-                run.put("note", (task_id, f"{task_id}: could not type the prompt: {why}"))
+        def type_it(client: Client, pane: str) -> str | None:
+            return deliver(client, pane, prompt, delay=profile.enter_delay)
 
-        threading.Thread(target=type_it, daemon=True).start()
+        _in_pane(run, attempt, type_it, "could not type the prompt")
+
+
+def _in_pane(
+    run: Run, attempt: Attempt, act: Callable[[Client, str], str | None], failed: str
+) -> None:
+    """``act(client, pane)`` in a thread, on the attempt's pane here or on its host; what
+    went wrong, in the run's notes."""
+    task_id = attempt.task.id
+
+    def work() -> None:
+        try:
+            client, pane = run.tmux(attempt.pane)
+        except TmuxError as exc:
+            why: str | None = str(exc)
+        else:
+            why = act(client, pane)
+        if why:
+            run.put("note", (task_id, f"{task_id}: {failed}: {why}"))
+
+    threading.Thread(target=work, daemon=True).start()
