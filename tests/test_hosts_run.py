@@ -516,3 +516,39 @@ def test_a_pr_worktree_on_a_host_is_pushed_from_there_and_proposed_from_here(
         ["pr", "create"],
     ], calls
     assert f"feature: pull request {URL} (branch {branch} pushed to origin)" in out
+
+
+def test_a_supervisor_killed_mid_run_is_followed_by_one_that_adopts_the_tasks_there(
+    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+) -> None:
+    a = hosts[0]
+    folder, go = tmp_path / "on-a", tmp_path / "go"
+    file = write_tasks(
+        tmp_path,
+        host_yaml("a", a, folder),
+        f"""\
+        - id: long
+          host: a
+          command: 'echo started >> log; while [ ! -e {go} ]; do sleep 0.1; done; echo ended'
+        """,
+    )
+    first = start(tmux_server, file)
+    second: subprocess.Popen[str] | None = None
+    try:
+        eventually(lambda: (folder / "log").exists(), timeout=60, what="the task started")
+        first.kill()  # SIGKILL: no goodbye; the task goes on there
+        first.communicate()
+        second = start(tmux_server, file)
+        eventually(lambda: events_of(file, "task-adopted"), timeout=60, what="adopted")
+        go.write_text("")  # it ends under the new supervisor's eye
+        code, out = finish(second)
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+    assert code == 0, out
+    assert "long: adopted" in out, out
+    assert (folder / "log").read_text() == "started\n"  # once
+    row = rows(file)["long"]
+    assert (row.state, row.attempts) == ("succeeded", 1), row
+    assert "ended" in transcript(file, "long")
