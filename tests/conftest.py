@@ -27,6 +27,7 @@ from tmuxorch.tmux.plan import plan
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from tests.sshd import Sshd
     from tmuxorch.spec.model import Workspace
     from tmuxorch.tmux.build import Built
 
@@ -135,6 +136,21 @@ def _own_xdg(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     empty XDG folders of its own (every tmuxorch it starts inherits them)."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture
+def sshd() -> Iterator[Sshd]:
+    """A real sshd on a free loopback port (tests/sshd.py: throwaway keys, a client config
+    with its aliases, a tmux socket folder of its own); it and all its sessions started
+    are stopped afterwards."""
+    from tests.sshd import Sshd
+
+    server = Sshd()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -17,21 +17,10 @@ from tmuxorch.hosts.ssh import Connection
 from tmuxorch.spec.user_config import config_path
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
 needs_sshd = pytest.mark.skipif(missing() is not None, reason=missing() or "")
 SYSTEM_PYTHON = "/usr/bin/python3"
-
-
-@pytest.fixture
-def sshd() -> Iterator[Sshd]:
-    server = Sshd()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
 
 
 def configure(text: str) -> None:

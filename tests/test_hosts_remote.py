@@ -39,16 +39,6 @@ PYTHON = sys.executable  # the remote Python: this venv's, which has tmuxorch
 
 
 @pytest.fixture
-def sshd() -> Iterator[Sshd]:
-    server = Sshd()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def connect(sshd: Sshd) -> Iterator[Callable[..., Connection]]:
     """Connections to the test sshd's aliases; their masters are ended afterwards."""
     folder = tempfile.mkdtemp(prefix="tsock")

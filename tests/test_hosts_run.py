@@ -248,7 +248,6 @@ def test_a_remote_tmux_that_dies_fails_its_tasks_saying_so(
         if proc.poll() is None:
             proc.kill()
     assert code == 1, out
-    print(out)
     row = rows(file)["doomed"]
     assert row.state == "failed", out
     assert "tmux server on a ended" in str(row.reason), row

@@ -34,16 +34,6 @@ pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
 
 
 @pytest.fixture
-def sshd() -> Iterator[Sshd]:
-    server = Sshd()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def connect(sshd: Sshd) -> Iterator[Callable[..., Connection]]:
     """Connections to the test sshd's aliases; their masters are ended afterwards."""
     folder = tempfile.mkdtemp(prefix="tsock")

@@ -39,16 +39,6 @@ HOSTILE = (
 
 
 @pytest.fixture
-def sshd() -> Iterator[Sshd]:
-    server = Sshd()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()  # and the tmux server its sessions started
-
-
-@pytest.fixture
 def remote(sshd: Sshd) -> Iterator[Callable[..., tuple[RemoteClient, Connection]]]:
     """Remote clients of the test sshd's aliases; their links and masters end afterwards."""
     folder = tempfile.mkdtemp(prefix="tsock")
