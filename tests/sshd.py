@@ -153,9 +153,14 @@ class Sshd:
 
     def _kill_leftovers(self) -> None:
         """What sessions of this sshd started and left running (a remote side whose link
-        was cut in a test, its tmux server): stopped by pid."""
+        was cut in a test, its tmux server): stopped by pid. Not the sessions' login
+        shells: a ``.bashrc`` may be holding a lock of its own (pyenv's rehash lock, left
+        behind, made every later login wait a minute); they end with their session."""
         for pid in _started_by(self.tmux_dir):
-            with contextlib.suppress(ProcessLookupError):
+            with contextlib.suppress(OSError):
+                program = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+                if os.path.basename(program).lstrip(b"-") in (b"bash", b"zsh"):
+                    continue
                 os.kill(pid, signal.SIGKILL)
 
     def sessions(self) -> list[int]:

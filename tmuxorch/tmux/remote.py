@@ -54,7 +54,7 @@ agent gone with it)."""
 _LEAVES_CLEANLY = (
     "sh",
     "-c",
-    "exec 3<&0; { cat <&3; echo detach-client; } 2>/dev/null "
+    "exec 3<&0; { cat <&3; echo detach-client; sleep 2; kill -9 0; } 2>/dev/null "
     '| { "$@" 3<&-; trap "" TERM; kill 0 2>/dev/null; }',
     "sh",
 )
@@ -63,7 +63,9 @@ input closes), it is sent ``detach-client`` and leaves as a person's client woul
 lingers attached to a dead link, never dies mid-write (both were followed by that crash).
 Once tmux has ended, what is left of the pipeline (``cat``, still holding the ssh session's
 socket) is stopped, so a client that could not attach (no server there) ends the link at
-once; a tmux server a client started is in a process group of its own."""
+once. A client detached after a cut cannot write its last words (SIGPIPE ignored: the
+write fails) and would stay: 2 s after its detach, it is killed — detached, it is no
+longer the server's. A tmux server a client started is in a process group of its own."""
 _NOT_RUNNING = ("no server running", "error connecting")
 REFUSED_TRIES = 5
 REFUSED_PAUSE = 1.0
