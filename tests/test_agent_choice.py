@@ -217,7 +217,7 @@ def test_an_open_breaker_sends_the_next_task_to_its_fallback_and_says_so(
     primary = {"env": {"STANDIN_FAIL": "auth"}, "breaker": {"failures": 2, "cooldown": "1h"}}
     file = tasks_file(
         tmp_path,
-        f"notify: 'cat >> {told}; echo >> {told}'\n"
+        f'notify: \'line=$(cat); printf "%s\\n" "$line" >> {told}\'\n'
         + _agents(tmp_path, primary=primary)
         + textwrap.dedent(
             """

@@ -35,7 +35,7 @@ def test_claude_says_through_its_hook_that_it_waits(tmux_server: Server, tmp_pat
     told = tmp_path / "told.jsonl"
     file = tasks_file(
         tmp_path,
-        f"notify: 'cat >> {told}; echo >> {told}'\n"
+        f'notify: \'line=$(cat); printf "%s\\n" "$line" >> {told}\'\n'
         + textwrap.dedent(
             f"""
             agents:

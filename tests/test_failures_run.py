@@ -71,7 +71,7 @@ def test_auth_fails_at_once_and_says_what_to_do_network_is_retried(
     file = tasks_file(
         tmp_path,
         f"""
-        notify: 'cat >> {told}; echo >> {told}'
+        notify: 'line=$(cat); printf "%s\\n" "$line" >> {told}'
         agents:
           lost-login: {{preset: claude, mode: headless, program: {login}}}
           no-key: {{preset: codex, mode: headless, program: {key}}}
@@ -160,7 +160,7 @@ exec sleep 600"""
     file = tasks_file(
         tmp_path,
         f"""
-        notify: 'cat >> {told}; echo >> {told}'
+        notify: 'line=$(cat); printf "%s\\n" "$line" >> {told}'
         agents:
           coder: {{preset: claude, program: {agent}}}
         tasks:

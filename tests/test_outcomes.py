@@ -101,7 +101,7 @@ def test_a_blocked_agent_is_unblocked_with_a_note(tmux_server: Server, tmp_path:
     told = tmp_path / "told.jsonl"
     file = _file(tmp_path, {"STANDIN_STATUS": "blocked"})
     text = Path(file).read_text()
-    Path(file).write_text(f"notify: 'cat >> {told}; echo >> {told}'\n" + text)
+    Path(file).write_text(f'notify: \'line=$(cat); printf "%s\\n" "$line" >> {told}\'\n' + text)
     proc = start(tmux_server, file)
     _waiting(file, "blocked")
     said = eventually(lambda: (told.exists() and told.read_text().strip()) or None, what="told")

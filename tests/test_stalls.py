@@ -110,7 +110,7 @@ def test_a_silent_task_is_told_of_then_fails_as_stalled(
     told = tmp_path / "told.jsonl"
     file = tasks_file(
         tmp_path,
-        f"notify: 'cat >> {told}; echo >> {told}'\n"
+        f'notify: \'line=$(cat); printf "%s\\n" "$line" >> {told}\'\n'
         + textwrap.dedent(
             """
             tasks:

@@ -541,7 +541,7 @@ def test_people_are_told_of_failures_and_the_end_never_of_dialogs_tmuxorch_answe
     (tmp_path / "a").mkdir()
     file = tasks_file(
         tmp_path,
-        f"notify: 'cat >> {told}; echo >> {told}'\n"
+        f'notify: \'line=$(cat); printf "%s\\n" "$line" >> {told}\'\n'
         + demo_agents(tmp_path)
         + textwrap.dedent(
             """

@@ -52,6 +52,7 @@ def follow(store: Store, run_row: RunRow, chosen: Client | None) -> int:
             if over:
                 reason = f": {latest.reason}" if latest.reason else ""
                 lines.say(f"run {latest.id} {latest.state}{reason}")
+                _until_whole(latest.file)
                 found = rows(store, latest, chosen=chosen)
                 lines.close(found, heading(latest, found))
                 return EXIT_OK
@@ -60,6 +61,21 @@ def follow(store: Store, run_row: RunRow, chosen: Client | None) -> int:
     except KeyboardInterrupt:
         lines.close(None, [])
         return EXIT_OK
+
+
+def _until_whole(file: str) -> None:
+    """A run said to be over still makes its transcripts whole (their last lines are the
+    final table's) until its supervisor lets go of the file: wait for that, a while."""
+    from tmuxorch.run.opening import supervisor_alive
+
+    deadline = time.monotonic() + SETTLE
+    while supervisor_alive(file) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+SETTLE = 5.0
+"""Seconds the final table waits for a finished run's supervisor to complete its
+transcripts."""
 
 
 class Lines:
