@@ -114,11 +114,7 @@ class HostLink:
         else:
             self.mirror.reconnect(self.worker.client)
         if self.client is None:  # one for the run: it knows whether it may start a server
-            self.client = RemoteClient(
-                self.connection.command,
-                host=self.name,
-                tmux=("tmux", "-vv") if os.environ.get("TMUXORCH_DEBUG_VV") else ("tmux",),
-            )
+            self.client = RemoteClient(self.connection.command, host=self.name)
         client = self.client
         client.on_close = self._closed
         self._session()
