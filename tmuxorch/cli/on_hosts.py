@@ -16,13 +16,13 @@ __all__ = ["attach_there", "reach"]
 
 
 def attach_there(file: str, session: str, pane: str) -> int:
-    from tmuxorch.hosts.attach import attach_argv
+    from tmuxorch.tmux.attach import attach_over_ssh
 
     raw, _, name = pane.partition("@")
     spec = host_of(file, name)
     if isinstance(spec, str):
         return fail(spec, EXIT_BAD_INPUT)
-    argv = attach_argv(spec, session, raw)
+    argv = attach_over_ssh([*spec.ssh_options, spec.ssh], session, raw)
     command = shlex.join(argv)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return fail(f"no terminal here to attach in; from a terminal run: {command}", EXIT_FAILED)

@@ -178,16 +178,10 @@ def _server_for(client: Client, targets: list[str]) -> tuple[Client, RunRow | No
 def _on_host(client: Client, target: str) -> tuple[Client, list[str]]:
     """``target``'s server and name there: a task running on another host is its pane on
     that host's tmux (followed until that pane ends); anything else is as given."""
-    try:
-        where = find_task(client, target)
-    except TmuxError:
-        return client, [target]
-    if where is None or not where.coming or not where.pane or "@" not in where.pane:
-        return client, [target]
-    from tmuxorch.hosts.reach import reach
+    from tmuxorch.run.whereabouts import on_host
 
-    there, pane = reach(where.file, where.pane)
-    return there, [pane]
+    there = on_host(client, target)
+    return (client, [target]) if there is None else (there[0], [there[1]])
 
 
 def _there(client: Client, target: str) -> bool:

@@ -98,6 +98,21 @@ def find_task(
     return None
 
 
+def on_host(client: Client, target: str) -> tuple[Client, str] | None:
+    """A task (``target``) of a run on ``client``'s server whose live pane is on one of its
+    hosts: that host's tmux over ssh, and the pane's id there; None for anything else.
+    Raises TmuxError (the ssh layer's words) when the host cannot be reached."""
+    try:
+        where = find_task(client, target)
+    except TmuxError:
+        return None
+    if where is None or not where.coming or not where.pane or "@" not in where.pane:
+        return None
+    from tmuxorch.hosts.reach import reach
+
+    return reach(where.file, where.pane)
+
+
 def in_run(session: str, file: str, task: str) -> Whereabouts | None:
     if not os.path.exists(os.path.join(state_dir(file), "state.db")):
         return None

@@ -75,18 +75,13 @@ def _find(clients: list[Client], target: str) -> tuple[Client, str]:
 def on_host(clients: list[Client], target: str) -> tuple[Client, str] | None:
     """A task of a run here whose pane is on one of its hosts: that host's tmux, over
     ssh, and the pane's id there."""
-    from tmuxorch.run.whereabouts import find_task
+    from tmuxorch.run.whereabouts import on_host as there
 
     for client in clients:
         try:
-            where = find_task(client, target)
-        except TmuxError:
-            continue
-        if where is not None and where.coming and where.pane and "@" in where.pane:
-            from tmuxorch.hosts.reach import reach
-
-            try:
-                return reach(where.file, where.pane)
-            except TmuxError as exc:
-                raise Refused(409, f"not delivered: {exc}") from None
+            found = there(client, target)
+        except TmuxError as exc:
+            raise Refused(409, f"not delivered: {exc}") from None
+        if found is not None:
+            return found
     return None

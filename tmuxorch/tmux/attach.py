@@ -4,12 +4,15 @@ inside tmux."""
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 
 from tmuxorch.tmux.client import TmuxError
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from tmuxorch.tmux.client import Client
 
 
@@ -20,8 +23,6 @@ def attach(client: Client, session: str, *, pane: str | None = None) -> None:
     tmux on another server, nesting would need ``$TMUX`` unset, and outside tmux without a
     terminal there is nothing to attach: say how instead.
     """
-    import shlex
-
     target = pane or f"={session}"
     command = shlex.join(("tmux", *client.server_args, "attach", "-t", target))
     inside = os.environ.get("TMUX", "")
@@ -40,3 +41,18 @@ def attach(client: Client, session: str, *, pane: str | None = None) -> None:
         os.execvp(argv[0], argv)
     except OSError as exc:
         raise TmuxError(f"cannot run tmux attach: {exc}") from None
+
+
+def attach_over_ssh(ssh: Sequence[str], session: str, pane: str) -> list[str]:
+    """``ssh -t [OPTIONS] -- DEST 'tmux select-window -t PANE \\; select-pane -t PANE \\;
+    attach-session -t =SESSION'`` (``ssh``: the ssh options, then the destination): a
+    person's terminal on a pane of another host's default tmux server. The remote command
+    is one quoted string (ssh hands it to a shell)."""
+    steps = [
+        ["select-window", "-t", pane],
+        ["select-pane", "-t", pane],
+        ["attach-session", "-t", f"={session}"],
+    ]
+    remote = "tmux " + " \\; ".join(shlex.join(step) for step in steps)
+    *options, destination = ssh
+    return ["ssh", "-t", *options, "--", destination, remote]
