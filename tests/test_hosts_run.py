@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -85,6 +86,16 @@ def rows(file: str) -> dict[str, TaskRow]:
         return {t: r for t, r in store.tasks(run.id).items()}
     finally:
         store.close()
+
+
+def pane_on_record(file: str, task: str) -> str | None:
+    """The task's pane as the store has it (None before the run is on record)."""
+    if not os.path.exists(os.path.join(state_dir(file), "state.db")):
+        return None
+    try:
+        return rows(file)[task].pane
+    except (IndexError, KeyError):
+        return None
 
 
 def transcript(file: str, task: str, attempt: int = 1) -> str:
@@ -520,6 +531,9 @@ def test_a_pr_worktree_on_a_host_is_pushed_from_there_and_proposed_from_here(
 def test_a_supervisor_killed_mid_run_is_followed_by_one_that_adopts_the_tasks_there(
     tmux_server: Server, hosts: list[Sshd], tmp_path: Path
 ) -> None:
+    """``long`` was on record with its pane; ``late``'s supervisor died after tmux made its
+    pane there but before it recorded or tagged it (the store and the pane are set so by
+    hand): both are found there and followed again, neither runs twice."""
     a = hosts[0]
     folder, go = tmp_path / "on-a", tmp_path / "go"
     file = write_tasks(
@@ -529,25 +543,70 @@ def test_a_supervisor_killed_mid_run_is_followed_by_one_that_adopts_the_tasks_th
         - id: long
           host: a
           command: 'echo started >> log; while [ ! -e {go} ]; do sleep 0.1; done; echo ended'
+        - id: late
+          host: a
+          command: 'echo late >> log; while [ ! -e {go} ]; do sleep 0.1; done'
         """,
     )
     first = start(tmux_server, file)
     second: subprocess.Popen[str] | None = None
     try:
-        eventually(lambda: (folder / "log").exists(), timeout=60, what="the task started")
-        first.kill()  # SIGKILL: no goodbye; the task goes on there
+        eventually(lambda: pane_on_record(file, "late"), timeout=60, what="both panes made")
+        eventually(lambda: (folder / "log").read_text().count("\n") == 2, what="both started")
+        first.kill()  # SIGKILL: no goodbye; the tasks go on there
         first.communicate()
+        store = Store(state_dir(file))
+        (pane,) = store.db.execute("SELECT pane FROM attempts WHERE task = 'late'").fetchone()
+        store.db.execute("UPDATE attempts SET pane = '@a', pid = NULL WHERE task = 'late'")
+        store.db.execute("UPDATE tasks SET pane = NULL WHERE id = 'late'")
+        store.close()
+        there, raw = ["tmux", "-S", str(a.tmux_socket)], pane.partition("@")[0]
+        for option in ("@tmuxorch-run", "@tmuxorch-task", "@tmuxorch-attempt"):
+            subprocess.run([*there, "set-option", "-pu", "-t", raw, option], check=True)
         second = start(tmux_server, file)
-        eventually(lambda: events_of(file, "task-adopted"), timeout=60, what="adopted")
-        go.write_text("")  # it ends under the new supervisor's eye
+        adopted = eventually(
+            lambda: len(events_of(file, "task-adopted")) == 2 or second.poll() is not None,
+            timeout=60,
+            what="adopted",
+        )
+        assert adopted and second.poll() is None, finish(second)[1]
+        tagged = [*there, "display-message", "-p", "-t", raw, "#{@tmuxorch-task}"]
+        assert subprocess.run(tagged, capture_output=True, text=True).stdout == "late\n"
+        assert rows(file)["late"].pane == pane  # on record again
+        go.write_text("")  # they end under the new supervisor's eye
         code, out = finish(second)
     finally:
         for proc in (first, second):
             if proc is not None and proc.poll() is None:
                 proc.kill()
     assert code == 0, out
-    assert "long: adopted" in out, out
-    assert (folder / "log").read_text() == "started\n"  # once
-    row = rows(file)["long"]
-    assert (row.state, row.attempts) == ("succeeded", 1), row
+    assert "long: adopted" in out and "late: adopted" in out, out
+    assert sorted((folder / "log").read_text().splitlines()) == ["late", "started"]  # once
+    for task in ("long", "late"):
+        row = rows(file)[task]
+        assert (row.state, row.attempts) == ("succeeded", 1), row
     assert "ended" in transcript(file, "long")
+
+
+def test_an_attempt_on_record_but_never_made_on_its_host_runs_once_when_resumed(
+    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+) -> None:
+    """The supervisor died after recording the attempt (to be made on ``a``) but before tmux
+    made its pane there: it never ran, so it runs now, as its first attempt."""
+    a = hosts[0]
+    folder = tmp_path / "on-a"
+    file = write_tasks(
+        tmp_path, host_yaml("a", a, folder), "- {id: once, host: a, command: 'echo ran >> log'}\n"
+    )
+    store = Store(state_dir(file))
+    store.new_run("r1", file, "tmuxorch-tasks", ("-L", tmux_server.name), ["once"])
+    store.start_attempt("r1", "once", 1, None, None, time.time(), host="a")
+    assert [r.pane for r in store.attempts("r1", "once")] == ["@a"]
+    store.end_run("r1", "interrupted", "killed")
+    store.close()
+    code, out = finish(start(tmux_server, file))
+    assert code == 0, out
+    assert "resuming run r1" in out, out
+    assert (folder / "log").read_text() == "ran\n"
+    row = rows(file)["once"]
+    assert (row.state, row.attempts) == ("succeeded", 1), row

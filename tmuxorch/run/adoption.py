@@ -12,7 +12,7 @@ from tmuxorch.agents.launch import attempt_id, pane_options
 from tmuxorch.run import events, proctree, worktrees
 from tmuxorch.run.backstop import EXIT_GRACE, read_exit
 from tmuxorch.run.context import Attempt
-from tmuxorch.run.scheduler import PENDING, RUNNING
+from tmuxorch.run.scheduler import RUNNING
 from tmuxorch.tmux import panes as tmux_panes
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
@@ -46,11 +46,7 @@ def adopt(run: Run, recorded: list[AttemptRow], ending: Ending, launcher: Launch
         if fact is None:
             code = read_exit(files.exit)
             if code is None and row is not None and row.pane is None:
-                # recorded, but the supervisor died before making the pane: never ran
-                st = run.scheduler.states[task_id]
-                st.state, st.attempts = PENDING, n - 1
-                run.times[task_id] = (None, None)
-                run.task_event(events.FORGOTTEN, task_id, forgotten=n)
+                run.forget(task_id, n)  # the supervisor died before making the pane
                 continue
             attempt = Attempt(task, n, "", 0, files, started, None, "")
             run.attempts[task_id] = attempt

@@ -11,6 +11,8 @@ import time
 from tmuxorch.run import events
 from tmuxorch.run.context import Attempt
 from tmuxorch.run.host_links import split
+from tmuxorch.tmux import panes as tmux_panes
+from tmuxorch.tmux.client import TmuxError
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     from tmuxorch.run.launching import Launcher
     from tmuxorch.run.store import AttemptRow
     from tmuxorch.spec.task_model import Task
+    from tmuxorch.tmux.panes import PaneFacts
+    from tmuxorch.tmux.remote import RemoteClient
 
 
 def adopt_there(
@@ -26,11 +30,10 @@ def adopt_there(
 ) -> None:
     from dataclasses import replace
 
+    from tmuxorch.agents.launch import pane_options
     from tmuxorch.run import elsewhere
-    from tmuxorch.tmux import panes as tmux_panes
-    from tmuxorch.tmux.client import TmuxError
 
-    _, host = split(row.pane or "")
+    raw, host = split(row.pane or "")
     assert host is not None
     files = run.files(task.id, n)
     deadline = None
@@ -55,18 +58,15 @@ def adopt_there(
         return
     link = reached
     assert link.client is not None
-    try:
-        found = [
-            f
-            for f in tmux_panes.task_panes(link.client, run.run_id)
-            if (f.task, f.attempt) == (task.id, n)
-        ]
-    except TmuxError:
-        found = []
+    found = _look(link.client, run.run_id, task.id, n, making=not raw)
     attempt.remote = link.files(task.id, n)
+    code = None if found else link.exit_status(attempt.remote.exit)
+    if not found and code is None and not raw:
+        del run.attempts[task.id]  # the supervisor died before its pane was made there
+        run.forget(task.id, n)
+        return
     link.follow(attempt.remote, files)
     if not found:
-        code = link.exit_status(attempt.remote.exit)
         if code is not None:
             ending.exited(attempt, code)
         else:
@@ -77,5 +77,37 @@ def adopt_there(
     attempt.pane, attempt.pid, attempt.window = f"{fact.pane}@{host}", fact.pid, fact.window
     if link.placement is not None and fact.window not in link.placement.windows:
         link.placement.windows[fact.window] = 1
-    run.task_event(events.ADOPTED, task.id, pid=fact.pid, transcript=files.transcript, record=False)
+    record = not raw  # made but not yet recorded, perhaps not yet tagged
+    if record:
+        agent = pane_options(attempt.profile)
+        tmux_panes.tag(link.client, run.run_id, task.id, n, fact.pane, agent)
+    run.task_event(
+        events.ADOPTED, task.id, pid=fact.pid, transcript=files.transcript, record=record
+    )
     launcher.follow(attempt)
+
+
+MAKING_WAIT = 2.0
+"""Seconds an attempt recorded while its pane was being made on a host is looked for
+there: the dead supervisor's command to make it went down its link to the host's tmux,
+which runs what it was sent before that link's client goes (within moments)."""
+
+
+def _look(
+    client: RemoteClient, run_id: str, task_id: str, n: int, *, making: bool
+) -> list[PaneFacts]:
+    """The attempt's pane on the host (by its tags, or by the marker in its command line);
+    ``making``: for up to :data:`MAKING_WAIT` seconds."""
+    deadline = time.monotonic() + (MAKING_WAIT if making else 0.0)
+    while True:
+        try:
+            found = [
+                f
+                for f in tmux_panes.task_panes(client, run_id)
+                if (f.task, f.attempt) == (task_id, n)
+            ]
+        except TmuxError:
+            found = []
+        if found or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.1)

@@ -171,6 +171,16 @@ class Run:
         """An event about one task, with its row as it is now."""
         return self.publish(kind, **{**self.row(task_id), **fields})
 
+    def forget(self, task_id: str, n: int) -> None:
+        """Attempt ``n`` was recorded but its pane never made: as if it had not begun (the
+        task is pending again)."""
+        from tmuxorch.run.scheduler import PENDING
+
+        st = self.scheduler.states[task_id]
+        st.state, st.attempts = PENDING, n - 1
+        self.times[task_id] = (None, None)
+        self.task_event(events.FORGOTTEN, task_id, forgotten=n)
+
     def use_tasks(self, taskset: TaskSet) -> None:
         """The run goes on with ``taskset`` (a reload, an added task): its graph and
         workspace follow (the caller makes the scheduler)."""

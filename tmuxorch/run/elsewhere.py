@@ -101,14 +101,8 @@ class Elsewhere:
     def never_started(self, task: Task, n: int, why: str) -> None:
         """Its pane was never made (its host out of reach): the attempt is forgotten, the
         task waits for the host."""
-        from tmuxorch.run import events
-        from tmuxorch.run.scheduler import PENDING
-
         run = self.run
-        st = run.scheduler.states[task.id]
-        st.state, st.attempts = PENDING, n - 1
-        run.times[task.id] = (None, None)
-        run.task_event(events.FORGOTTEN, task.id, forgotten=n)
+        run.forget(task.id, n)
         run.note(f"{task.id}: not started: {why}; it waits for the host", task.id)
         if task.host is not None:
             run.put("host", (task.host, "cut"))

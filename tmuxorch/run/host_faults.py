@@ -17,7 +17,9 @@ TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
     from tmuxorch.run.context import Attempt, Run
     from tmuxorch.run.ending import Ending
+    from tmuxorch.run.host_links import HostLink
     from tmuxorch.run.launching import Launcher
+    from tmuxorch.tmux.panes import PaneFacts
 
 CUT, TMUX_GONE, BACK = "cut", "tmux", "back"
 
@@ -73,6 +75,30 @@ class HostFaults:
 
         run.hosts.retry(name, lambda host: run.put("host", (host, BACK)), why)
 
+    def _made(self, attempt: Attempt, link: HostLink, there: list[PaneFacts]) -> str | None:
+        """The pane number there of an attempt adopted while out of reach before its pane
+        was on record: found by its task and attempt (then tagged and on record), or ""
+        when it is not there; None when it never was made (no exit status either): it is
+        forgotten, as if it had not begun."""
+        from tmuxorch.agents.launch import pane_options
+
+        run, task = self.run, attempt.task
+        fact = next((f for f in there if (f.task, f.attempt) == (task.id, attempt.n)), None)
+        if fact is None:
+            assert attempt.remote is not None
+            if link.exit_status(attempt.remote.exit) is not None:
+                return ""
+            del run.attempts[task.id]
+            run.forget(task.id, attempt.n)
+            return None
+        attempt.pane, attempt.pid = f"{fact.pane}@{link.name}", fact.pid
+        attempt.window = fact.window
+        assert link.client is not None
+        agent = pane_options(run.profile(attempt))
+        tmux_panes.tag(link.client, run.run_id, task.id, attempt.n, fact.pane, agent)
+        run.task_event(events.ADOPTED, task.id, pid=fact.pid, record=True)
+        return fact.pane
+
     def _back(self, name: str) -> None:
         run = self.run
         link = run.hosts.find(name)
@@ -99,6 +125,11 @@ class HostFaults:
             raw = attempt.pane.partition("@")[0]
             if attempt.ending:
                 continue
+            if not raw:  # adopted while out of reach before its pane was on record
+                made = self._made(attempt, link, list(there.values()))
+                if made is None:
+                    continue
+                raw = made
             if raw in there:
                 profile = run.profile(attempt)
                 run.poller.unwatch(attempt.pane)  # (seen gone while the link was cut)

@@ -55,6 +55,7 @@ class Journal:
             None if pane is None else str(pane),
             None,
             float(event["started"]),  # type: ignore[arg-type]
+            host=None if event.get("host") is None else str(event["host"]),
         )
 
     def _task_started(self, run: str, event: Event) -> None:

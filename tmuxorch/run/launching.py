@@ -73,7 +73,7 @@ class Launcher:
             n, spec, checkout = prepared
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(run.files(task.id, n).exit)
-            self._record(task.id, n, None)
+            self._record(task.id, n, None, None if link is None else link.name)
             window, new = self.elsewhere.placement(link).place()
             agent = pane_options(run.taskset.agent(task.agent))
             record = run.files(task.id, n).record
@@ -195,13 +195,14 @@ class Launcher:
             attempt.pane, label=attempt.task.id, patterns=profile.patterns, from_start=True
         )
 
-    def _record(self, task_id: str, n: int, pane: str | None) -> None:
-        """The attempt is on record before its pane exists (``pane`` "": it never will)."""
+    def _record(self, task_id: str, n: int, pane: str | None, host: str | None = None) -> None:
+        """The attempt is on record before its pane exists (``pane`` "": it never will), with
+        the host it is made on (a supervisor that comes back looks for it there)."""
         run = self.run
         now = time.time()
         run.times[task_id] = (now, None)
         fields = {"state": "running", "attempt": n, "pane": pane, "started": now, "ended": None}
-        fields.update(exit_code=None, reason=None, activity=None)
+        fields.update(exit_code=None, reason=None, activity=None, host=host)
         run.task_event(events.ATTEMPT_STARTING, task_id, **fields)
 
     def refuse(self, task: Task, reason: str, n: int | None = None, *, final: bool = False) -> None:

@@ -189,15 +189,26 @@ class Store:
             self._event(run_id, task, kind, fields)
 
     def start_attempt(
-        self, run_id: str, task: str, n: int, pane: str | None, pid: int | None, started: float
+        self,
+        run_id: str,
+        task: str,
+        n: int,
+        pane: str | None,
+        pid: int | None,
+        started: float,
+        *,
+        host: str | None = None,
     ) -> None:
         """An attempt begins (recorded before its pane is made: a pane without a record
-        could run twice after a crash; a record without a pane is undone on resume)."""
+        could run twice after a crash; a record without a pane is undone on resume). One
+        being made on another host is recorded with the pane ``@HOST`` (its number there is
+        not known yet), so that a resumed run looks for it there."""
+        made = f"@{host}" if pane is None and host is not None else pane
         with self.transaction():
             self.db.execute(
                 "INSERT OR REPLACE INTO attempts (run, task, n, pane, pid, started)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (run_id, task, n, pane, pid, started),
+                (run_id, task, n, made, pid, started),
             )
             fields = {"state": "running", "attempts": n, "pane": pane, "started": started}
             fields.update(ended=None, exit_code=None, reason=None, retry_at=None, failure=None)
