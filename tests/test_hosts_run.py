@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from functools import partial
 from typing import TYPE_CHECKING
 
 import pytest
@@ -332,6 +333,10 @@ def test_attach_to_a_task_there_is_ssh_to_its_tmux(
             proc.kill()
 
 
+def asks(log: Path) -> bool:
+    return "asking" in log.read_text()
+
+
 def test_send_and_watch_reach_a_task_there_and_hosts_share_out_tasks(
     tmux_server: Server, hosts: list[Sshd], tmp_path: Path
 ) -> None:
@@ -344,12 +349,13 @@ def test_send_and_watch_reach_a_task_there_and_hosts_share_out_tasks(
         """\
         - id: talk
           host: [a, b]
-          command: 'touch ready; read line; echo "got:$line" > got'
+          command: 'echo asking; touch ready; read line; echo "got:$line" > got'
         - id: other
           host: [a, b]
-          command: 'touch ready; read line; echo "got:$line" > got'
+          command: 'echo asking; touch ready; read line; echo "got:$line" > got'
         """,
     )
+    watching: list[subprocess.Popen[bytes]] = []
     proc = start(tmux_server, file)
     try:
         # a takes one task at a time: the other goes to b
@@ -363,9 +369,24 @@ def test_send_and_watch_reach_a_task_there_and_hosts_share_out_tasks(
         where = hosts_of_tasks()
         assert sorted(where.values()) == ["a", "b"], where
         hostile = 'it\'s "quoted" $(touch pwned) ; `touch pwned`'
-        for task in ("talk", "other"):
+        panes = {str(e["task"]): str(e["pane"]) for e in events_of(file, "task-started")}
+        said = [tmp_path / "watch-talk", tmp_path / "watch-other"]
+        for target, log in zip(("talk", panes["other"]), said, strict=True):
+            with open(log, "w") as sink:
+                watching.append(
+                    subprocess.Popen(
+                        tmuxorch_argv("watch", "--from-start", "-L", tmux_server.name, target),
+                        env=tmux_env(),
+                        stdout=sink,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+        for log in said:  # each follows its pane there
+            eventually(partial(asks, log), timeout=60, what=str(log))
+        # by task name, and by the pane's name as the run says it (%ID@HOST)
+        for target in ("talk", panes["other"]):
             sent = subprocess.run(
-                tmuxorch_argv("send", task, hostile),
+                tmuxorch_argv("send", "-L", tmux_server.name, target, hostile),
                 env=tmux_env(),
                 capture_output=True,
                 text=True,
@@ -375,9 +396,15 @@ def test_send_and_watch_reach_a_task_there_and_hosts_share_out_tasks(
             assert sent.returncode == 0, sent.stderr
         code, out = finish(proc)
         assert code == 0, out
+        for watched, log in zip(watching, said, strict=True):  # until its pane ended
+            assert watched.wait(timeout=60) == 0, log.read_text()
+            assert hostile in log.read_text(), (log.name, log.read_text())
     finally:
         if proc.poll() is None:
             proc.kill()
+        for running in watching:
+            if running.poll() is None:
+                running.kill()
     for folder in (folder_a, folder_b):
         assert (folder / "got").read_text() == f"got:{hostile}\n"
         assert not (folder / "pwned").exists()

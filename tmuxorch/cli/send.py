@@ -155,12 +155,19 @@ ELSEWHERE: dict[str, str] = {}
 
 
 def _server_of(client: Client, pane: str) -> tuple[Client, str]:
-    """The tmux server ``pane`` is on: ``client``'s, or its host's over ssh."""
-    if pane not in ELSEWHERE:
+    """The tmux server ``pane`` is on: ``client``'s, or (``%ID@HOST``) its host's over ssh."""
+    if "@" not in pane:
         return client, pane
-    from tmuxorch.hosts.reach import reach
+    if pane in ELSEWHERE:
+        from tmuxorch.hosts.reach import reach
 
-    return reach(ELSEWHERE[pane], pane)
+        return reach(ELSEWHERE[pane], pane)
+    from tmuxorch.run.whereabouts import on_host
+
+    there = on_host(client, pane)  # named so by the user: a task's pane on a host
+    if there is None:
+        raise UnknownTarget(pane, [])
+    return there
 
 
 class NoPane(Exception):

@@ -10,7 +10,7 @@ from tmuxorch.bridge.poller import Poller
 from tmuxorch.bridge.send import Target, UnknownTarget, match, panes, split_target, unknown
 from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail, info
 from tmuxorch.cli.printers import JsonPrinter, LogPrinter, MirrorPrinter
-from tmuxorch.run.whereabouts import Whereabouts, find_task
+from tmuxorch.run.whereabouts import Whereabouts, find_task, task_on_host
 from tmuxorch.tmux import holding
 from tmuxorch.tmux.client import Client, TmuxError
 from tmuxorch.tmux.panes import run_sessions
@@ -48,11 +48,15 @@ def watch(
     if not targets:
         return fail("watch TARGET... (a task, session:task or %pane)", EXIT_BAD_INPUT)
     here: RunRow | None = None
-    if len(targets) == 1 and not targets[0].startswith("%"):
-        try:  # a task on one of its run's hosts: its pane there, over ssh
-            client, targets = _on_host(client, targets[0])
+    where_of: dict[str, Whereabouts] = {}  # task target (or its pane on a host) → its run
+    if len(targets) == 1 and (not targets[0].startswith("%") or "@" in targets[0]):
+        try:  # a task on one of its run's hosts (or its pane, %ID@HOST): there, over ssh
+            there = task_on_host(client, targets[0])
         except TmuxError as exc:
             return fail(str(exc))
+        if there is not None:  # its pane there; what it printed last, from its transcript
+            client, targets = there[0], [there[1]]
+            where_of[there[1]] = there[2]
     if not client.server_args:  # no -L/-S: the run here may have a server of its own
         try:
             client, here = _server_for(client, targets)
@@ -61,7 +65,6 @@ def watch(
     live: dict[str, Target] = {}
     waiting: dict[str, int] = {}  # task target → attempt already followed (0: none)
     new: set[str] = set()  # targets that appeared while looked for: from their first line
-    where_of: dict[str, Whereabouts] = {}  # task target → its run (found while it is on)
     for target in dict.fromkeys(targets):
         try:
             found, waited = _found(client, target, here)
@@ -173,15 +176,6 @@ def _server_for(client: Client, targets: list[str]) -> tuple[Client, RunRow | No
     if other is not None and any(_there(other, t) for t in tasks):
         return other, run
     return client, run
-
-
-def _on_host(client: Client, target: str) -> tuple[Client, list[str]]:
-    """``target``'s server and name there: a task running on another host is its pane on
-    that host's tmux (followed until that pane ends); anything else is as given."""
-    from tmuxorch.run.whereabouts import on_host
-
-    there = on_host(client, target)
-    return (client, [target]) if there is None else (there[0], [there[1]])
 
 
 def _there(client: Client, target: str) -> bool:

@@ -100,17 +100,45 @@ def find_task(
 
 def on_host(client: Client, target: str) -> tuple[Client, str] | None:
     """A task (``target``) of a run on ``client``'s server whose live pane is on one of its
-    hosts: that host's tmux over ssh, and the pane's id there; None for anything else.
-    Raises TmuxError (the ssh layer's words) when the host cannot be reached."""
+    hosts, or such a pane named as its run knows it (``%ID@HOST``, as the run's events and
+    ``status`` say it): that host's tmux over ssh, and the pane's id there; None for
+    anything else. Raises TmuxError (the ssh layer's words) when the host cannot be
+    reached."""
+    found = task_on_host(client, target)
+    return None if found is None else (found[0], found[1])
+
+
+def task_on_host(client: Client, target: str) -> tuple[Client, str, Whereabouts] | None:
+    """:func:`on_host`, with where the task is (its run, its transcripts here)."""
     try:
-        where = find_task(client, target)
+        if target.startswith("%"):
+            where = _of_pane(client, target) if "@" in target else None
+        else:
+            where = find_task(client, target)
     except TmuxError:
         return None
     if where is None or not where.coming or not where.pane or "@" not in where.pane:
         return None
     from tmuxorch.hosts.reach import reach
 
-    return reach(where.file, where.pane)
+    return (*reach(where.file, where.pane), where)
+
+
+def _of_pane(client: Client, pane: str) -> Whereabouts | None:
+    """The task whose pane is ``pane`` in the latest run of a session on the server."""
+    for session, file in run_sessions(client):
+        if not os.path.exists(os.path.join(state_dir(file), "state.db")):
+            continue
+        store = Store(state_dir(file))
+        try:
+            run = next((r for r in store.runs(file) if r.session == session), None)
+            rows = store.tasks(run.id) if run is not None else {}
+            task = next((t for t, row in rows.items() if row.pane == pane), None)
+        finally:
+            store.close()
+        if task is not None:
+            return in_run(session, file, task)
+    return None
 
 
 def in_run(session: str, file: str, task: str) -> Whereabouts | None:
