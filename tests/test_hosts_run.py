@@ -637,3 +637,52 @@ def test_an_attempt_on_record_but_never_made_on_its_host_runs_once_when_resumed(
     assert (folder / "log").read_text() == "ran\n"
     row = rows(file)["once"]
     assert (row.state, row.attempts) == ("succeeded", 1), row
+
+
+def test_logs_and_stop_reach_a_task_there(
+    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+) -> None:
+    """``logs`` of a task running on a host shows its pane there (what is on its screen,
+    not only what scrolled by); ``stop`` ends its processes there."""
+    a = hosts[0]
+    folder = tmp_path / "on-a"
+    file = write_tasks(
+        tmp_path,
+        host_yaml("a", a, folder),
+        "- {id: slow, host: a, command: 'echo hello-there; echo $$ > pid; sleep 600'}\n",
+    )
+    proc = start(tmux_server, file)
+    try:
+        written = folder / "pid"
+        pid = int(eventually(lambda: written.read_text() if written.exists() else None))
+        logs = subprocess.run(
+            tmuxorch_argv("logs", "slow", "--file", file),
+            env=tmux_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (logs.returncode, logs.stdout.splitlines()[:1]) == (0, ["hello-there"]), logs
+        stop = subprocess.run(
+            tmuxorch_argv("stop", "slow", "--file", file),
+            env=tmux_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert stop.returncode == 0, stop.stderr
+        finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert rows(file)["slow"].state == "stopped"
+    eventually(lambda: not running(pid), what="its shell there ended")
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie only waits for its parent to read it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -10,7 +10,7 @@ from tmuxorch.agents.launch import AttemptFiles
 from tmuxorch.agents.patterns import of_pane
 from tmuxorch.bridge.poller import Poller
 from tmuxorch.bridge.send import UnknownTarget, resolve
-from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail
+from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail, info
 from tmuxorch.cli.printers import LogPrinter
 from tmuxorch.run.whereabouts import said
 from tmuxorch.tmux.client import Client, TmuxError
@@ -66,9 +66,18 @@ def logs(
         if latest and row.state == "running" and row.pane:
             from tmuxorch.cli.runs import client_of
 
-            live = _live(client_of(run_row, chosen), row.pane, follow=follow, out=out)
-            if live is not None:
-                return live
+            client, pane = client_of(run_row, chosen), row.pane
+            if "@" in pane:  # on one of its run's hosts: its tmux there, over ssh
+                from tmuxorch.hosts.reach import reach
+
+                try:
+                    client, pane = reach(run_row.file, pane)
+                except TmuxError as exc:
+                    info(f"{task}: its host cannot be reached ({exc}): its transcript here")
+            if "@" not in pane:
+                live = _live(client, pane, follow=follow, out=out)
+                if live is not None:
+                    return live
         path = AttemptFiles.of(
             os.path.join(store.directory, "runs", run_row.id), task, attempt or row.attempts
         ).transcript
