@@ -174,9 +174,9 @@ def _master(sshd: Sshd) -> Connection:
 
 
 def test_a_cut_link_leaves_tasks_unknown_then_adopts_them_each_run_once(
-    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+    tmux_server: Server, sshd: Sshd, tmp_path: Path
 ) -> None:
-    a = hosts[0]
+    a = sshd
     folder = tmp_path / "on-a"
     go, mid = tmp_path / "go", tmp_path / "mid"
     file = write_tasks(
@@ -238,9 +238,9 @@ def test_a_cut_link_leaves_tasks_unknown_then_adopts_them_each_run_once(
 
 
 def test_a_remote_tmux_that_dies_fails_its_tasks_saying_so(
-    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+    tmux_server: Server, sshd: Sshd, tmp_path: Path
 ) -> None:
-    a = hosts[0]
+    a = sshd
     folder = tmp_path / "on-a"
     file = write_tasks(
         tmp_path,
@@ -266,9 +266,9 @@ def test_a_remote_tmux_that_dies_fails_its_tasks_saying_so(
 
 
 def test_a_wrong_host_key_is_a_clear_error_not_a_hang(
-    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+    tmux_server: Server, sshd: Sshd, tmp_path: Path
 ) -> None:
-    a = hosts[0]
+    a = sshd
     options = json.dumps(list(a.ssh_options))
     file = write_tasks(
         tmp_path,
@@ -287,9 +287,9 @@ def test_a_wrong_host_key_is_a_clear_error_not_a_hang(
 
 
 def test_attach_to_a_task_there_is_ssh_to_its_tmux(
-    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+    tmux_server: Server, sshd: Sshd, tmp_path: Path
 ) -> None:
-    a = hosts[0]
+    a = sshd
     folder = tmp_path / "on-a"
     go = tmp_path / "go"
     file = write_tasks(
@@ -411,9 +411,9 @@ def test_send_and_watch_reach_a_task_there_and_hosts_share_out_tasks(
 
 
 def test_a_worktree_on_a_host_is_made_and_merged_there(
-    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+    tmux_server: Server, sshd: Sshd, tmp_path: Path
 ) -> None:
-    a = hosts[0]
+    a = sshd
     repo = tmp_path / "repo"
     repo.mkdir()
     git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
@@ -443,7 +443,7 @@ def test_a_worktree_on_a_host_is_made_and_merged_there(
 
 
 def test_serve_mirrors_a_pane_there_and_types_into_it(
-    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+    tmux_server: Server, sshd: Sshd, tmp_path: Path
 ) -> None:
     import asyncio
 
@@ -451,7 +451,7 @@ def test_serve_mirrors_a_pane_there_and_types_into_it(
 
     from tests.serve_helpers import Served
 
-    a = hosts[0]
+    a = sshd
     folder = tmp_path / "on-a"
     file = write_tasks(
         tmp_path,
@@ -502,11 +502,11 @@ def test_serve_mirrors_a_pane_there_and_types_into_it(
 
 
 def test_a_pr_worktree_on_a_host_is_pushed_from_there_and_proposed_from_here(
-    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+    tmux_server: Server, sshd: Sshd, tmp_path: Path
 ) -> None:
     from tests.test_pull_requests import URL, fake_gh, gh_calls
 
-    a = hosts[0]
+    a = sshd
     repo, bare = tmp_path / "repo", tmp_path / "remote.git"
     repo.mkdir()
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
@@ -556,12 +556,12 @@ def test_a_pr_worktree_on_a_host_is_pushed_from_there_and_proposed_from_here(
 
 
 def test_a_supervisor_killed_mid_run_is_followed_by_one_that_adopts_the_tasks_there(
-    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+    tmux_server: Server, sshd: Sshd, tmp_path: Path
 ) -> None:
     """``long`` was on record with its pane; ``late``'s supervisor died after tmux made its
     pane there but before it recorded or tagged it (the store and the pane are set so by
     hand): both are found there and followed again, neither runs twice."""
-    a = hosts[0]
+    a = sshd
     folder, go = tmp_path / "on-a", tmp_path / "go"
     file = write_tasks(
         tmp_path,
@@ -616,11 +616,11 @@ def test_a_supervisor_killed_mid_run_is_followed_by_one_that_adopts_the_tasks_th
 
 
 def test_an_attempt_on_record_but_never_made_on_its_host_runs_once_when_resumed(
-    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
+    tmux_server: Server, sshd: Sshd, tmp_path: Path
 ) -> None:
     """The supervisor died after recording the attempt (to be made on ``a``) but before tmux
     made its pane there: it never ran, so it runs now, as its first attempt."""
-    a = hosts[0]
+    a = sshd
     folder = tmp_path / "on-a"
     file = write_tasks(
         tmp_path, host_yaml("a", a, folder), "- {id: once, host: a, command: 'echo ran >> log'}\n"
@@ -639,12 +639,10 @@ def test_an_attempt_on_record_but_never_made_on_its_host_runs_once_when_resumed(
     assert (row.state, row.attempts) == ("succeeded", 1), row
 
 
-def test_logs_and_stop_reach_a_task_there(
-    tmux_server: Server, hosts: list[Sshd], tmp_path: Path
-) -> None:
+def test_logs_and_stop_reach_a_task_there(tmux_server: Server, sshd: Sshd, tmp_path: Path) -> None:
     """``logs`` of a task running on a host shows its pane there (what is on its screen,
     not only what scrolled by); ``stop`` ends its processes there."""
-    a = hosts[0]
+    a = sshd
     folder = tmp_path / "on-a"
     file = write_tasks(
         tmp_path,
@@ -686,3 +684,49 @@ def running(pid: int) -> bool:
             return handle.read().rpartition(")")[2].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_ctrl_c_stops_the_tasks_there_too(tmux_server: Server, sshd: Sshd, tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches the run's whole process group, its ssh clients too: the
+    run still stops its tasks on the host before it ends (none is left running there to
+    run a second time when the run is resumed)."""
+    folder = tmp_path / "on-a"
+    file = write_tasks(
+        tmp_path,
+        host_yaml("a", sshd, folder),
+        "".join(
+            f"- {{id: t{n}, host: a, command: 'echo $$ > pid{n}; sleep 600'}}\n" for n in range(3)
+        ),
+    )
+    proc = subprocess.Popen(
+        tmuxorch_argv("run", "-L", tmux_server.name, file),
+        env=tmux_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    try:
+        pids = []
+        for n in range(3):
+            written = folder / f"pid{n}"
+            pids.append(int(eventually(partial(text_of, written), what=str(written))))
+            eventually(partial(pane_on_record, file, f"t{n}"), what="its pane on record")
+        os.killpg(proc.pid, signal.SIGINT)
+        code, out = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 1 and "interrupted" in out, out
+    for pid in pids:
+        eventually(partial(ended, pid), what=f"its shell there ended: {out}")
+    assert {row.state for row in rows(file).values()} <= {"pending", "stopped"}, rows(file)
+
+
+def ended(pid: int) -> bool:
+    return not running(pid)
+
+
+def text_of(path: Path) -> str | None:
+    return path.read_text() if path.exists() else None

@@ -144,6 +144,7 @@ def start(
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # a terminal's Ctrl-C is the run's to act on, not ssh's
     )
     worker = RemoteWorker(process, name)
     try:

@@ -164,6 +164,7 @@ class Connection:
             capture_output=True,
             timeout=30,
             check=False,
+            start_new_session=True,  # a terminal's Ctrl-C is the run's to act on
         )
 
     def alive(self) -> bool:
@@ -193,6 +194,7 @@ class Connection:
                 capture_output=True,
                 timeout=guard,
                 check=False,
+                start_new_session=True,
             )
         except subprocess.TimeoutExpired:
             raise Unreachable(
@@ -243,6 +245,7 @@ class Connection:
                 capture_output=True,
                 timeout=timeout,
                 check=False,
+                start_new_session=True,
             )
         except subprocess.TimeoutExpired:
             raise CommandTimeout(

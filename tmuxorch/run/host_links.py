@@ -253,8 +253,8 @@ class HostLink:
     def stop_tree(self, pid: int) -> None:
         """Stop an attempt's processes there: its pane's process group (tmux makes each
         pane's program the leader of its own), TERM then KILL."""
-        if not pid or self.connection is None or not self.up:
-            return
+        if not pid or self.connection is None:
+            return  # (over the master: it may be up while this link's tmux client is not)
         script = 'kill -TERM -- "-$1" 2>/dev/null; sleep 0.5; kill -KILL -- "-$1" 2>/dev/null; :'
         with contextlib.suppress(Exception):
             self.connection.run(["sh", "-c", script, "sh", str(pid)], timeout=10)

@@ -94,6 +94,9 @@ class ControlClient:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=env,
+            # not in our process group: a terminal's Ctrl-C is ours to act on (a run then
+            # stops its agents, over this very link); it dies with us, or at our goodbye
+            start_new_session=True,
         )
         self._pending: deque[_Pending] = deque()
         self._lock = threading.Lock()

@@ -65,7 +65,13 @@ def run(
             # posix_spawn has no chdir action before Python 3.13; a tiny sh wrapper does it.
             argv = ["/bin/sh", "-c", 'cd "$0" && exec "$@"', cwd, *argv]
         pid = os.posix_spawnp(
-            argv[0], list(argv), dict(os.environ if env is None else env), file_actions=actions
+            argv[0],
+            list(argv),
+            dict(os.environ if env is None else env),
+            file_actions=actions,
+            # a group of its own: a terminal's Ctrl-C is for us to act on (a run then
+            # stops its agents with tmux), not for a tmux command in flight to die of
+            setpgroup=0,
         )
     except BaseException:
         for fd in (out_r, out_w, err_r, err_w, in_r, in_w):
