@@ -82,6 +82,15 @@ def test_check_says_what_runs_there(
     assert "host key is not the one ssh knows" in capsys.readouterr().err
     assert hosts_cmd.check("bx", None) == 2
     assert "unknown host 'bx'" in capsys.readouterr().err
+    running = Connection("good", ("-F", str(sshd.client_config)))  # as a run's, say
+    running.connect()
+    pid = running.master_pid()
+    try:
+        hosts_of(sshd, extra=f', dir: "{tmp_path}"')
+        assert hosts_cmd.check("box", None) == 0
+        assert running.master_pid() == pid  # the run's master goes on
+    finally:
+        running.close()
 
 
 @needs_sshd
@@ -120,7 +129,8 @@ def test_install_sends_this_tmuxorch_and_prints_the_python_to_use(
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert captured.out.splitlines()[-1] == f"python: {venv}/bin/python"
-    conn = Connection("good", sshd.ssh_options, socket_dir=str(tmp_path))
+    # (a short folder: pytest's own paths grow past what a socket path may hold)
+    conn = Connection("good", sshd.ssh_options, socket_dir=str(sshd.dir))
     try:
         with remote_worker.start(conn, str(tmp_path), python=f"{venv}/bin/python") as worker:
             assert worker.hello["version"] == "0.1.0"

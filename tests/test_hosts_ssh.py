@@ -78,6 +78,32 @@ def test_a_second_connection_object_shares_the_master(
     assert sshd.accepted() == 1
 
 
+def test_connections_made_at_once_make_one_master_and_none_waits(
+    sshd: Sshd, connect: Callable[..., Connection]
+) -> None:
+    """Threads of a run (its poller, its reconnection) and other tmuxorch processes may all
+    find the master down at the same moment: one makes it, the others use it. (An ``ssh
+    -N`` that found another's new master became a client of it with nothing to run, and
+    waited there until its timeout: a stalled run.)"""
+    connections = [connect("good", connect_timeout=10) for _ in range(4)]
+    failures: list[BaseException] = []
+
+    def make(conn: Connection) -> None:
+        try:
+            conn.connect()
+        except BaseException as exc:  # said below, whatever it is
+            failures.append(exc)
+
+    threads = [threading.Thread(target=make, args=(c,)) for c in connections]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads) and failures == []
+    assert len({c.master_pid() for c in connections}) == 1
+    assert sshd.accepted() == 1
+
+
 def test_arguments_arrive_byte_exact(connect: Callable[..., Connection]) -> None:
     args = [
         "two words",

@@ -81,6 +81,7 @@ def check(name: str, file: str | None) -> int:
     if isinstance(spec, int):
         return spec
     conn = _connection(spec)
+    shared = conn.alive()  # a run's master: it goes on after this check
     lacking = 0
     try:
         conn.connect()
@@ -112,7 +113,8 @@ def check(name: str, file: str | None) -> int:
         print(f"tmuxorch: {name}: {error}", file=sys.stderr)
         return 1
     finally:
-        conn.close()
+        if not shared:
+            conn.close()
     return 1 if lacking else 0
 
 
@@ -126,6 +128,7 @@ def install(name: str, file: str | None, *, venv: str, python: str, deps: bool) 
     if isinstance(spec, int):
         return spec
     conn = _connection(spec)
+    shared = conn.alive()  # a run's master: it goes on after this
     try:
         print(f"installing tmuxorch into {venv} on {name}...", file=sys.stderr)
         path = installing.install(conn, venv=venv, python=python, deps=deps)
@@ -134,7 +137,8 @@ def install(name: str, file: str | None, *, venv: str, python: str, deps: bool) 
         print(f"tmuxorch: {name}: {error}", file=sys.stderr)
         return 1
     finally:
-        conn.close()
+        if not shared:
+            conn.close()
     print(f"installed. Put this in {name}'s settings (hosts: {name}: ...):")
     print(f"python: {path}")
     return 0

@@ -20,6 +20,8 @@ zsh, ksh do; fish and csh are not supported).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import math
 import os
@@ -38,7 +40,7 @@ from tmuxorch.hosts.errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
 # ssh binds its control socket under a temporary name (the path plus ".XXXXXXXXXXXXXXXX")
 # before renaming it, and a Unix socket path holds at most ~104 bytes on some systems.
@@ -186,6 +188,23 @@ class Connection:
         """
         if self.alive():
             return
+        with self._connecting():
+            if not self.alive():  # (another thread or process may have made it meanwhile)
+                self._start_master()
+
+    @contextlib.contextmanager
+    def _connecting(self) -> Iterator[None]:
+        """One maker of the master at a time (threads of a run, other tmuxorch processes):
+        an ``ssh -N`` that finds another's master just made becomes a client of it, with
+        no command, and would wait there until its timeout."""
+        fd = private.open_fd(self.control_path + ".lock", os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _start_master(self) -> None:
         guard = self.connect_timeout + 2  # ssh's own ConnectTimeout usually says it first
         try:
             done = subprocess.run(

@@ -105,15 +105,15 @@ class HostFaults:
         if link is None or link.client is None:
             return
         run.unreachable.discard(name)
-        lost_at = link.lost_at
-        gap = time.time() - lost_at if lost_at else 0.0
         try:
             there = {f.pane: f for f in tmux_panes.task_panes(link.client, run.run_id)}
-        except TmuxError as exc:  # lost again at once: nothing can be told yet
+        except TmuxError:  # lost again at once: not back yet (the retries say why, if it lasts)
             run.unreachable.add(name)
-            run.note(f"host {name}: back, but its panes cannot be listed: {exc}")
+            link.up = False
             self._reconnect(name)
             return
+        lost_at, link.lost_at = link.lost_at, None
+        gap = time.time() - lost_at if lost_at else 0.0
         if not there and self.on(name) and link.lost() == TMUX_GONE:
             self._tmux_gone(name)
             return

@@ -124,7 +124,7 @@ class HostLink:
             self.poller.start()
         else:
             self.poller.client = client
-        self.up, self.lost_at = True, None
+        self.up = True  # (lost_at stays: the host's faults tell the gap from it)
 
     def _session(self) -> None:
         from tmuxorch.tmux import panes as tmux_panes
@@ -180,10 +180,15 @@ class HostLink:
 
     def reconnect(self) -> str | None:
         """One try to reach the host again: None if it is back, else why not."""
+        from tmuxorch.tmux import panes as tmux_panes
+
         self._drop_link()
         try:
             self.connect()
+            assert self.client is not None
+            tmux_panes.task_panes(self.client, self.run_id)  # back once its panes are told
         except Exception as exc:  # the ssh layer's errors, tmux's, the worker's: not back yet
+            self.up = False
             self._drop_link()
             return str(exc) or type(exc).__name__
         return None
