@@ -71,11 +71,13 @@ def test_the_worker_answers_over_ssh_and_refuses_what_is_outside(
 ) -> None:
     (tmp_path / "secret").write_text("s3cret")
     root = tmp_path / "host" / "state"
+    with pytest.raises(WorkerFailed, match=r"has no folder .*host: make it there"):
+        remote_worker.start(connect(), str(root), python=PYTHON)  # its dir: is missing
+    root.parent.mkdir()
     with remote_worker.start(connect(), str(root), python=PYTHON) as worker:
         assert worker.hello["protocol"] == 1
         assert worker.root == str(root)
         assert stat.S_IMODE(root.stat().st_mode) == 0o700  # made, private
-        assert stat.S_IMODE((tmp_path / "host").stat().st_mode) == 0o700
         assert worker.alive()
         client = worker.client
         client.mkdir("runs/r1")

@@ -286,6 +286,22 @@ def test_a_wrong_host_key_is_a_clear_error_not_a_hang(
     assert "host key" in str(row.reason).lower(), row
 
 
+def test_a_missing_dir_there_is_said_and_never_made(
+    tmux_server: Server, sshd: Sshd, tmp_path: Path
+) -> None:
+    """A typo in a host's ``dir:`` fails its task, once, saying so: the folder is not made
+    (the task would have run in an empty one)."""
+    nowhere = tmp_path / "no-such-repo"
+    spec = host_yaml("a", sshd, tmp_path / "made").replace(str(tmp_path / "made"), str(nowhere))
+    file = write_tasks(tmp_path, spec, "- {id: there, host: a, command: 'echo never'}\n")
+    code, out = finish(start(tmux_server, file))
+    assert code == 1, out
+    row = rows(file)["there"]
+    assert row.attempts == 1
+    assert f"a has no folder {nowhere}: make it there, or fix the host's dir:" in str(row.reason)
+    assert not nowhere.exists()
+
+
 def test_attach_to_a_task_there_is_ssh_to_its_tmux(
     tmux_server: Server, sshd: Sshd, tmp_path: Path
 ) -> None:

@@ -242,11 +242,14 @@ def test_a_root_under_home_is_made_private(tmp_path: Path) -> None:
     home.mkdir()
     env = {**os.environ, "HOME": str(home)}
     argv = [sys.executable, "-m", "tmuxorch.hosts.worker", "--root", "~/a/b", "--create"]
+    typo = subprocess.run(argv, input=b"", capture_output=True, env=env, check=False)
+    assert typo.returncode == 2 and b"no folder " + bytes(home / "a") in typo.stderr
+    assert not (home / "a").exists()  # a folder above the root is never made (a typo?)
+    (home / "a").mkdir()
     done = subprocess.run(
         argv, input=b'{"id": 1, "op": "hello"}\n', capture_output=True, env=env, check=True
     )
     assert json.loads(done.stdout)["result"]["root"] == str(home / "a" / "b")
-    assert stat.S_IMODE((home / "a").stat().st_mode) == 0o700
     assert stat.S_IMODE((home / "a" / "b").stat().st_mode) == 0o700
     nothing = subprocess.run([*argv[:-1]], input=b"", capture_output=True, env=env, check=False)
     assert nothing.returncode == 0  # exists now

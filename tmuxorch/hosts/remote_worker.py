@@ -202,6 +202,13 @@ def _why_it_ended(
             text,
         )
     last = text.splitlines()[-1] if text else "no message"
+    if code == 2 and last.startswith("tmuxorch worker: no folder "):
+        folder = last[len("tmuxorch worker: no folder ") :].removesuffix(" there")
+        return WorkerFailed(
+            conn.destination,
+            f"{name} has no folder {folder}: make it there, or fix the host's dir:",
+            text,
+        )
     return WorkerFailed(
         conn.destination,
         f"tmuxorch's worker on {name} ended before answering (exit status {code}): {last}. "

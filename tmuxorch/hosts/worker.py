@@ -26,8 +26,8 @@ Paths are relative to the root (or absolute inside it); none may lead out of it.
 0); requests still waiting then go unanswered.
 
 ``--root`` may start with ``~/`` (the home of the user it runs as: a remote command gets it
-quoted, so no shell expands it); ``--create`` makes a missing root (and missing folders
-above it) 0700.
+quoted, so no shell expands it); ``--create`` makes a missing root 0700, in a folder that
+must exist (a host's ``dir:``: a typo in it is said, not made).
 """
 
 from __future__ import annotations
@@ -231,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.create:
             from tmuxorch.hosts.local_copies import folders
 
+            above = os.path.dirname(path.rstrip("/")) or "/"
+            if not os.path.isdir(above):  # a host's dir: that is missing (a typo?) is said
+                print(f"tmuxorch worker: no folder {above} there", file=sys.stderr)
+                return 2
             folders(path)
         root = Root(path)
     except OSError as exc:

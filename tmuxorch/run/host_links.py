@@ -101,7 +101,7 @@ class HostLink:
         self.connection.connect()
         folder = spec.dir or "~"
         root = posixpath.join(folder, STATE)
-        self.worker = remote_worker.start(self.connection, root, python=spec.python)
+        self.worker = remote_worker.start(self.connection, root, python=spec.python, name=self.name)
         hello = self.worker.client.hello()
         self.root = str(hello["root"])
         self.cwd = posixpath.dirname(self.root)
