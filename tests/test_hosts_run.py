@@ -657,7 +657,8 @@ def test_an_attempt_on_record_but_never_made_on_its_host_runs_once_when_resumed(
 
 def test_logs_and_stop_reach_a_task_there(tmux_server: Server, sshd: Sshd, tmp_path: Path) -> None:
     """``logs`` of a task running on a host shows its pane there (what is on its screen,
-    not only what scrolled by); ``stop`` ends its processes there."""
+    not only what scrolled by), as ``status`` its last line; ``stop`` ends its processes
+    there."""
     a = sshd
     folder = tmp_path / "on-a"
     file = write_tasks(
@@ -677,6 +678,15 @@ def test_logs_and_stop_reach_a_task_there(tmux_server: Server, sshd: Sshd, tmp_p
             check=False,
         )
         assert (logs.returncode, logs.stdout.splitlines()[:1]) == (0, ["hello-there"]), logs
+        status = subprocess.run(
+            tmuxorch_argv("status", "--json", "--file", file),
+            env=tmux_env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        (shown,) = json.loads(status.stdout)["tasks"]
+        assert shown["last_line"] == "hello-there", shown  # its screen there, while it runs
         stop = subprocess.run(
             tmuxorch_argv("stop", "slow", "--file", file),
             env=tmux_env(),

@@ -105,3 +105,28 @@ def task_in(run: RunRow, target: str) -> Whereabouts | None:
 
     session, task = split_target(target)
     return None if session not in ("", run.session) else in_run(run.session, run.file, task)
+
+
+def screens(run: RunRow, panes: list[str], chosen: Client | None = None) -> dict[str, str]:
+    """The screen of each pane of the run (here, or ``%ID@HOST`` on one of its hosts) that
+    can be reached now."""
+    from tmuxorch.tmux.panes import capture
+
+    servers: dict[str, dict[str, str]] = {}  # host ("": here) → its pane id → pane
+    for pane in panes:
+        raw, _, host = pane.partition("@")
+        servers.setdefault(host, {})[raw] = pane
+    found: dict[str, str] = {}
+    for host, named in servers.items():
+        try:
+            if host:
+                from tmuxorch.hosts.reach import tmux_there
+
+                client = tmux_there(run.file, host)
+            else:
+                client = client_of(run, chosen)
+            for raw, screen in capture(client, list(named)).items():
+                found[named[raw]] = screen
+        except TmuxError:
+            pass  # (its host out of reach: nothing to show of it)
+    return found

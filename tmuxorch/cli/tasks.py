@@ -101,13 +101,10 @@ def rows(
     lines: dict[str, str] = {}
     live = {t.pane: t.id for t in tasks.values() if t.state == "running" and t.pane}
     if last_lines and live:
-        from tmuxorch.tmux.panes import capture
+        from tmuxorch.cli.runs import screens
 
-        try:
-            for pane, screen in capture(client_of(run, chosen), list(live)).items():
-                lines[live[pane]] = last_line(screen.splitlines())
-        except TmuxError:
-            pass
+        for pane, screen in screens(run, list(live), chosen).items():
+            lines[live[pane]] = last_line(screen.splitlines())
     if last_lines:
         from tmuxorch.bridge.sinks import transcript_end
 

@@ -28,11 +28,25 @@ def host_of(file: str, name: str) -> HostSpec | str:
 def reach(file: str, pane: str) -> tuple[Client, str]:
     """The tmux server of ``pane`` (``%ID@HOST``) over ssh, and its id there. Raises
     TmuxError (with the ssh layer's words) when the host cannot be reached."""
+    raw, _, name = pane.partition("@")
+    return tmux_there(file, name), raw
+
+
+_REACHED: dict[tuple[str, str], Client] = {}
+"""Each host's tmux this process reached, by (run file, host): asked again (``status
+--follow`` asks every second), it is the same link."""
+
+
+def tmux_there(file: str, name: str) -> Client:
+    """Host ``name``'s tmux (of the run's ``file``), over ssh. Raises TmuxError (with the
+    ssh layer's words) when the host cannot be reached."""
     from tmuxorch.hosts.errors import SshError
     from tmuxorch.hosts.ssh import Connection
     from tmuxorch.tmux.remote import RemoteClient
 
-    raw, _, name = pane.partition("@")
+    known = _REACHED.get((file, name))
+    if known is not None:
+        return known
     spec = host_of(file, name)
     if isinstance(spec, str):
         raise TmuxError(spec)
@@ -41,4 +55,5 @@ def reach(file: str, pane: str) -> tuple[Client, str]:
         connection.connect()  # the run's master, when it is up: no new login
     except SshError as exc:
         raise TmuxError(f"host {name}: {exc}") from None
-    return RemoteClient(connection.command, host=name), raw
+    client = _REACHED[(file, name)] = RemoteClient(connection.command, host=name)
+    return client

@@ -134,12 +134,22 @@ class Supervisor:
         joined, in one tmux invocation for all), of its transcript once it is whole."""
         from tmuxorch.tmux.panes import capture
 
-        watched = set(self.engine.run.poller.watching())
-        live = [pane for pane in panes if pane in watched and pane not in self.ended]
-        if live:
+        run = self.engine.run
+        watched = set(run.poller.watching())
+        live = [pane for pane in panes if pane in watched or "@" in pane]
+        servers: dict[int, tuple[Client, dict[str, str]]] = {}  # here, and each host reached
+        for pane in live:
+            if pane in self.ended:
+                continue
             try:
-                for pane, screen in capture(self.client, live).items():
-                    self.last_lines[pane] = last_line(screen.splitlines())
+                client, raw = run.tmux(pane)
+            except TmuxError:
+                continue  # (its host out of reach: the last line seen stands)
+            servers.setdefault(id(client), (client, {}))[1][raw] = pane
+        for client, named in servers.values():
+            try:
+                for raw, screen in capture(client, list(named)).items():
+                    self.last_lines[named[raw]] = last_line(screen.splitlines())
             except TmuxError:
                 pass  # the last lines seen stand
         for pane in [p for p in panes if p in self.ended]:
