@@ -756,3 +756,47 @@ def ended(pid: int) -> bool:
 
 def text_of(path: Path) -> str | None:
     return path.read_text() if path.exists() else None
+
+
+def test_down_ends_what_a_run_kept_running_there(
+    tmux_server: Server, sshd: Sshd, tmp_path: Path
+) -> None:
+    """A run interrupted with --keep leaves its tasks running on the host; ``down`` (no
+    supervisor left) stops them there and closes the run's session there."""
+    folder = tmp_path / "on-a"
+    file = write_tasks(
+        tmp_path,
+        host_yaml("a", sshd, folder),
+        "- {id: slow, host: a, command: 'echo $$ > pid; sleep 600'}\n",
+    )
+    proc = subprocess.Popen(
+        tmuxorch_argv("run", "--keep", "-L", tmux_server.name, file),
+        env=tmux_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        pid = int(eventually(partial(text_of, folder / "pid"), what="it runs there"))
+        eventually(partial(pane_on_record, file, "slow"), what="its pane on record")
+        proc.send_signal(signal.SIGINT)
+        code, out = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 1 and "agents keep running" in out, out
+    assert running(pid)
+    down = subprocess.run(
+        tmuxorch_argv("down", "-f", file), env=tmux_env(), capture_output=True, text=True
+    )
+    assert down.returncode == 0, down.stderr
+    assert "on a" in down.stderr, down.stderr  # its session there closed
+    eventually(partial(ended, pid), what="its shell there ended")
+    sessions = subprocess.run(
+        ["tmux", "-S", str(sshd.tmux_socket), "list-sessions", "-F", "#{session_name}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    assert not [s for s in sessions if s.startswith("tmuxorch-tasks")], sessions

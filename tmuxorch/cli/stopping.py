@@ -61,6 +61,24 @@ def _stop_directly(
         reason = why or "stopped (no supervisor running)"
         store.update_task(run_row.id, name, "stopped", state="stopped", reason=reason, pane=None)
         info(f"{name}: stopped")
+    _stop_there(run_row, {n for n in names if rows_now[n].state not in TERMINAL})
+
+
+def _stop_there(run_row: RunRow, names: set[str]) -> None:
+    """The panes of ``names`` on the run's hosts (a run interrupted with the link cut may
+    have left them running there): their process trees stopped, the panes closed."""
+    from tmuxorch.hosts.reach import host_names, stop_there, tmux_there
+    from tmuxorch.tmux import panes as tmux_panes
+    from tmuxorch.tmux.client import TmuxError
+
+    for host in host_names(run_row.file) if names else []:
+        try:
+            there = tmux_there(run_row.file, host)
+            facts = [f for f in tmux_panes.task_panes(there, run_row.id) if f.task in names]
+            stop_there(run_row.file, host, [f.pid for f in facts if f.pid])
+            tmux_panes.kill_panes(there, [f.pane for f in facts])
+        except TmuxError as exc:
+            info(f"host {host}: not reached, its tasks there may still run ({exc})")
 
 
 def _end_if_over(store: Store, run_row: RunRow, chosen: Client | None, state: str) -> bool:
@@ -78,6 +96,7 @@ def _end_if_over(store: Store, run_row: RunRow, chosen: Client | None, state: st
         store.end_run(run_row.id, state, "every task is over")
     if close_run_session(client_of(run_row, chosen), run_row.session, run_row.file):
         info(f"closed session {run_row.session!r}")
+    _close_there(run_row)
     return True
 
 
@@ -105,13 +124,30 @@ def down(file: str | None, chosen: Client | None = None, *, timeout: float = 60.
                 time.sleep(0.05)
             info(f"stopped the supervisor of run {run_row.id} (pid {pid})")
         # what still runs (no supervisor, or one that kept its agents): stopped here
-        live = [t for t, row in store.tasks(run_row.id).items() if row.state == "running"]
+        tasks = store.tasks(run_row.id)
+        live = [t for t, row in tasks.items() if row.state == "running"]
         _stop_directly(store, run_row, live, chosen, why="stopped by tmuxorch down")
+        _stop_there(run_row, set(tasks))  # any pane of the run left there (an interrupted one)
         latest = store.run(run_row.id)
         if latest is not None and latest.state in ("running", "interrupted"):
             store.end_run(run_row.id, "down", "ended by tmuxorch down")
         if close_run_session(client_of(run_row, chosen), run_row.session, run_row.file):
             info(f"closed session {run_row.session!r}")
+        _close_there(run_row)
         return EXIT_OK
     finally:
         store.close()
+
+
+def _close_there(run_row: RunRow) -> None:
+    """The sessions the run made on its hosts, closed (those reached)."""
+    from tmuxorch.hosts.reach import host_names, tmux_there
+    from tmuxorch.tmux.client import TmuxError
+    from tmuxorch.tmux.panes import close_run_session
+
+    for host in host_names(run_row.file):
+        try:
+            if close_run_session(tmux_there(run_row.file, host), run_row.session, run_row.file):
+                info(f"closed session {run_row.session!r} on {host}")
+        except TmuxError:
+            pass  # (not reached: nothing to close that anyone can see from here)

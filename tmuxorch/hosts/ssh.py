@@ -294,6 +294,17 @@ class Connection:
         if lacking:
             raise RemoteProgramMissing(self.destination, lacking, "", self.by_hand)
 
+    def stop_groups(self, pids: Sequence[int]) -> None:
+        """Stop the process groups led by ``pids`` there (a pane's program leads its own:
+        its whole tree), TERM then KILL; raises :class:`SshError` if the host is not
+        reached."""
+        script = (
+            'for p; do kill -TERM -- "-$p"; done 2>/dev/null; sleep 0.5; '
+            'for p; do kill -KILL -- "-$p"; done 2>/dev/null; :'
+        )
+        if pids:
+            self.run(["sh", "-c", script, "sh", *map(str, pids)], timeout=10)
+
     def close(self) -> None:
         """End the master connection (``ssh -O exit``); nothing if none is up."""
         if self.alive():

@@ -260,9 +260,8 @@ class HostLink:
         pane's program the leader of its own), TERM then KILL."""
         if not pid or self.connection is None:
             return  # (over the master: it may be up while this link's tmux client is not)
-        script = 'kill -TERM -- "-$1" 2>/dev/null; sleep 0.5; kill -KILL -- "-$1" 2>/dev/null; :'
         with contextlib.suppress(Exception):
-            self.connection.run(["sh", "-c", script, "sh", str(pid)], timeout=10)
+            self.connection.stop_groups([pid])
 
     # -- the poller's events, named as the run knows the panes --------------------------------
     def _relabel(self, event: Event) -> None:
