@@ -387,22 +387,25 @@ def test_send_and_watch_reach_a_task_there_and_hosts_share_out_tasks(
         hostile = 'it\'s "quoted" $(touch pwned) ; `touch pwned`'
         panes = {str(e["task"]): str(e["pane"]) for e in events_of(file, "task-started")}
         said = [tmp_path / "watch-talk", tmp_path / "watch-other"]
-        for target, log in zip(("talk", panes["other"]), said, strict=True):
+        # by task name, and by the pane's name as the run says it (%ID@HOST: the run
+        # here, in the current folder, knows it without -L)
+        hows = (["-L", tmux_server.name, "talk"], [panes["other"]])
+        for how, log in zip(hows, said, strict=True):
             with open(log, "w") as sink:
                 watching.append(
                     subprocess.Popen(
-                        tmuxorch_argv("watch", "--from-start", "-L", tmux_server.name, target),
+                        tmuxorch_argv("watch", "--from-start", *how),
                         env=tmux_env(),
                         stdout=sink,
                         stderr=subprocess.STDOUT,
+                        cwd=tmp_path,
                     )
                 )
         for log in said:  # each follows its pane there
             eventually(partial(asks, log), timeout=60, what=str(log))
-        # by task name, and by the pane's name as the run says it (%ID@HOST)
-        for target in ("talk", panes["other"]):
+        for how in hows:
             sent = subprocess.run(
-                tmuxorch_argv("send", "-L", tmux_server.name, target, hostile),
+                tmuxorch_argv("send", *how, hostile),
                 env=tmux_env(),
                 capture_output=True,
                 text=True,

@@ -12,7 +12,32 @@ import sys
 from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, fail
 from tmuxorch.hosts.reach import host_of, reach
 
-__all__ = ["attach_there", "reach"]
+TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
+if TYPE_CHECKING:
+    from tmuxorch.run.whereabouts import Whereabouts
+    from tmuxorch.tmux.client import Client
+
+__all__ = ["attach_there", "pane_there", "reach"]
+
+
+def pane_there(
+    client: Client, target: str, *, guess: bool
+) -> tuple[Client, str, Whereabouts] | None:
+    """A task on one of its run's hosts (``target``: its name, or its pane ``%ID@HOST``):
+    that host's tmux, its pane's id there, and where it is. With ``guess`` (no -L/-S
+    given), a pane not known to a run on ``client``'s server is looked for in the run
+    here (the one ``status`` shows), whose server may be another."""
+    from tmuxorch.run.whereabouts import task_on_host
+
+    found = task_on_host(client, target)
+    if found is None and guess and target.startswith("%") and "@" in target:
+        from tmuxorch.cli.runs import other_server, run_here
+
+        run = run_here(client)
+        other = None if run is None else other_server(run, client)
+        if other is not None:
+            found = task_on_host(other, target)
+    return found
 
 
 def attach_there(file: str, session: str, pane: str) -> int:

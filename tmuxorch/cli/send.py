@@ -80,7 +80,7 @@ def send(
             return fail("no tmuxorch task panes on this server to send to", EXIT_FAILED)
         failures = []
         for pane in panes:
-            client, pane = _server_of(client, pane)
+            client, pane = _server_of(client, pane, guess=not (socket_name or socket_path))
             if when_idle and not wait_ready(client, pane, timeout):
                 failures.append(f"{pane}: not ready for input within {timeout:g}s")
                 continue
@@ -154,20 +154,21 @@ ELSEWHERE: dict[str, str] = {}
 """Pane ``%ID@HOST`` → its run's file (where the host's settings are)."""
 
 
-def _server_of(client: Client, pane: str) -> tuple[Client, str]:
-    """The tmux server ``pane`` is on: ``client``'s, or (``%ID@HOST``) its host's over ssh."""
+def _server_of(client: Client, pane: str, *, guess: bool) -> tuple[Client, str]:
+    """The tmux server ``pane`` is on: ``client``'s, or (``%ID@HOST``) its host's over ssh
+    (``guess``: no -L/-S given, the run here may be on another server)."""
     if "@" not in pane:
         return client, pane
     if pane in ELSEWHERE:
         from tmuxorch.hosts.reach import reach
 
         return reach(ELSEWHERE[pane], pane)
-    from tmuxorch.run.whereabouts import on_host
+    from tmuxorch.cli.on_hosts import pane_there
 
-    there = on_host(client, pane)  # named so by the user: a task's pane on a host
+    there = pane_there(client, pane, guess=guess)  # named so by the user: a pane on a host
     if there is None:
         raise UnknownTarget(pane, [])
-    return there
+    return there[0], there[1]
 
 
 class NoPane(Exception):

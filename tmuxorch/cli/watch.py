@@ -8,9 +8,10 @@ import time
 from tmuxorch.agents.patterns import of_pane
 from tmuxorch.bridge.poller import Poller
 from tmuxorch.bridge.send import Target, UnknownTarget, match, panes, split_target, unknown
+from tmuxorch.cli.on_hosts import pane_there
 from tmuxorch.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail, info
 from tmuxorch.cli.printers import JsonPrinter, LogPrinter, MirrorPrinter
-from tmuxorch.run.whereabouts import Whereabouts, find_task, task_on_host
+from tmuxorch.run.whereabouts import Whereabouts, find_task
 from tmuxorch.tmux import holding
 from tmuxorch.tmux.client import Client, TmuxError
 from tmuxorch.tmux.panes import run_sessions
@@ -51,7 +52,7 @@ def watch(
     where_of: dict[str, Whereabouts] = {}  # task target (or its pane on a host) → its run
     if len(targets) == 1 and (not targets[0].startswith("%") or "@" in targets[0]):
         try:  # a task on one of its run's hosts (or its pane, %ID@HOST): there, over ssh
-            there = task_on_host(client, targets[0])
+            there = pane_there(client, targets[0], guess=not client.server_args)
         except TmuxError as exc:
             return fail(str(exc))
         if there is not None:  # its pane there; what it printed last, from its transcript
