@@ -11,6 +11,7 @@ import stat
 import subprocess
 import tempfile
 import threading
+from functools import partial
 from typing import TYPE_CHECKING
 
 import pytest
@@ -102,6 +103,46 @@ def test_connections_made_at_once_make_one_master_and_none_waits(
     assert not any(t.is_alive() for t in threads) and failures == []
     assert len({c.master_pid() for c in connections}) == 1
     assert sshd.accepted() == 1
+
+
+def test_stop_groups_ends_each_whole_process_group_there(
+    connect: Callable[..., Connection],
+) -> None:
+    """A pane's program leads its own process group: stopping it there ends the group, a
+    child that ignores TERM too (KILL follows). The host is this machine."""
+    groups = [
+        subprocess.Popen(
+            ["sh", "-c", "trap '' TERM; sleep 300 & sleep 300"], start_new_session=True
+        )
+        for _ in range(2)
+    ]
+    try:
+        connect("good").stop_groups([g.pid for g in groups])
+        for group in groups:
+            group.wait(timeout=30)
+            eventually(partial(_group_ended, group.pid), what="its whole group ended")
+    finally:
+        for group in groups:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group.pid, signal.SIGKILL)
+            group.wait()
+
+
+def _group_ended(pgid: int) -> bool:
+    return not _group_alive(pgid)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` runs (zombies only wait to be read)."""
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                state, _, group = handle.read().rpartition(")")[2].split()[:3]
+        except (OSError, ValueError):
+            continue
+        if int(group) == pgid and state != "Z":
+            return True
+    return False
 
 
 def test_arguments_arrive_byte_exact(connect: Callable[..., Connection]) -> None:

@@ -298,9 +298,10 @@ class Connection:
         """Stop the process groups led by ``pids`` there (a pane's program leads its own:
         its whole tree), TERM then KILL; raises :class:`SshError` if the host is not
         reached."""
+        # (no "--": dash's kill takes it for a pid, and kills nothing)
         script = (
-            'for p; do kill -TERM -- "-$p"; done 2>/dev/null; sleep 0.5; '
-            'for p; do kill -KILL -- "-$p"; done 2>/dev/null; :'
+            'for p; do kill -TERM "-$p"; done 2>/dev/null; sleep 0.5; '
+            'for p; do kill -KILL "-$p"; done 2>/dev/null; :'
         )
         if pids:
             self.run(["sh", "-c", script, "sh", *map(str, pids)], timeout=10)
