@@ -60,6 +60,8 @@ def _find(name: str, file: str | None) -> HostSpec | int:
         from tmuxorch.spec.source import did_you_mean
 
         hint = did_you_mean(name, hosts, "hosts") if hosts else "define it under hosts:"
+        if file is None:  # a tasks file's own hosts are known with --file
+            hint += ", or give --file FILE if a tasks file defines it"
         return fail(f"unknown host {name!r} ({hint})", 2)
     return hosts[name]
 
