@@ -184,15 +184,30 @@ def test_send_when_idle_to_a_plain_command_that_shows_no_prompt(
 def test_an_unknown_target_says_which_server_and_what_it_has(
     tmux_server: Server, idle_server: Server
 ) -> None:
-    for command in (["send", "nosuch", "x"], ["watch", "nosuch"]):
-        empty = cli(command[0], "-L", tmux_server.name, *command[1:])
-        assert (empty.returncode, empty.stderr) == (
+    commands = (["send", "nosuch", "x"], ["watch", "nosuch"])
+    asked = {  # at once: watch looks for a task that may be about to start for a while
+        (command[0], server.name): subprocess.Popen(
+            tmuxorch_argv(command[0], "-L", server.name, *command[1:]),
+            env=tmux_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        for command in commands
+        for server in (tmux_server, idle_server)
+    }
+    said = {}
+    for key, proc in asked.items():
+        _, errors = proc.communicate(timeout=60)
+        said[key] = (proc.returncode, errors)
+    for command in commands:
+        assert said[(command[0], tmux_server.name)] == (
             2,
             f"tmuxorch: no task or pane 'nosuch' on tmux server -L {tmux_server.name}:"
             " it has no tmuxorch task panes\n",
         )
-        down = cli(command[0], "-L", idle_server.name, *command[1:])
-        assert (down.returncode, down.stderr) == (
+        assert said[(command[0], idle_server.name)] == (
             2,
             f"tmuxorch: no task or pane 'nosuch': tmux server -L {idle_server.name} is not running\n",
         )

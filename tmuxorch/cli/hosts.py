@@ -59,7 +59,7 @@ def _find(name: str, file: str | None) -> HostSpec | int:
     if name not in hosts:
         from tmuxorch.spec.source import did_you_mean
 
-        hint = did_you_mean(name, hosts, "hosts") if hosts else "define it under hosts:"
+        hint = (did_you_mean(name, hosts, "hosts") if hosts else None) or "define it under hosts:"
         if file is None:  # a tasks file's own hosts are known with --file
             hint += ", or give --file FILE if a tasks file defines it"
         return fail(f"unknown host {name!r} ({hint})", 2)
