@@ -284,6 +284,7 @@ def test_a_wrong_host_key_is_a_clear_error_not_a_hang(
     row = rows(file)["there"]
     assert row.attempts == 1
     assert "host key" in str(row.reason).lower(), row
+    assert row.failure == "auth", row  # a person must act there (not "not installed")
 
 
 def test_a_missing_dir_there_is_said_and_never_made(

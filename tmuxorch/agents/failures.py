@@ -78,6 +78,8 @@ LOST = "lost"
 """It ended without an exit status (killed, or its pane closed under it)."""
 MISSING = "missing"
 """Its agent's program is not installed."""
+DENIED = "denied"
+"""Its host refused it: a host key that is not the one known, a login refused."""
 STOPPED = "stopped"
 """The run ended it for another reason (a dialog it may not pass, a prompt never typed, a
 condition not met, a start that could not be made)."""
@@ -261,6 +263,8 @@ def classify(
         return _from_screen(found[0], lines, found[1], agent, None, now)
     if ended == MISSING or code == 127:
         return Failure(NOT_INSTALLED, reason or "its program was not found")
+    if ended == DENIED:  # a person must act there (a host key, a login)
+        return Failure(AUTH, reason or "its host refused it")
     found = _search(lines, PRESETS.get(agent, ()), (AUTH, USAGE_LIMIT, RATE_LIMITED, NETWORK))
     if found is None:
         found = _search(lines, GENERIC, (AUTH, USAGE_LIMIT, RATE_LIMITED, NETWORK))

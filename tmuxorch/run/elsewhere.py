@@ -30,6 +30,8 @@ class Refused:
 
     reason: str
     final: bool
+    cause: str | None = None
+    """How the attempt ends (:mod:`tmuxorch.agents.failures`): its failure's class."""
 
 
 class Elsewhere:
@@ -38,7 +40,14 @@ class Elsewhere:
         self.here = placement
 
     def link(self, task: Task) -> HostLink | Refused:
-        from tmuxorch.hosts.errors import SshError, Unreachable
+        from tmuxorch.agents import failures
+        from tmuxorch.hosts.errors import (
+            AuthFailed,
+            HostKeyChanged,
+            HostKeyUnknown,
+            SshError,
+            Unreachable,
+        )
 
         run, name = self.run, task.host
         spec = next((h for h in run.taskset.hosts if h.name == name), None)
@@ -50,7 +59,9 @@ class Elsewhere:
             link = run.hosts.get(spec)
         except Unreachable as exc:
             return Refused(f"host {name}: {exc}", final=False)
-        except SshError as exc:  # host key, login, a program missing there: said once
+        except (HostKeyChanged, HostKeyUnknown, AuthFailed) as exc:  # a person must act
+            return Refused(f"host {name}: {exc}", final=True, cause=failures.DENIED)
+        except SshError as exc:  # a program missing there, a dir: said once
             return Refused(f"host {name}: {exc}", final=True)
         except Exception as exc:  # the worker, tmux there: clear words, not a traceback
             return Refused(f"host {name}: {exc}", final=True)

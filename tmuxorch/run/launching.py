@@ -59,7 +59,7 @@ class Launcher:
             if task.host is not None:
                 reached = self.elsewhere.link(task)
                 if isinstance(reached, elsewhere.Refused):
-                    self.refuse(task, reached.reason, final=reached.final)
+                    self.refuse(task, reached.reason, final=reached.final, cause=reached.cause)
                     continue
                 link = reached
             missing = installed.missing(run.taskset.agent(task.agent)) if link is None else None
@@ -205,16 +205,24 @@ class Launcher:
         fields.update(exit_code=None, reason=None, activity=None, host=host)
         run.task_event(events.ATTEMPT_STARTING, task_id, **fields)
 
-    def refuse(self, task: Task, reason: str, n: int | None = None, *, final: bool = False) -> None:
+    def refuse(
+        self,
+        task: Task,
+        reason: str,
+        n: int | None = None,
+        *,
+        final: bool = False,
+        cause: str | None = None,
+    ) -> None:
         """An attempt that could not even start: it counts, and fails (``final``: and no
-        retry can mend it)."""
+        retry can mend it; ``cause``: how it ended, if not for a missing program)."""
         run = self.run
         n = n or run.scheduler.start(task.id)
         self._record(task.id, n, "")
         started = time.time()
         attempt = Attempt(task, n, "", 0, run.files(task.id, n), started, None, "")
         attempt.checkout = run.checkouts.get(task.id)
-        attempt.cause = failures.MISSING if final else failures.STOPPED
+        attempt.cause = cause or (failures.MISSING if final else failures.STOPPED)
         run.attempts[task.id] = attempt
         self.ending.complete(attempt, ok=False, code=None, reason=reason, final=final)
 
