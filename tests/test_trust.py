@@ -931,3 +931,29 @@ def test_watch_a_task_from_the_instant_its_run_starts_through_its_retries(
         assert [ln for ln in lines if ln.startswith("try")] == ["try 1", "try 2", "try 3"], out
         assert lines.count("second line") == 3
         assert "Pane is dead" not in out
+
+
+def test_a_run_is_resumed_only_on_the_tmux_server_its_agents_are_on(
+    tmux_server: Server, idle_server: Server, tmp_path: Path
+) -> None:
+    """Its supervisor killed, a run's agents go on; resumed on another tmux server it would
+    find none of them, call them lost and stop their processes. It says where to resume it
+    (as ``status`` does), and nothing is touched."""
+    log = tmp_path / "log"
+    file = tasks_file(tmp_path, f"tasks: [{{id: w, command: 'echo ran >> {log}; sleep 300'}}]\n")
+    first = start(tmux_server, file)
+    eventually(lambda: log.exists() and states(file).get("w") == "running", what="running")
+    first.kill()
+    first.wait(timeout=30)
+    again = f"'tmuxorch run -L {tmux_server.name} {file}'"
+    status = subprocess.run(
+        tmuxorch_argv("status", "-f", file), env=tmux_env(), capture_output=True, text=True
+    )
+    assert again in status.stdout, status.stdout  # the hint names the server
+    elsewhere = run(idle_server, file)
+    assert elsewhere.returncode == 2, elsewhere.stdout + elsewhere.stderr
+    assert f"resume it there with {again}" in elsewhere.stderr, elsewhere.stderr
+    panes = tmux_panes.task_panes(tmux_server.client)
+    assert [(p.task, p.dead) for p in panes] == [("w", False)]  # it runs on, untouched
+    assert log.read_text() == "ran\n"
+    subprocess.run(tmuxorch_argv("down", "-f", file), env=tmux_env(), capture_output=True)

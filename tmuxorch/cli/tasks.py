@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import time
 
@@ -31,6 +32,7 @@ def run(
 ) -> int:
     """Run the tasks of ``file`` in the foreground; 0 iff every task succeeded."""
     from tmuxorch.run.display import LiveDisplay
+    from tmuxorch.run.opening import OtherServer
     from tmuxorch.run.placement import SessionTaken
     from tmuxorch.run.supervisor import Supervisor, SupervisorBusy
 
@@ -55,6 +57,9 @@ def run(
     except (SupervisorBusy, SessionTaken) as exc:
         ran = False
         return fail(str(exc))
+    except OtherServer as exc:
+        ran = False
+        return fail(str(exc), EXIT_BAD_INPUT)
     except TmuxError as exc:
         return fail(str(exc))
     finally:
@@ -173,9 +178,10 @@ def status(
             shown = rows(store, run_row, chosen=chosen)
             Display().close(shown, heading(run_row, shown, orphaned=orphaned))
             if orphaned:
+                again = shlex.join(["tmuxorch", "run", *run_row.server, run_row.file])
                 print(
-                    f"its supervisor is not running: 'tmuxorch run {run_row.file}' adopts the "
-                    "agents still running and goes on"
+                    f"its supervisor is not running: '{again}' adopts the agents still "
+                    "running and goes on"
                 )
             return EXIT_OK
         from tmuxorch.cli.following import follow as follow_run

@@ -28,7 +28,7 @@ from tmuxorch.run.host_faults import HostFaults
 from tmuxorch.run.interaction import Interaction
 from tmuxorch.run.launching import Launcher
 from tmuxorch.run.needs import QUORUM_MET
-from tmuxorch.run.opening import open_run
+from tmuxorch.run.opening import open_run, resumable_here
 from tmuxorch.run.placement import Placement
 from tmuxorch.run.reloading import Reloading
 from tmuxorch.run.scheduler import PENDING
@@ -98,6 +98,7 @@ class Engine:
         run.load_pane_maker_meanwhile()
         previous = self._install_signals()  # before any agent starts: Ctrl-C stops them
         try:
+            resumable_here(run, store, fresh=fresh)  # its agents are not on another server
             self.placement.prepare()  # first: a session that is another run's stops it here
             recorded = open_run(run, store, fresh=fresh)
             run.skip_blocked()  # a resumed run may hold tasks that can never run

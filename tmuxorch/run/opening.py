@@ -26,6 +26,34 @@ class SupervisorBusy(Exception):
     """Another supervisor already runs this file."""
 
 
+class OtherServer(Exception):
+    """The run to resume has agents running on another tmux server than this one's."""
+
+
+def resumable_here(run: Run, store: Store, *, fresh: bool) -> None:
+    """Raise :class:`OtherServer` when the run this one would resume has agents running
+    on another tmux server (``-L``/``-S``): resumed here it would find none of them, call
+    them lost, and stop their processes."""
+    import shlex
+
+    previous = [] if fresh else store.runs(run.ws.file)
+    latest = previous[0] if previous else None
+    if latest is None or tuple(latest.server) == tuple(run.client.server_args):
+        return
+    here = [
+        t
+        for t, r in store.tasks(latest.id).items()
+        if r.state in (RUNNING, UNKNOWN) and "@" not in (r.pane or "")  # (not on a host)
+    ]
+    if here:
+        server = shlex.join(latest.server) or "the default one"
+        again = shlex.join(["tmuxorch", "run", *latest.server, run.ws.file])
+        raise OtherServer(
+            f"run {latest.id} has agents running on another tmux server ({server}: "
+            f"{', '.join(here)}): resume it there with '{again}', or start anew with --new"
+        )
+
+
 def run_id_now() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + os.urandom(2).hex()
 
