@@ -283,6 +283,37 @@ def test_send_stop_and_retry_over_http(
     assert os.path.exists(tmp_path / "long.2")
 
 
+def test_a_request_to_a_run_no_supervisor_runs_never_reaches_a_newer_run_of_its_file(
+    served: Callable[..., Served], tmux_server: Server, tmp_path: Path
+) -> None:
+    """The supervisor of a file runs its latest run: a stop asked of an older run (its own
+    supervisor gone) is refused, not carried out on the newer one's task of that name."""
+    from tmuxorch.run.store import Store, state_dir
+
+    file = tasks_file(tmp_path, "tasks: [{id: long, command: 'sleep 300'}]\n")
+    first = start(tmux_server, file)
+    eventually(lambda: states(file).get("long") == "running", what="long runs")
+    first.kill()  # no goodbye: that run stays "running", with no supervisor
+    first.wait(timeout=30)
+    store = Store(state_dir(file))
+    try:
+        old = store.runs(file)[0].id
+    finally:
+        store.close()
+    second = start(tmux_server, file, "--new")
+    try:
+        eventually(lambda: states(file).get("long") == "running", what="the new run's long")
+        one = served()
+        status, body = one.call("POST", f"/api/runs/{old}/stop", {"tasks": ["long"]})
+        assert status == 409 and "is not live" in str(body), (status, body)
+        assert states(file).get("long") == "running"  # the newer run's task runs on
+    finally:
+        down = tmuxorch_argv("down", "-L", tmux_server.name, "-f", file)
+        subprocess.run(down, env=tmux_env(), capture_output=True, check=False)
+        second.communicate(timeout=60)
+        tmux_server.client.cmd("kill-server")
+
+
 def test_a_task_added_over_http_runs_and_bad_ones_get_422(
     served: Callable[..., Served], tmux_server: Server, tmp_path: Path
 ) -> None:

@@ -256,11 +256,12 @@ def named(
 def asked(
     run_row: RunRow, action: str, names: list[str], what: str, *, everything: bool = False
 ) -> bool:
-    """Whether the run's supervisor is alive and was asked to do it (it acts on its own)."""
-    from tmuxorch.run.opening import supervisor_alive
+    """Whether the run's supervisor is alive and was asked to do it (it acts on its own;
+    a supervisor of the same file running a newer run is not this run's)."""
+    from tmuxorch.run.opening import supervises
     from tmuxorch.run.requests import request
 
-    if not supervisor_alive(run_row.file):
+    if not supervises(run_row.file, run_row.id):
         return False
     request(run_row.file, action, names, everything=everything)
     info(f"asked the supervisor of run {run_row.id} to {what}")

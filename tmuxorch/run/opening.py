@@ -80,6 +80,21 @@ def supervisor_alive(file: str) -> bool:
     return False
 
 
+def supervises(file: str, run_id: str) -> bool:
+    """Whether a supervisor runs the run ``run_id`` of ``file``: one is alive, and that run
+    is the file's latest (the one a supervisor runs; an older one is nobody's)."""
+    from tmuxorch.run.store import Store
+
+    if not supervisor_alive(file):
+        return False
+    store = Store(state_dir(file))
+    try:
+        runs = store.runs(file)
+    finally:
+        store.close()
+    return bool(runs) and runs[0].id == run_id
+
+
 def lock(file: str) -> TextIO:
     """Hold the file's supervisor lock (released when the handle closes)."""
     private.folder(state_dir(file))

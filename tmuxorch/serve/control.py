@@ -28,7 +28,7 @@ def ask(ref: RunRef, action: str, names: list[str] | None, text: str = "") -> di
     task, for ``stop``), or to ``approve``, ``reject`` or ``unblock`` them (``text``: the
     reviewer's words, the note); what was asked. Its supervisor acts on it at once (see its
     events, or its status, for the outcome)."""
-    from tmuxorch.run.opening import supervisor_alive
+    from tmuxorch.run.opening import supervises
     from tmuxorch.run.requests import request
 
     if names is not None and not names:
@@ -37,7 +37,7 @@ def ask(ref: RunRef, action: str, names: list[str] | None, text: str = "") -> di
         raise Refused(422, f"{action} needs tasks: a list of task ids", field="tasks")
     if action == "reject" and not text.strip():
         raise Refused(422, "reject needs the reason (the agent reads it)", field="reason")
-    if ref.row.state != "running" or not supervisor_alive(ref.row.file):
+    if ref.row.state != "running" or not supervises(ref.row.file, ref.id):
         raise Refused(
             409,
             f"run {ref.id} is not live (no supervisor): 'tmuxorch run {ref.row.file}' resumes it",
