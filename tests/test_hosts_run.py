@@ -155,6 +155,8 @@ def test_tasks_on_two_hosts_and_here_in_one_run(
     here = transcript(file, "here")
     assert str(a.tmux_dir) not in here and str(b.tmux_dir) not in here
     assert (tmp_path / "on-a" / "made-on-a").read_text() == "done\n"
+    ignore = (tmp_path / "on-a" / ".tmuxorch" / ".gitignore").read_text()
+    assert ignore.splitlines()[-1] == "*"  # its state there is not the project's code
     # the panes were known as %ID@HOST; the remote sessions closed with the run
     panes = {e["task"]: str(e["pane"]) for e in events_of(file, "task-started")}
     assert panes["first"].endswith("@a") and panes["second"].endswith("@b"), panes

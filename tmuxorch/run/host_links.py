@@ -19,6 +19,7 @@ import time
 
 from tmuxorch.agents.launch import AttemptFiles
 from tmuxorch.bridge.poller import Poller
+from tmuxorch.run.store import GITIGNORE
 
 TYPE_CHECKING = False  # cheaper than importing typing (~8 ms)
 if TYPE_CHECKING:
@@ -105,6 +106,8 @@ class HostLink:
         hello = self.worker.client.hello()
         self.root = str(hello["root"])
         self.cwd = posixpath.dirname(self.root)
+        # run state (and task worktrees) there is not project code, as here
+        self.worker.client.write(".gitignore", GITIGNORE)
         for sub in ("exits", "prompts", "results", "hooks"):
             self.worker.client.mkdir(posixpath.join("runs", self.run_id, sub))
         self.worker.client.mkdir(posixpath.join("transcripts", self.run_id))

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
 
+GITIGNORE = b"# written by tmuxorch: nothing here belongs in git\n*\n"
+"""A state folder's ``.gitignore`` (here, and on a host: ``DIR/.tmuxorch``)."""
+
+
 def state_dir(file: str) -> str:
     """``.tmuxorch/`` beside a layout/tasks file (or beside a directory of task files)."""
     return os.path.join(os.path.dirname(os.path.abspath(file)), ".tmuxorch")
@@ -36,7 +40,7 @@ class Store:
         except FileExistsError:
             pass
         else:
-            os.write(fd, b"# written by tmuxorch: nothing here belongs in git\n*\n")
+            os.write(fd, GITIGNORE)
             os.close(fd)
         self.directory = directory
         self.path = os.path.join(directory, "state.db")
