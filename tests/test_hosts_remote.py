@@ -172,7 +172,11 @@ def test_a_missing_python_is_said(connect: Callable[..., Connection], tmp_path: 
     with pytest.raises(PythonMissing) as caught:
         remote_worker.start(connect(), str(tmp_path), python=nowhere, name="gpu1")
     assert caught.value.programs == [nowhere]
-    assert "python: /path/to/python3" in str(caught.value)
+    said = f"gpu1 has no {nowhere}: fix the host's python: setting (the path of a Python 3.10"
+    assert str(caught.value).startswith(said), caught.value  # a path: no PATH to speak of
+    with pytest.raises(PythonMissing) as caught:
+        remote_worker.start(connect(), str(tmp_path), python="no-python3", name="gpu1")
+    assert "python: /path/to/python3" in str(caught.value)  # a name: looked for on the PATH
 
 
 def test_a_python_that_fails_at_once_is_said(

@@ -137,6 +137,12 @@ class PythonMissing(RemoteProgramMissing):
 
     def __init__(self, host: str, python: str, stderr: str = "", by_hand: str = "") -> None:
         super().__init__(host, [python], stderr, by_hand)
+        if python.startswith(("/", "~/")):  # a path: no PATH has a say in it
+            self.args = (
+                f"{host} has no {python}: fix the host's python: setting (the path of a "
+                "Python 3.10 or newer there)",
+            )
+            return
         self.args = (
             f"{self.args[0]}; or name the Python to use in the host's settings "
             "(python: /path/to/python3)",

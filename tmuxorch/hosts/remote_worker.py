@@ -190,7 +190,7 @@ def _why_it_ended(
     if code == 127 and any(
         said in line and any(sign in line for sign in _NOT_THERE) for line in text.splitlines()
     ):
-        return PythonMissing(conn.destination, python, text, conn.by_hand)
+        return PythonMissing(name, python, text, conn.by_hand)
     missing = _NO_MODULE.search(text)
     if missing:
         what = "no tmuxorch" if missing.group(1) == "tmuxorch" else "a tmuxorch without hosts"
