@@ -16,7 +16,7 @@ SAMPLE = [
     "tests/test_compat_tmuxp.py::test_example_builds[2-pane-synchronized.yaml]",
     "tests/test_engine.py::test_each_agent_runs_in_a_pane_opened_through_libtmux",
     "tests/test_run.py::test_diamond_order",
-    "tests/test_bridge.py::test_watch_json_and_unknown_target",
+    "tests/test_bridge.py::test_watch_json",
 ]
 
 
