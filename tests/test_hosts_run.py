@@ -507,6 +507,8 @@ def test_serve_mirrors_a_pane_there_and_types_into_it(
                         body = {"target": "there", "text": "from the api"}
                         async with session.post(served.url + "api/send", json=body) as r:
                             assert r.status == 200, await r.text()
+                            answer = await r.json()
+                            assert str(answer["pane"]).endswith("@a"), answer  # as runs say
                         sent.append(True)
                     if event["type"] in ("exit", "gone"):
                         break
@@ -514,6 +516,7 @@ def test_serve_mirrors_a_pane_there_and_types_into_it(
 
         got = asyncio.run(asyncio.wait_for(talk(), 120))
         assert got[0]["type"] == "hello" and got[0]["label"] == "there", got[0]
+        assert str(got[0]["pane"]).endswith("@a"), got[0]  # the pane's name as its run says
         code, out = finish(proc)
         assert code == 0, out
     finally:

@@ -295,14 +295,21 @@ def test_a_request_to_a_run_no_supervisor_runs_never_reaches_a_newer_run_of_its_
     eventually(lambda: states(file).get("long") == "running", what="long runs")
     first.kill()  # no goodbye: that run stays "running", with no supervisor
     first.wait(timeout=30)
-    store = Store(state_dir(file))
-    try:
-        old = store.runs(file)[0].id
-    finally:
-        store.close()
+
+    def latest() -> str:
+        store = Store(state_dir(file))
+        try:
+            return store.runs(file)[0].id
+        finally:
+            store.close()
+
+    old = latest()
     second = start(tmux_server, file, "--new")
     try:
-        eventually(lambda: states(file).get("long") == "running", what="the new run's long")
+        eventually(
+            lambda: latest() != old and states(file).get("long") == "running",
+            what="the new run's long",
+        )
         one = served()
         status, body = one.call("POST", f"/api/runs/{old}/stop", {"tasks": ["long"]})
         assert status == 409 and "is not live" in str(body), (status, body)

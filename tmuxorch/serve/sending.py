@@ -54,7 +54,13 @@ def send_input(clients: list[Client], body: dict[str, object]) -> str:
     )
     if why:
         raise Refused(409, f"not delivered: {why}")
-    return pane
+    return named(client, pane)
+
+
+def named(client: Client, pane: str) -> str:
+    """``pane`` of ``client``'s server as a run names it: ``%4``, or ``%4@gpu1`` there."""
+    host = getattr(client, "host", None)  # (a host's tmux, over ssh)
+    return pane if host is None else f"{pane}@{host}"
 
 
 def _find(clients: list[Client], target: str) -> tuple[Client, str]:

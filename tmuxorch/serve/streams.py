@@ -115,7 +115,10 @@ async def pane(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     serve.sockets.add(ws)
     viewer = serve.hub.open(client, where.pane, where.label, of_pane(where.agent, where.patterns))
-    await ws.send_json({"type": "hello", "pane": where.pane, "label": where.label})
+    from tmuxorch.serve.sending import named
+
+    hello = {"type": "hello", "pane": named(client, where.pane), "label": where.label}
+    await ws.send_json(hello)
 
     async def out() -> None:
         while True:
