@@ -231,8 +231,8 @@ def test_a_dead_supervisor_is_said_with_how_to_resume(idle_server: Server, tmp_p
     assert lines[0].startswith("session 'long' already exists on this tmux server")
     assert lines[1].startswith("its run ")
     assert lines[1].endswith(
-        f" lost its supervisor: 'tmuxorch run {path}' resumes it (adopting the agents "
-        "still running)"
+        f" lost its supervisor: 'tmuxorch run -L {idle_server.name} {path}' resumes it"
+        " (adopting the agents still running)"
     )
 
 

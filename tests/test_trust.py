@@ -259,7 +259,8 @@ def test_an_interrupted_or_dead_run_does_not_look_alive(
     human = subprocess.run(
         tmuxorch_argv("status", "--file", file), capture_output=True, text=True
     ).stdout
-    assert f"its supervisor is not running: 'tmuxorch run {file}' adopts the agents" in human
+    again = f"tmuxorch run -L {tmux_server.name} {file}"  # on its server, where its agents are
+    assert f"its supervisor is not running: '{again}' adopts the agents" in human
     tasks = {t["task"]: t for t in report["tasks"]}  # type: ignore[attr-defined]
     assert tasks["bad"]["pane"] is None  # its pane is gone: none to show
     proc = start(tmux_server, file)  # adopts long; then SIGTERM stops it

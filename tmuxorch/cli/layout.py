@@ -185,11 +185,11 @@ def _run_needs(file: str) -> str | None:
     store.close()
     if run_row.state == "running":
         return (
-            f"its run {run_row.id} lost its supervisor: '{command}' resumes it "
+            f"its run {run_row.id} lost its supervisor: '{run_row.resume}' resumes it "
             "(adopting the agents still running)"
         )
     if run_row.state == "interrupted":
-        return f"its run {run_row.id} was interrupted: '{command}' resumes it"
+        return f"its run {run_row.id} was interrupted: '{run_row.resume}' resumes it"
     return None
 
 

@@ -41,8 +41,8 @@ def resolve(
             )
         if not supervisor_alive(run_row.file):
             return fail(
-                f"run {run_row.id} has no supervisor: resume it with 'tmuxorch run "
-                f"{run_row.file}', then {action} again (the tasks wait in its store)"
+                f"run {run_row.id} has no supervisor: resume it with '{run_row.resume}', "
+                f"then {action} again (the tasks wait in its store)"
             )
         request(run_row.file, action, names, text=text)
         info(f"asked the supervisor of run {run_row.id} to {SAYS[action]} {', '.join(names)}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import sys
 import time
 
@@ -178,10 +177,9 @@ def status(
             shown = rows(store, run_row, chosen=chosen)
             Display().close(shown, heading(run_row, shown, orphaned=orphaned))
             if orphaned:
-                again = shlex.join(["tmuxorch", "run", *run_row.server, run_row.file])
                 print(
-                    f"its supervisor is not running: '{again}' adopts the agents still "
-                    "running and goes on"
+                    f"its supervisor is not running: '{run_row.resume}' adopts the agents "
+                    "still running and goes on"
                 )
             return EXIT_OK
         from tmuxorch.cli.following import follow as follow_run
@@ -293,7 +291,7 @@ def retry(file: str | None, tasks: list[str]) -> int:
                 store.update_task(
                     run_row.id, row.id, "retry-requested", state="pending", reason=None
                 )
-        info(f"reset {', '.join(names)}; run them with: tmuxorch run {run_row.file}")
+        info(f"reset {', '.join(names)}; run them with: {run_row.resume}")
         return EXIT_OK
     finally:
         store.close()

@@ -85,6 +85,14 @@ class RunRow:
     supervisor_pid: int | None
     reason: str | None
 
+    @property
+    def resume(self) -> str:
+        """The command that resumes it: on its tmux server (``-L``/``-S``), where its agents
+        are (resumed on another, it would find none of them)."""
+        import shlex
+
+        return shlex.join(["tmuxorch", "run", *self.server, self.file])
+
 
 @dataclass(frozen=True)
 class TaskRow:

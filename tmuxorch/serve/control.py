@@ -40,7 +40,7 @@ def ask(ref: RunRef, action: str, names: list[str] | None, text: str = "") -> di
     if ref.row.state != "running" or not supervises(ref.row.file, ref.id):
         raise Refused(
             409,
-            f"run {ref.id} is not live (no supervisor): 'tmuxorch run {ref.row.file}' resumes it",
+            f"run {ref.id} is not live (no supervisor): '{ref.row.resume}' resumes it",
         )
     known = task_ids(ref)
     unknown = [n for n in names or [] if n not in known]
