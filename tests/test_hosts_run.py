@@ -451,10 +451,18 @@ def test_a_worktree_on_a_host_is_made_and_merged_there(
           host: a
           worktree: true
           command: 'pwd > where; echo work > made-there.txt'
+        - id: kept
+          host: a
+          worktree: keep
+          depends_on: [change]
+          command: 'echo more > kept.txt'
         """,
     )
     code, out = finish(start(tmux_server, file))
     assert code == 0, out
+    (said,) = [line for line in out.splitlines() if "kept: kept; branch" in line]
+    assert said.endswith(" on a"), said  # its worktree is there, not here
+    assert f"({repo}/.tmuxorch/worktrees/" in out and "/kept on a)" in out, out
     # merged into main there; the worktree (under the host's .tmuxorch) is gone
     assert (repo / "made-there.txt").read_text() == "work\n"
     where = (repo / "where").read_text().strip()

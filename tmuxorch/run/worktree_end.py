@@ -133,8 +133,9 @@ def _prompt(run: Run, attempt: Attempt) -> str | None:
 def _keep(run: Run, attempt: Attempt, why: str) -> str:
     checkout, task_id = attempt.checkout, attempt.task.id
     assert checkout is not None
-    line = f"{why}; branch {checkout.branch} kept in {checkout.path}"
-    run.kept_worktrees.append(f"{task_id}: {checkout.branch} ({checkout.path})")
+    where = checkout.path if checkout.host is None else f"{checkout.path} on {checkout.host}"
+    line = f"{why}; branch {checkout.branch} kept in {where}"
+    run.kept_worktrees.append(f"{task_id}: {checkout.branch} ({where})")
     _forget(run, attempt)
     run.note(f"{task_id}: {line}", task_id)
     return line
