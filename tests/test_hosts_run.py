@@ -80,6 +80,19 @@ def finish(proc: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str]
     return proc.returncode, out
 
 
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """A tmuxorch command, its output kept."""
+    return subprocess.run(
+        tmuxorch_argv(*args),
+        env=tmux_env(),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+        check=False,
+    )
+
+
 def rows(file: str) -> dict[str, TaskRow]:
     store = Store(state_dir(file))
     try:
@@ -206,13 +219,7 @@ def test_a_cut_link_leaves_tasks_unknown_then_adopts_them_each_run_once(
         os.kill(pid, signal.SIGKILL)
 
         def unknown() -> bool:
-            status = subprocess.run(
-                tmuxorch_argv("status", "--json", "--file", file),
-                env=tmux_env(),
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            status = cli("status", "--json", "--file", file)
             if status.returncode != 0:
                 return False
             tasks = json.loads(status.stdout)["tasks"]
@@ -325,14 +332,7 @@ def test_attach_to_a_task_there_is_ssh_to_its_tmux(
         eventually(lambda: (folder / "started").exists(), timeout=60, what="the task started")
         pane = eventually(lambda: rows(file)["there"].pane, what="its pane")
         raw = str(pane).split("@")[0]
-        attach = subprocess.run(
-            tmuxorch_argv("attach", "there", "--file", file),
-            env=tmux_env(),
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        attach = cli("attach", "there", "--file", file)
         assert attach.returncode == 1
         said = attach.stderr
         command = said.split("from a terminal run: ", 1)[1].strip()
@@ -407,14 +407,7 @@ def test_send_and_watch_reach_a_task_there_and_hosts_share_out_tasks(
         for log in said:  # each follows its pane there
             eventually(partial(asks, log), timeout=60, what=str(log))
         for how in hows:
-            sent = subprocess.run(
-                tmuxorch_argv("send", *how, hostile),
-                env=tmux_env(),
-                capture_output=True,
-                text=True,
-                cwd=tmp_path,
-                check=False,
-            )
+            sent = cli("send", *how, hostile, cwd=tmp_path)
             assert sent.returncode == 0, sent.stderr
         code, out = finish(proc)
         assert code == 0, out
@@ -687,30 +680,13 @@ def test_logs_and_stop_reach_a_task_there(tmux_server: Server, sshd: Sshd, tmp_p
     try:
         written = folder / "pid"
         pid = int(eventually(lambda: written.read_text() if written.exists() else None))
-        logs = subprocess.run(
-            tmuxorch_argv("logs", "slow", "--file", file),
-            env=tmux_env(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        logs = cli("logs", "slow", "--file", file)
         assert (logs.returncode, logs.stdout.splitlines()[:1]) == (0, ["hello-there"]), logs
-        status = subprocess.run(
-            tmuxorch_argv("status", "--json", "--file", file),
-            env=tmux_env(),
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        status = cli("status", "--json", "--file", file)
+        assert status.returncode == 0, status.stderr
         (shown,) = json.loads(status.stdout)["tasks"]
         assert shown["last_line"] == "hello-there", shown  # its screen there, while it runs
-        stop = subprocess.run(
-            tmuxorch_argv("stop", "slow", "--file", file),
-            env=tmux_env(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        stop = cli("stop", "slow", "--file", file)
         assert stop.returncode == 0, stop.stderr
         finish(proc)
     finally:
@@ -804,9 +780,7 @@ def test_down_ends_what_a_run_kept_running_there(
             proc.kill()
     assert code == 1 and "agents keep running" in out, out
     assert running(pid)
-    down = subprocess.run(
-        tmuxorch_argv("down", "-f", file), env=tmux_env(), capture_output=True, text=True
-    )
+    down = cli("down", "-f", file)
     assert down.returncode == 0, down.stderr
     assert "on a" in down.stderr, down.stderr  # its session there closed
     eventually(partial(ended, pid), what="its shell there ended")
