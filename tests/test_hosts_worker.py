@@ -160,7 +160,10 @@ def test_errors_say_what_went_wrong(worker: WorkerClient, root: Path) -> None:
 def test_wait_answers_when_a_file_changes(worker: WorkerClient, root: Path) -> None:
     (root / "log").write_bytes(b"a")
     before = (root / "log").stat()
-    pending = worker.send("wait", {"paths": ["log", "exit"], "timeout": 600})
+    # as the client saw them: without it, the wait compares with what is there when its
+    # thread begins, which under load may be after the write below (then it waits on)
+    seen = {"log": [before.st_size, before.st_mtime_ns], "exit": None}
+    pending = worker.send("wait", {"paths": ["log", "exit"], "timeout": 600, "known": seen})
     assert worker.stat("log") is not None  # answered while the wait waits
     (root / "exit").write_text("0\n")
     answer = pending.result(60)
